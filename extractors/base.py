@@ -1,0 +1,108 @@
+"""The one streaming interface every extractor speaks.
+
+Inputs are timestamped chunks, outputs are timestamped feature frames; all times are seconds on the
+caller's clock (file time for recorded media, the capture clock live).
+
+- `AudioChunk(t, samples, rate)`: mono float32 samples in [-1, 1], `t` = time of the first sample.
+- `VideoFrame(t, image)`: one RGB uint8 image (H, W, 3), `t` = presentation time.
+- `Word(start, end, text, confidence, final)`: one recognised (or transcribed) word.
+- `FeatureFrame(start, end, values, missing)`: `values` is (dim,) float32. `missing=True` means the
+  extractor looked and found nothing usable (no face in the frame); such frames carry zeros and must be
+  treated as missing, never as real zeros.
+
+An `Extractor` keeps state across `feed` calls (overlapping windows, model state), so feeding a file
+in chunks of any size gives the same frames as feeding it whole; `flush()` emits what is still
+buffered at the end of a stream and `reset()` starts a new one. `run(chunks)` does reset/feed/flush in
+one go and is what offline extraction calls, so offline and live share one code path.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+import numpy as np
+
+
+class ExtractorUnavailable(RuntimeError):
+    """An optional backend cannot run here; the message names what is missing and how to get it."""
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    t: float  # seconds, time of samples[0]
+    samples: np.ndarray  # (n,) float32 mono in [-1, 1]
+    rate: int  # samples per second
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.rate
+
+
+@dataclass(frozen=True)
+class VideoFrame:
+    t: float  # seconds, presentation time
+    image: np.ndarray  # (H, W, 3) uint8 RGB
+
+
+@dataclass(frozen=True)
+class Word:
+    start: float  # seconds
+    end: float  # seconds
+    text: str
+    confidence: float = 1.0  # in [0, 1]; 1.0 for a given transcript
+    final: bool = True  # False for a partial hypothesis that may still change
+
+
+@dataclass(frozen=True)
+class FeatureFrame:
+    start: float  # seconds
+    end: float  # seconds
+    values: np.ndarray  # (dim,) float32
+    missing: bool = False  # True: nothing usable was found; values are zeros
+
+
+class Extractor(ABC):
+    """Streaming feature extractor.
+
+    Subclasses set `name`, `dim` (size of every emitted `values`), `frame_rate` (frames per second,
+    or None when frames follow events such as words) and `feature_names` (len == dim).
+    """
+
+    name: str = "extractor"
+    dim: int = 0
+    frame_rate: float | None = None
+    feature_names: tuple[str, ...] = ()
+
+    @abstractmethod
+    def feed(self, chunk: Any) -> list[FeatureFrame]:
+        """Consume one chunk; return the frames it completed (possibly none)."""
+
+    def flush(self) -> list[FeatureFrame]:
+        """End of stream: return frames still buffered. The extractor is then ready for reset()."""
+        return []
+
+    @abstractmethod
+    def reset(self) -> None:
+        """Forget all stream state; the next feed starts a new stream."""
+
+    def run(self, chunks: Iterable[Any]) -> list[FeatureFrame]:
+        """Offline convenience: reset, feed every chunk, flush."""
+        self.reset()
+        frames: list[FeatureFrame] = []
+        for chunk in chunks:
+            frames.extend(self.feed(chunk))
+        frames.extend(self.flush())
+        return frames
+
+
+def stack_frames(frames: list[FeatureFrame], dim: int, *, keep_missing: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Frames -> (values (T, dim) float32, times (T, 2) float64 start/end); missing frames dropped
+    unless keep_missing. T may be 0."""
+    kept = [f for f in frames if keep_missing or not f.missing]
+    if not kept:
+        return np.zeros((0, dim), np.float32), np.zeros((0, 2), np.float64)
+    values = np.stack([np.asarray(f.values, np.float32) for f in kept])
+    times = np.array([[f.start, f.end] for f in kept], np.float64)
+    return values, times

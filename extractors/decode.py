@@ -1,0 +1,186 @@
+"""Decoding recorded media with PyAV into the chunks extractors eat.
+
+`MediaReader(path)` opens a file once to probe it (`info`), then `audio(start, end)` yields
+`AudioChunk`s resampled to 16 kHz mono float32 and `video(start, end)` yields RGB `VideoFrame`s, both
+stamped with file time in seconds (from packet timestamps, so variable-frame-rate files keep true
+times). Each call reopens the file, so the two streams can be read independently or in parallel.
+
+Robustness: a file that cannot be opened raises `MediaError` with the reason; a missing stream is
+reported in `info` and its iterator yields nothing; a decode error mid-stream (truncated or corrupt
+data) stops that stream, keeps everything decoded so far and appends a line to `warnings`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .base import AudioChunk, VideoFrame
+
+SAMPLE_RATE = 16_000
+
+
+class MediaError(RuntimeError):
+    """A media file that cannot be read at all; the message says which file and why."""
+
+
+def _av():
+    try:
+        import av  # noqa: PLC0415
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise MediaError("PyAV is not installed: pip install 'qamoe-live[media]' (or pip install av)") from exc
+    av.logging.set_level(av.logging.PANIC)  # errors are raised and reported by us, not printed
+    return av
+
+
+@dataclass
+class MediaInfo:
+    path: str
+    has_audio: bool
+    has_video: bool
+    duration: float | None  # seconds, None when unknown
+    fps: float | None  # average video frame rate
+    width: int | None
+    height: int | None
+    sample_rate: int | None  # of the audio track as stored
+
+
+@dataclass
+class MediaReader:
+    path: str | Path
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.path = str(self.path)
+        self.info = self._probe()
+
+    def _open(self):
+        av = _av()
+        if not Path(self.path).is_file():
+            raise MediaError(f"{self.path}: no such file")
+        try:
+            return av.open(self.path, metadata_errors="ignore")
+        except Exception as exc:  # noqa: BLE001 - PyAV raises many kinds; all mean "unreadable"
+            raise MediaError(f"{self.path}: cannot open media ({type(exc).__name__}: {exc})") from exc
+
+    def _probe(self) -> MediaInfo:
+        with self._open() as container:
+            a = container.streams.audio[0] if container.streams.audio else None
+            v = container.streams.video[0] if container.streams.video else None
+            if a is None and v is None:
+                raise MediaError(f"{self.path}: no audio or video stream")
+            duration = None
+            if container.duration is not None:
+                duration = container.duration / 1_000_000
+            fps = float(v.average_rate) if v is not None and v.average_rate else None
+            return MediaInfo(
+                path=self.path,
+                has_audio=a is not None,
+                has_video=v is not None,
+                duration=duration,
+                fps=fps,
+                width=v.codec_context.width if v is not None else None,
+                height=v.codec_context.height if v is not None else None,
+                sample_rate=a.codec_context.sample_rate if a is not None else None,
+            )
+
+    def _seek(self, container, stream, start: float | None) -> None:
+        if start and start > 0:
+            try:
+                container.seek(int(start / stream.time_base), stream=stream, backward=True, any_frame=False)
+            except Exception as exc:  # noqa: BLE001
+                self.warnings.append(f"seek to {start:.2f}s failed ({exc}); decoding from the start")
+                container.seek(0)
+
+    def audio(self, start: float | None = None, end: float | None = None, chunk_s: float = 0.1) -> Iterator[AudioChunk]:
+        """16 kHz mono float32 chunks of about `chunk_s` seconds covering [start, end)."""
+        if not self.info.has_audio:
+            return
+        av = _av()
+        start = start or 0.0
+        with self._open() as container:
+            stream = container.streams.audio[0]
+            self._seek(container, stream, start)
+            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            t_next: float | None = None  # file time of the next resampled sample
+            pending: list[np.ndarray] = []
+            pending_n = 0
+            chunk_n = max(1, int(round(chunk_s * SAMPLE_RATE)))
+
+            def resampled(frame):
+                for out in resampler.resample(frame):
+                    yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+
+            def decoded():
+                nonlocal t_next
+                try:
+                    for frame in container.decode(stream):
+                        if t_next is None:
+                            t_next = float(frame.time) if frame.time is not None else 0.0
+                        yield from resampled(frame)
+                except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
+                    self.warnings.append(f"audio decode stopped at {t_next or 0:.2f}s: {type(exc).__name__}: {exc}")
+                try:
+                    yield from resampled(None)
+                except Exception:  # noqa: BLE001
+                    pass
+
+            chunk_t = None
+            for samples in decoded():
+                t0 = t_next
+                t_next = t0 + len(samples) / SAMPLE_RATE
+                if t_next <= start:
+                    continue
+                if t0 < start:  # trim the part before the clip
+                    samples = samples[int(round((start - t0) * SAMPLE_RATE)):]
+                    t0 = start
+                if end is not None and t0 >= end:
+                    break
+                if end is not None and t_next > end:
+                    samples = samples[: max(0, int(round((end - t0) * SAMPLE_RATE)))]
+                if chunk_t is None:
+                    chunk_t = t0
+                pending.append(samples)
+                pending_n += len(samples)
+                while pending_n >= chunk_n:
+                    buf = np.concatenate(pending)
+                    yield AudioChunk(chunk_t, buf[:chunk_n].copy(), SAMPLE_RATE)
+                    chunk_t += chunk_n / SAMPLE_RATE
+                    pending, pending_n = [buf[chunk_n:]], len(buf) - chunk_n
+                if end is not None and t_next >= end:
+                    break
+            if pending_n:
+                yield AudioChunk(chunk_t, np.concatenate(pending), SAMPLE_RATE)
+
+    def video(self, start: float | None = None, end: float | None = None) -> Iterator[VideoFrame]:
+        """RGB frames with presentation time in [start, end)."""
+        if not self.info.has_video:
+            return
+        start = start or 0.0
+        with self._open() as container:
+            stream = container.streams.video[0]
+            stream.thread_type = "AUTO"
+            self._seek(container, stream, start)
+            last_t = None
+            try:
+                for frame in container.decode(stream):
+                    t = float(frame.time) if frame.time is not None else (last_t or 0.0)
+                    last_t = t
+                    if t < start:
+                        continue
+                    if end is not None and t >= end:
+                        break
+                    yield VideoFrame(t, frame.to_ndarray(format="rgb24"))
+            except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
+                self.warnings.append(f"video decode stopped at {last_t or 0:.2f}s: {type(exc).__name__}: {exc}")
+
+
+def read_audio(path: str | Path, start: float | None = None, end: float | None = None) -> tuple[np.ndarray, float]:
+    """Whole [start, end) audio as one (n,) float32 array at 16 kHz, with the time of its first sample."""
+    chunks = list(MediaReader(path).audio(start, end))
+    if not chunks:
+        return np.zeros(0, np.float32), float(start or 0.0)
+    return np.concatenate([c.samples for c in chunks]), chunks[0].t

@@ -1,0 +1,156 @@
+"""Checkpoints: a directory with `model.safetensors` (weights) and `config.json` (model config,
+feature statistics, training provenance). Loading never unpickles anything.
+
+Files are written to a temporary name and renamed into place, so a crash mid-write never leaves a
+half-written file under the real name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from qamoe.config import QAMoEConfig
+from qamoe.data.dataset import DataError
+from qamoe.data.stats import FeatureStats
+from qamoe.model import QAMoE
+
+FORMAT = "qamoe-checkpoint"
+VERSION = 1
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that cannot be used; the message says which file and what is wrong."""
+
+
+@dataclass
+class Checkpoint:
+    model: QAMoE
+    stats: dict[str, FeatureStats]
+    provenance: dict = field(default_factory=dict)
+    extra: dict = field(default_factory=dict)  # e.g. uncertainty calibration
+
+    @property
+    def config(self) -> QAMoEConfig:
+        return self.model.config
+
+
+def atomic_write_bytes(path: Path, data: bytes) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path: Path, obj) -> None:
+    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=True) + "\n").encode())
+
+
+def save_checkpoint(directory: str | Path, checkpoint: Checkpoint) -> Path:
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.state_dict().items()}
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file(tensors, tmp, metadata={"format": FORMAT})
+        os.replace(tmp, directory / WEIGHTS)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    meta = {
+        "format": FORMAT,
+        "version": VERSION,
+        "model": checkpoint.config.to_dict(),
+        "feature_stats": {name: s.to_dict() for name, s in checkpoint.stats.items()},
+        "provenance": checkpoint.provenance,
+        "extra": checkpoint.extra,
+    }
+    atomic_write_json(directory / CONFIG, meta)
+    return directory
+
+
+def read_config(directory: str | Path) -> dict:
+    path = Path(directory) / CONFIG
+    if not Path(directory).is_dir():
+        raise CheckpointError(f"{directory} is not a checkpoint directory (it does not exist or is a file)")
+    if not path.exists():
+        raise CheckpointError(f"{path} is missing: a checkpoint directory holds {CONFIG} and {WEIGHTS}")
+    try:
+        meta = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is not valid JSON: {err}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a QA-MoE checkpoint config (its 'format' is not {FORMAT!r})")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path} has format version {meta.get('version')!r}; this build reads version {VERSION}")
+    for key in ("model", "feature_stats"):
+        if key not in meta:
+            raise CheckpointError(f"{path} lacks the field {key!r}")
+    return meta
+
+
+def load_checkpoint(directory: str | Path, *, expect: QAMoEConfig | None = None) -> Checkpoint:
+    """Loads and checks a checkpoint; `expect` refuses one whose model config differs from it."""
+    directory = Path(directory)
+    meta = read_config(directory)
+    try:
+        config = QAMoEConfig.from_dict(meta["model"])
+    except (ValueError, TypeError) as err:
+        raise CheckpointError(f"{directory / CONFIG}: bad model config: {err}") from None
+    if expect is not None and expect != config:
+        diffs = [k for k, v in expect.to_dict().items() if config.to_dict().get(k) != v]
+        raise CheckpointError(f"{directory} was trained with another model config (differs in: {', '.join(diffs)})")
+    stats_raw = meta["feature_stats"]
+    if not isinstance(stats_raw, dict) or set(stats_raw) != set(config.modality_names):
+        raise CheckpointError(
+            f"{directory / CONFIG}: feature statistics cover {sorted(stats_raw) if isinstance(stats_raw, dict) else stats_raw!r}, "
+            f"the model reads {sorted(config.modality_names)}"
+        )
+    try:
+        stats = {m.name: FeatureStats.from_dict(stats_raw[m.name], m.dim) for m in config.modalities}
+    except DataError as err:
+        raise CheckpointError(f"{directory / CONFIG}: {err}") from None
+
+    weights = directory / WEIGHTS
+    if not weights.exists():
+        raise CheckpointError(f"{weights} is missing")
+    try:
+        tensors = load_file(str(weights))
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{weights} is damaged or not a safetensors file: {err}") from None
+    model = QAMoE(config)
+    expected = model.state_dict()
+    missing = sorted(set(expected) - set(tensors))
+    unexpected = sorted(set(tensors) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(
+            f"{weights} does not match its config: {len(missing)} missing tensor(s) {missing[:3]}, "
+            f"{len(unexpected)} unexpected {unexpected[:3]}"
+        )
+    wrong = [(k, tuple(tensors[k].shape), tuple(v.shape)) for k, v in expected.items() if tensors[k].shape != v.shape]
+    if wrong:
+        name, got, want = wrong[0]
+        raise CheckpointError(f"{weights}: tensor {name} has shape {got}, the config needs {want} ({len(wrong)} differ)")
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise CheckpointError(f"{weights}: tensor(s) {bad[:3]} hold NaN or infinity")
+    model.load_state_dict(tensors)
+    model.eval()
+    return Checkpoint(model, stats, meta.get("provenance", {}), meta.get("extra", {}))

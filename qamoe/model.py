@@ -1,0 +1,167 @@
+"""QA-MoE (paper section 3.4): probabilistic encoders, quality scores, quality-aware MoE, fusion, heads.
+
+Shapes: B batch, T_m frames of modality m, d_m its feature size, d = d_model, N experts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from qamoe.config import QAMoEConfig
+from qamoe.moe import GLUExpert, MixtureOfExperts, TopKRouter
+
+
+def sinusoidal_positions(length: int, dim: int, device: torch.device) -> torch.Tensor:
+    """(length, dim) fixed sinusoidal position table, so any window length works live."""
+    position = torch.arange(length, device=device, dtype=torch.float32)[:, None]
+    freq = torch.exp(torch.arange(0, dim, 2, device=device, dtype=torch.float32) * (-math.log(10000.0) / dim))
+    table = torch.zeros(length, dim, device=device)
+    table[:, 0::2] = torch.sin(position * freq)
+    table[:, 1::2] = torch.cos(position * freq[: dim // 2])
+    return table
+
+
+class TemporalEncoder(nn.Module):
+    """(B, T, d_m) frames + (B,) lengths -> (B, d) summary: projection, self-attention, masked mean."""
+
+    def __init__(self, in_dim: int, config: QAMoEConfig) -> None:
+        super().__init__()
+        d = config.d_model
+        self.proj = nn.Linear(in_dim, d)
+        layer = nn.TransformerEncoderLayer(
+            d, config.encoder_heads, dim_feedforward=2 * d, dropout=config.dropout, batch_first=True, norm_first=True
+        )
+        self.layers = nn.TransformerEncoder(layer, config.encoder_layers, enable_nested_tensor=False)
+        self.norm = nn.LayerNorm(d)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        _, t, _ = x.shape
+        valid = torch.arange(t, device=x.device)[None, :] < lengths[:, None]  # (B, T)
+        h = self.proj(x) + sinusoidal_positions(t, self.proj.out_features, x.device)  # (B, T, d)
+        h = self.layers(h, src_key_padding_mask=~valid)
+        h = self.norm(h) * valid[..., None]
+        return h.sum(1) / valid.sum(1, keepdim=True).clamp_min(1)  # (B, d)
+
+
+class ProbabilisticProjection(nn.Module):
+    """Eq. 4-6: mu = W_mu h + b, sigma^2 = softplus(MLP(h)), r = 1 / (1 + mean_k sigma^2_k).
+
+    The variance branch is the paper's two-layer "quality predictor".
+    """
+
+    def __init__(self, d_model: int) -> None:
+        super().__init__()
+        self.mean = nn.Linear(d_model, d_model)
+        self.log_scale = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, d_model))
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """h: (B, d) -> mu (B, d), sigma2 (B, d), r (B,)."""
+        mu = self.mean(h)
+        sigma2 = F.softplus(self.log_scale(h))
+        r = 1.0 / (1.0 + sigma2.mean(-1))
+        return mu, sigma2, r
+
+
+class QualityAwareMoE(nn.Module):
+    """Eq. 7: y_m = r_m * sum_i g_i(mu_m) E_i(mu_m) + (1 - r_m) * y_prior."""
+
+    def __init__(self, *, moe: MixtureOfExperts, d_model: int, use_prior: bool) -> None:
+        super().__init__()
+        self.moe = moe
+        self.prior = nn.Parameter(torch.zeros(d_model), requires_grad=use_prior)  # y_prior, (d,)
+
+    def forward(self, mu: torch.Tensor, r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """mu: (B, d), r: (B,) -> y (B, d), gates (B, N), router probs (B, N)."""
+        expert_out, gates, probs = self.moe(mu)
+        r = r[:, None]
+        return r * expert_out + (1 - r) * self.prior, gates, probs
+
+
+@dataclass
+class QAMoEOutput:
+    prediction: torch.Tensor  # (B,) sentiment, or (B, C) class logits
+    log_variance: torch.Tensor  # (B,) s_final of Eq. 9 (zeros when heteroscedastic is off)
+    reliability: dict[str, torch.Tensor]  # name -> (B,) r_m as used in Eq. 7
+    gates: dict[str, torch.Tensor]  # name -> (B, N) sparse top-k weights
+    router_probs: dict[str, torch.Tensor]  # name -> (B, N) dense softmax
+
+    @property
+    def std(self) -> torch.Tensor:
+        """(B,) predictive standard deviation exp(s / 2)."""
+        return torch.exp(0.5 * self.log_variance)
+
+
+class QAMoE(nn.Module):
+    def __init__(self, config: QAMoEConfig) -> None:
+        super().__init__()
+        self.config = config
+        d = config.d_model
+        self.encoders = nn.ModuleDict({m.name: TemporalEncoder(m.dim, config) for m in config.modalities})
+        self.projections = nn.ModuleDict({m.name: ProbabilisticProjection(d) for m in config.modalities})
+        self.experts = nn.ModuleDict(
+            {
+                m.name: QualityAwareMoE(
+                    moe=MixtureOfExperts(
+                        router=TopKRouter(d, config.num_experts, config.top_k),
+                        experts=nn.ModuleList(
+                            GLUExpert(d, config.expert_hidden, config.dropout) for _ in range(config.num_experts)
+                        ),
+                    ),
+                    d_model=d,
+                    use_prior=config.use_prior,
+                )
+                for m in config.modalities
+            }
+        )
+        n = len(config.modalities)
+        self.fusion = nn.Sequential(nn.Linear(n * d, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, d))
+        out_dim = config.num_classes if config.num_classes else 1
+        self.value_head = nn.Linear(d, out_dim)  # Eq. 8
+        self.log_variance_head = nn.Linear(d, 1) if config.heteroscedastic and not config.num_classes else None  # Eq. 9
+
+    def forward(self, features: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor]) -> QAMoEOutput:
+        """features: name -> (B, T_m, d_m); lengths: name -> (B,).
+
+        A modality of the config that is absent from `features` is missing for the whole batch:
+        it reads as one zero frame, exactly like a zeroed modality under Protocol I.
+        """
+        batch = self._batch_size(features)
+        device = next(self.parameters()).device
+        ys, reliability, gates, probs = [], {}, {}, {}
+        for spec in self.config.modalities:
+            x = features.get(spec.name)
+            if x is None:
+                x = torch.zeros(batch, 1, spec.dim, device=device)
+                n_frames = torch.ones(batch, dtype=torch.long, device=device)
+            else:
+                if x.shape[-1] != spec.dim:
+                    raise ValueError(f"modality {spec.name!r}: feature size {x.shape[-1]}, model expects {spec.dim}")
+                n_frames = lengths[spec.name]
+            h = self.encoders[spec.name](x, n_frames)  # (B, d)
+            mu, _, r = self.projections[spec.name](h)
+            if not self.config.quality_gating:
+                r = torch.ones_like(r)
+            y, gates[spec.name], probs[spec.name] = self.experts[spec.name](mu, r)
+            ys.append(y)
+            reliability[spec.name] = r
+        h_final = self.fusion(torch.cat(ys, dim=-1))  # (B, d)
+        prediction = self.value_head(h_final)
+        if not self.config.num_classes:
+            prediction = prediction.squeeze(-1)
+        if self.log_variance_head is not None:
+            log_variance = self.log_variance_head(h_final).squeeze(-1)
+        else:
+            log_variance = torch.zeros(batch, device=device)
+        return QAMoEOutput(prediction, log_variance, reliability, gates, probs)
+
+    @staticmethod
+    def _batch_size(features: dict[str, torch.Tensor]) -> int:
+        sizes = {x.shape[0] for x in features.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"modalities disagree on batch size: {sorted(sizes)}" if sizes else "no modality given")
+        return sizes.pop()

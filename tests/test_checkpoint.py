@@ -1,0 +1,105 @@
+import json
+from dataclasses import replace
+
+import numpy as np
+import pytest
+import torch
+
+from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from qamoe.data.stats import FeatureStats
+from qamoe.model import QAMoE
+
+
+def make_checkpoint(config):
+    torch.manual_seed(0)
+    stats = {
+        m.name: FeatureStats(np.zeros(m.dim, np.float32), np.ones(m.dim, np.float32), np.ones(m.dim, np.float32))
+        for m in config.modalities
+    }
+    return Checkpoint(QAMoE(config).eval(), stats, {"seed": 1}, {"variance_scale": 1.5})
+
+
+def test_round_trip_gives_identical_predictions(tmp_path, small_config, small_batch):
+    ck = make_checkpoint(small_config)
+    save_checkpoint(tmp_path, ck)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = load_checkpoint(tmp_path)
+    assert loaded.config == small_config
+    assert loaded.provenance == {"seed": 1} and loaded.extra == {"variance_scale": 1.5}
+    torch.testing.assert_close(loaded.model(*small_batch).prediction, ck.model(*small_batch).prediction)
+    np.testing.assert_array_equal(loaded.stats["audio"].sigma_ref, ck.stats["audio"].sigma_ref)
+
+
+def test_other_config_is_refused_by_name(tmp_path, small_config):
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    with pytest.raises(CheckpointError, match="num_experts"):
+        load_checkpoint(tmp_path, expect=replace(small_config, num_experts=8))
+
+
+def test_weights_from_another_config_are_refused(tmp_path, small_config):
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    other = tmp_path / "other"
+    save_checkpoint(other, make_checkpoint(replace(small_config, d_model=32)))
+    (tmp_path / "model.safetensors").write_bytes((other / "model.safetensors").read_bytes())
+    with pytest.raises(CheckpointError, match="shape"):
+        load_checkpoint(tmp_path)
+
+
+def test_truncated_weights_are_refused(tmp_path, small_config):
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    path = tmp_path / "model.safetensors"
+    path.write_bytes(path.read_bytes()[:1000])
+    with pytest.raises(CheckpointError, match="damaged"):
+        load_checkpoint(tmp_path)
+
+
+def test_a_pickle_in_place_of_weights_is_refused_without_running_it(tmp_path, small_config):
+    import pickle
+
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    marker = tmp_path / "pwned"
+
+    class Evil:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    (tmp_path / "model.safetensors").write_bytes(pickle.dumps(Evil()))
+    with pytest.raises(CheckpointError):
+        load_checkpoint(tmp_path)
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize(
+    "edit, message",
+    [
+        (lambda m: m.update(format="other"), "not a QA-MoE checkpoint"),
+        (lambda m: m.update(version=99), "version 99"),
+        (lambda m: m["model"].update(d_model="big"), "d_model"),
+        (lambda m: m["model"].update(colour=1), "colour"),
+        (lambda m: m.pop("feature_stats"), "feature_stats"),
+        (lambda m: m["feature_stats"]["audio"].update(mean=[0.0]), "shape"),
+    ],
+)
+def test_bad_config_json_is_refused_with_a_message(tmp_path, small_config, edit, message):
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    meta = json.loads((tmp_path / "config.json").read_text())
+    edit(meta)
+    (tmp_path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(tmp_path)
+
+
+def test_missing_directory_and_invalid_json(tmp_path, small_config):
+    with pytest.raises(CheckpointError, match="not a checkpoint directory"):
+        load_checkpoint(tmp_path / "nope")
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    (tmp_path / "config.json").write_text("{not json")
+    with pytest.raises(CheckpointError, match="not valid JSON"):
+        load_checkpoint(tmp_path)
+
+
+def test_saving_again_leaves_no_temporary_files(tmp_path, small_config):
+    ck = make_checkpoint(small_config)
+    save_checkpoint(tmp_path, ck)
+    save_checkpoint(tmp_path, ck)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
