@@ -20,7 +20,7 @@ from safetensors.torch import load_file, save_file
 from qamoe.config import QAMoEConfig
 from qamoe.data.dataset import DataError
 from qamoe.data.stats import FeatureStats
-from qamoe.model import QAMoE
+from qamoe.registry import build_model
 
 FORMAT = "qamoe-checkpoint"
 VERSION = 1
@@ -34,7 +34,7 @@ class CheckpointError(ValueError):
 
 @dataclass
 class Checkpoint:
-    model: QAMoE
+    model: torch.nn.Module  # QAMoE or any registered architecture
     stats: dict[str, FeatureStats]
     provenance: dict = field(default_factory=dict)
     extra: dict = field(default_factory=dict)  # e.g. uncertainty calibration
@@ -77,6 +77,7 @@ def save_checkpoint(directory: str | Path, checkpoint: Checkpoint) -> Path:
     meta = {
         "format": FORMAT,
         "version": VERSION,
+        "architecture": getattr(checkpoint.model, "architecture", "qamoe"),
         "model": checkpoint.config.to_dict(),
         "feature_stats": {name: s.to_dict() for name, s in checkpoint.stats.items()},
         "provenance": checkpoint.provenance,
@@ -135,7 +136,10 @@ def load_checkpoint(directory: str | Path, *, expect: QAMoEConfig | None = None)
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as err:
         raise CheckpointError(f"{weights} is damaged or not a safetensors file: {err}") from None
-    model = QAMoE(config)
+    try:
+        model = build_model(meta.get("architecture", "qamoe"), config)
+    except ValueError as err:
+        raise CheckpointError(f"{directory / CONFIG}: {err}") from None
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
     unexpected = sorted(set(tensors) - set(expected))

@@ -43,10 +43,15 @@ class QAMoEConfig:
     dropout: float = 0.1
     num_classes: int = 0  # 0: sentiment regression; > 0: classification with that many classes
     # ablation switches (paper Table 7): each removes one part of the same model
-    quality_gating: bool = True  # False: r_m = 1 in Eq. 7
-    heteroscedastic: bool = True  # False: no log-variance head, plain MSE instead of Eq. 10
+    quality_gating: bool = True  # False: r_m is computed and reported but Eq. 7 uses 1
+    heteroscedastic: bool = True  # False ("w/o variance"): no sigma^2 anywhere (r_m = 1), no log-variance head, MSE
     use_prior: bool = True  # False: y_prior fixed at zero
     load_balance_weight: float = 0.01  # Switch-style auxiliary loss that keeps all experts in use
+    # Self-supervised reliability: each modality also predicts the target from its own mu_m, and the
+    # mean variance of Eq. 6 serves as that prediction's variance in a heteroscedastic NLL. sigma^2_m
+    # so learns the modality's own expected squared error, and r_m = 1 / (1 + mean sigma^2_m) falls
+    # as its input degrades. 0 leaves r_m to the end-to-end loss alone.
+    unimodal_weight: float = 0.5
 
     def __post_init__(self) -> None:
         if not self.modalities:

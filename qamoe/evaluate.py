@@ -24,6 +24,19 @@ class Predictions:
     missing: dict[str, np.ndarray]  # name -> (N,) bool
     noise: dict[str, np.ndarray]  # name -> (N,) lambda applied
     gates: dict[str, np.ndarray]  # name -> (N, num_experts)
+    index: np.ndarray  # (N,) positions of these samples in the split
+
+    @classmethod
+    def concatenate(cls, parts: list["Predictions"]) -> "Predictions":
+        """Joins shards (e.g. from several ranks) back into split order."""
+        index = np.concatenate([p.index for p in parts])
+        order = np.argsort(index, kind="stable")
+        join = lambda arrays: np.concatenate(arrays)[order]  # noqa: E731
+        per_mod = lambda attr: {m: join([getattr(p, attr)[m] for p in parts]) for m in getattr(parts[0], attr)}  # noqa: E731
+        return cls(
+            join([p.prediction for p in parts]), join([p.log_variance for p in parts]), join([p.labels for p in parts]),
+            per_mod("reliability"), per_mod("missing"), per_mod("noise"), per_mod("gates"), index[order],
+        )
 
     def metrics(self, config: QAMoEConfig) -> dict[str, float]:
         if config.num_classes:
@@ -45,19 +58,24 @@ def predict_split(
     missing_rate: float | np.ndarray = 0.0,
     drop: frozenset[str] = frozenset(),
     seed: int = 0,
+    shard: tuple[int, int] = (0, 1),
 ) -> Predictions:
     """Degrades `split` with (noise, missing_rate) from `seed` and runs the model on it.
 
     noise, missing_rate: scalars, or (N, M) arrays giving each sample's level per modality (mixture).
     drop: modalities removed from every sample (Protocol I fixed subsets).
+    shard: (i, n) runs only every n-th batch starting at i; `Predictions.concatenate` of all n shards
+    equals the unsharded result, because each batch's degradation is seeded by its global number.
     """
     model.eval()
     config: QAMoEConfig = model.config
     device = next(model.parameters()).device
-    out = {k: [] for k in ("prediction", "log_variance", "labels")}
+    out = {k: [] for k in ("prediction", "log_variance", "labels", "index")}
     per_mod = {k: {m: [] for m in config.modality_names} for k in ("reliability", "missing", "noise", "gates")}
     generator = torch.Generator()
     for number, batch in enumerate(split.batches(EVAL_BATCH)):
+        if number % shard[1] != shard[0]:
+            continue
         generator.manual_seed(seed * 1_000_003 + number)
         level = noise if np.isscalar(noise) else torch.as_tensor(np.asarray(noise)[batch.index.numpy()])
         rate = missing_rate if np.isscalar(missing_rate) else torch.as_tensor(np.asarray(missing_rate)[batch.index.numpy()])
@@ -73,15 +91,17 @@ def predict_split(
         out["prediction"].append(result.prediction.cpu())
         out["log_variance"].append(result.log_variance.cpu())
         out["labels"].append(batch.labels)
+        out["index"].append(batch.index)
         for m in config.modality_names:
             per_mod["reliability"][m].append(result.reliability[m].cpu())
             per_mod["gates"][m].append(result.gates[m].cpu())
             per_mod["missing"][m].append(degraded.missing[m])
             per_mod["noise"][m].append(degraded.noise[m].cpu())
-    cat = lambda parts: torch.cat(parts).numpy()  # noqa: E731
+    cat = lambda parts: torch.cat(parts).numpy() if parts else np.zeros(0)  # noqa: E731
     return Predictions(
         cat(out["prediction"]),
         cat(out["log_variance"]),
         cat(out["labels"]),
         *({m: cat(v) for m, v in per_mod[k].items()} for k in ("reliability", "missing", "noise", "gates")),
+        cat(out["index"]),
     )

@@ -15,6 +15,27 @@ def heteroscedastic_nll(prediction: torch.Tensor, log_variance: torch.Tensor, ta
     return (0.5 * torch.exp(-log_variance) * (target - prediction) ** 2 + 0.5 * log_variance).mean()
 
 
+def attenuated_loss(per_sample_loss: torch.Tensor, log_variance: torch.Tensor) -> torch.Tensor:
+    """mean_i exp(-s_i) * loss_i + s_i / 2: Eq. 10 when loss_i = (y_i - y_hat_i)^2 / 2, and its
+    classification analogue when loss_i is a cross-entropy (Kendall and Gal's loss attenuation)."""
+    return (torch.exp(-log_variance) * per_sample_loss + 0.5 * log_variance).mean()
+
+
+def unimodal_loss(output: QAMoEOutput, target: torch.Tensor, config: QAMoEConfig) -> torch.Tensor:
+    """Each modality's own prediction under its own variance (the self-supervised reliability)."""
+    terms = []
+    for name, pred in output.unimodal_prediction.items():
+        if config.num_classes:
+            per_sample = F.cross_entropy(pred, target, reduction="none")
+        else:
+            per_sample = 0.5 * (target - pred) ** 2
+        if config.heteroscedastic:
+            terms.append(attenuated_loss(per_sample, output.unimodal_log_variance[name]))
+        else:
+            terms.append(per_sample.mean())
+    return torch.stack(terms).mean()
+
+
 def task_loss(output: QAMoEOutput, target: torch.Tensor, config: QAMoEConfig) -> torch.Tensor:
     """The main loss for the config's task and ablations; target (B,) float, or (B,) class ids."""
     if config.num_classes:
@@ -25,8 +46,13 @@ def task_loss(output: QAMoEOutput, target: torch.Tensor, config: QAMoEConfig) ->
 
 
 def total_loss(output: QAMoEOutput, target: torch.Tensor, config: QAMoEConfig) -> tuple[torch.Tensor, dict]:
-    """task loss + load_balance_weight * mean over modalities of the load-balance loss."""
+    """task loss + load-balance term + unimodal reliability term (the last two averaged over modalities)."""
     main = task_loss(output, target, config)
     balance = torch.stack([load_balance_loss(output.gates[m], output.router_probs[m]) for m in output.gates]).mean()
     loss = main + config.load_balance_weight * balance
-    return loss, {"task": float(main.detach()), "balance": float(balance.detach())}
+    parts = {"task": float(main.detach()), "balance": float(balance.detach())}
+    if config.unimodal_weight > 0:
+        unimodal = unimodal_loss(output, target, config)
+        loss = loss + config.unimodal_weight * unimodal
+        parts["unimodal"] = float(unimodal.detach())
+    return loss, parts

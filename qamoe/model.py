@@ -14,6 +14,7 @@ import torch.nn.functional as F
 
 from qamoe.config import QAMoEConfig
 from qamoe.moe import GLUExpert, MixtureOfExperts, TopKRouter
+from qamoe.registry import register_model
 
 
 def sinusoidal_positions(length: int, dim: int, device: torch.device) -> torch.Tensor:
@@ -27,7 +28,10 @@ def sinusoidal_positions(length: int, dim: int, device: torch.device) -> torch.T
 
 
 class TemporalEncoder(nn.Module):
-    """(B, T, d_m) frames + (B,) lengths -> (B, d) summary: projection, self-attention, masked mean."""
+    """(B, T, d_m) frames -> (B, T, d) contextual frame states: projection, positions, self-attention.
+
+    Padded frames (index >= length) neither attend nor are attended to.
+    """
 
     def __init__(self, in_dim: int, config: QAMoEConfig) -> None:
         super().__init__()
@@ -37,21 +41,24 @@ class TemporalEncoder(nn.Module):
             d, config.encoder_heads, dim_feedforward=2 * d, dropout=config.dropout, batch_first=True, norm_first=True
         )
         self.layers = nn.TransformerEncoder(layer, config.encoder_layers, enable_nested_tensor=False)
-        self.norm = nn.LayerNorm(d)
 
-    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
-        _, t, _ = x.shape
-        valid = torch.arange(t, device=x.device)[None, :] < lengths[:, None]  # (B, T)
-        h = self.proj(x) + sinusoidal_positions(t, self.proj.out_features, x.device)  # (B, T, d)
-        h = self.layers(h, src_key_padding_mask=~valid)
-        h = self.norm(h) * valid[..., None]
-        return h.sum(1) / valid.sum(1, keepdim=True).clamp_min(1)  # (B, d)
+    def forward(self, x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        """x: (B, T, d_m), valid: (B, T) bool -> (B, T, d)."""
+        h = self.proj(x) + sinusoidal_positions(x.shape[1], self.proj.out_features, x.device)
+        return self.layers(h, src_key_padding_mask=~valid)
+
+
+def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """(B, T, d) and (B, T) bool -> (B, d) mean over valid frames."""
+    return (x * valid[..., None]).sum(1) / valid.sum(1, keepdim=True).clamp_min(1)
 
 
 class ProbabilisticProjection(nn.Module):
-    """Eq. 4-6: mu = W_mu h + b, sigma^2 = softplus(MLP(h)), r = 1 / (1 + mean_k sigma^2_k).
+    """Eq. 4-6 on every frame, then over the clip: mu = mean_t (W_mu h_t + b),
+    sigma^2 = mean_t softplus(MLP(h_t)), r = 1 / (1 + mean_k sigma^2_k).
 
-    The variance branch is the paper's two-layer "quality predictor".
+    The variance branch is the paper's two-layer "quality predictor". It reads each frame before
+    pooling, so frame-level corruption that averages out of the mean still raises the variance.
     """
 
     def __init__(self, d_model: int) -> None:
@@ -59,10 +66,10 @@ class ProbabilisticProjection(nn.Module):
         self.mean = nn.Linear(d_model, d_model)
         self.log_scale = nn.Sequential(nn.Linear(d_model, d_model), nn.GELU(), nn.Linear(d_model, d_model))
 
-    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """h: (B, d) -> mu (B, d), sigma2 (B, d), r (B,)."""
-        mu = self.mean(h)
-        sigma2 = F.softplus(self.log_scale(h))
+    def forward(self, h: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """h: (B, T, d), valid: (B, T) bool -> mu (B, d), sigma2 (B, d), r (B,)."""
+        mu = self.mean(masked_mean(h, valid))
+        sigma2 = masked_mean(F.softplus(self.log_scale(h)), valid)
         r = 1.0 / (1.0 + sigma2.mean(-1))
         return mu, sigma2, r
 
@@ -86,9 +93,11 @@ class QualityAwareMoE(nn.Module):
 class QAMoEOutput:
     prediction: torch.Tensor  # (B,) sentiment, or (B, C) class logits
     log_variance: torch.Tensor  # (B,) s_final of Eq. 9 (zeros when heteroscedastic is off)
-    reliability: dict[str, torch.Tensor]  # name -> (B,) r_m as used in Eq. 7
+    reliability: dict[str, torch.Tensor]  # name -> (B,) r_m of Eq. 6 (ones without variance)
     gates: dict[str, torch.Tensor]  # name -> (B, N) sparse top-k weights
     router_probs: dict[str, torch.Tensor]  # name -> (B, N) dense softmax
+    unimodal_prediction: dict[str, torch.Tensor]  # name -> (B,) or (B, C): the target from mu_m alone
+    unimodal_log_variance: dict[str, torch.Tensor]  # name -> (B,) log mean_k sigma^2_{m,k}
 
     @property
     def std(self) -> torch.Tensor:
@@ -96,6 +105,7 @@ class QAMoEOutput:
         return torch.exp(0.5 * self.log_variance)
 
 
+@register_model("qamoe")
 class QAMoE(nn.Module):
     def __init__(self, config: QAMoEConfig) -> None:
         super().__init__()
@@ -118,9 +128,10 @@ class QAMoE(nn.Module):
                 for m in config.modalities
             }
         )
+        out_dim = config.num_classes if config.num_classes else 1
+        self.unimodal_heads = nn.ModuleDict({m.name: nn.Linear(d, out_dim) for m in config.modalities})
         n = len(config.modalities)
         self.fusion = nn.Sequential(nn.Linear(n * d, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, d))
-        out_dim = config.num_classes if config.num_classes else 1
         self.value_head = nn.Linear(d, out_dim)  # Eq. 8
         self.log_variance_head = nn.Linear(d, 1) if config.heteroscedastic and not config.num_classes else None  # Eq. 9
 
@@ -132,7 +143,7 @@ class QAMoE(nn.Module):
         """
         batch = self._batch_size(features)
         device = next(self.parameters()).device
-        ys, reliability, gates, probs = [], {}, {}, {}
+        ys, reliability, gates, probs, uni_pred, uni_logvar = [], {}, {}, {}, {}, {}
         for spec in self.config.modalities:
             x = features.get(spec.name)
             if x is None:
@@ -142,11 +153,15 @@ class QAMoE(nn.Module):
                 if x.shape[-1] != spec.dim:
                     raise ValueError(f"modality {spec.name!r}: feature size {x.shape[-1]}, model expects {spec.dim}")
                 n_frames = lengths[spec.name]
-            h = self.encoders[spec.name](x, n_frames)  # (B, d)
-            mu, _, r = self.projections[spec.name](h)
-            if not self.config.quality_gating:
-                r = torch.ones_like(r)
-            y, gates[spec.name], probs[spec.name] = self.experts[spec.name](mu, r)
+            valid = torch.arange(x.shape[1], device=x.device)[None, :] < n_frames[:, None]  # (B, T)
+            h = self.encoders[spec.name](x, valid)  # (B, T, d)
+            mu, sigma2, r = self.projections[spec.name](h, valid)  # (B, d), (B, d), (B,)
+            if not self.config.heteroscedastic:  # the mean vector alone
+                sigma2, r = torch.zeros_like(sigma2), torch.ones_like(r)
+            uni_pred[spec.name] = self.unimodal_heads[spec.name](mu).squeeze(-1)
+            uni_logvar[spec.name] = torch.log(sigma2.mean(-1).clamp_min(1e-12))
+            gate = r if self.config.quality_gating else torch.ones_like(r)
+            y, gates[spec.name], probs[spec.name] = self.experts[spec.name](mu, gate)
             ys.append(y)
             reliability[spec.name] = r
         h_final = self.fusion(torch.cat(ys, dim=-1))  # (B, d)
@@ -157,7 +172,7 @@ class QAMoE(nn.Module):
             log_variance = self.log_variance_head(h_final).squeeze(-1)
         else:
             log_variance = torch.zeros(batch, device=device)
-        return QAMoEOutput(prediction, log_variance, reliability, gates, probs)
+        return QAMoEOutput(prediction, log_variance, reliability, gates, probs, uni_pred, uni_logvar)
 
     @staticmethod
     def _batch_size(features: dict[str, torch.Tensor]) -> int:

@@ -1,24 +1,36 @@
-"""Offline training with the spectrum strategy (paper 3.5, appendix A.1 and A.3)."""
+"""Offline training with the spectrum strategy (paper 3.5, appendix A.1 and A.3).
+
+One process, or several under `torchrun` (DistributedDataParallel; see qamoe/distributed.py): each
+rank trains on its share of every global batch, validation predictions are gathered from all ranks,
+and only rank 0 writes files. With `state_dir` set, the full training state is saved after every
+epoch and `resume=True` continues from the last complete one (qamoe/train_state.py).
+"""
 
 from __future__ import annotations
 
 import math
 import time
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 
 import numpy as np
 import torch
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data.distributed import DistributedSampler
 
 from qamoe.checkpoint import Checkpoint
-from qamoe.config import QAMoEConfig
+from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
 from qamoe.data.dataset import MultimodalDataset
 from qamoe.data.stats import fit_stats
 from qamoe.data.tensors import TensorSplit
 from qamoe.degradation import degrade
+from qamoe.distributed import DistContext, barrier, gather, init_distributed
 from qamoe.evaluate import Predictions, predict_split, sigma_ref_tensors
 from qamoe.loss import total_loss
-from qamoe.model import QAMoE
+from qamoe.registry import build_model
+from qamoe.train_state import TrainState, load_train_state, save_train_state
 
 VALID_SEED = 7  # the fixed degradation of the validation split used for model selection
 
@@ -28,7 +40,7 @@ class TrainConfig:
     """Defaults follow the paper's appendix A.3."""
 
     epochs: int = 30
-    batch_size: int = 16
+    batch_size: int = 16  # global batch: split across ranks under torchrun
     lr: float = 1e-3
     weight_decay: float = 1e-5
     grad_clip: float = 1.0
@@ -36,6 +48,9 @@ class TrainConfig:
     spectrum: bool = True  # False: train on clean data
     max_noise: float = 1.0  # lambda_batch ~ U(0, max_noise)
     max_missing: float = 1.0  # eta_batch ~ U(0, max_missing)
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast, on GPUs only
+    compile: bool = False  # torch.compile the model where it works
 
 
 def seed_everything(seed: int) -> None:
@@ -43,25 +58,65 @@ def seed_everything(seed: int) -> None:
     np.random.seed(seed % 2**32)
 
 
-def selection_score(model: QAMoE, valid: TensorSplit, sigma_ref, train: TrainConfig) -> tuple[float, dict]:
+def epoch_seed(seed: int, epoch: int, rank: int, stream: int) -> int:
+    """A distinct, reproducible seed per (run seed, epoch, rank, random stream)."""
+    return (seed * 1_000_003 + epoch * 7_919 + rank * 104_729 + stream * 15_485_863) % 2**63
+
+
+def _gathered_predictions(ctx: DistContext, model, split: TensorSplit, **kwargs) -> Predictions:
+    """Each rank predicts its share of the split; all ranks get the whole, in split order."""
+    if not ctx.distributed:
+        return predict_split(model, split, **kwargs)
+    ranks = gather(ctx, predict_split(model, split, shard=(ctx.rank, ctx.world_size), **kwargs))
+    return Predictions.concatenate(ranks)
+
+
+def selection_score(ctx: DistContext, model, valid: TensorSplit, sigma_ref, train: TrainConfig) -> tuple[float, dict]:
     """Lower is better. Validation only: MAE (or 1 - accuracy) on the clean split, averaged with the
     same split under a fixed, seeded spectrum draw when training with the spectrum strategy."""
-    def error(p: Predictions) -> float:
-        m = p.metrics(model.config)
-        return 1.0 - m["Acc"] if model.config.num_classes else m["MAE"]
+    config = model.config
 
-    clean = predict_split(model, valid, sigma_ref=sigma_ref, seed=VALID_SEED)
-    scores = {"valid_clean": clean.metrics(model.config)}
+    def error(p: Predictions) -> float:
+        m = p.metrics(config)
+        return 1.0 - m["Acc"] if config.num_classes else m["MAE"]
+
+    clean = _gathered_predictions(ctx, model, valid, sigma_ref=sigma_ref, seed=VALID_SEED)
+    scores = {"valid_clean": clean.metrics(config)}
     if not train.spectrum:
         return error(clean), scores
     rng = np.random.default_rng(VALID_SEED)
-    shape = (len(valid), len(model.config.modalities))
-    noisy = predict_split(
-        model, valid, sigma_ref=sigma_ref, seed=VALID_SEED,
+    shape = (len(valid), len(config.modalities))
+    noisy = _gathered_predictions(
+        ctx, model, valid, sigma_ref=sigma_ref, seed=VALID_SEED,
         noise=rng.uniform(0, train.max_noise, shape), missing_rate=rng.uniform(0, train.max_missing, shape),
     )
-    scores["valid_spectrum"] = noisy.metrics(model.config)
+    scores["valid_spectrum"] = noisy.metrics(config)
     return 0.5 * (error(clean) + error(noisy)), scores
+
+
+def _epoch_batches(ctx: DistContext, n: int, train: TrainConfig, epoch: int) -> list[torch.Tensor]:
+    """This rank's sample indices for every step of the epoch."""
+    if ctx.distributed:
+        sampler = DistributedSampler(range(n), num_replicas=ctx.world_size, rank=ctx.rank, shuffle=True, seed=train.seed)
+        sampler.set_epoch(epoch)
+        order = torch.tensor(list(sampler))
+        per_rank = max(1, train.batch_size // ctx.world_size)
+    else:
+        generator = torch.Generator().manual_seed(epoch_seed(train.seed, epoch, 0, 0))
+        order = torch.randperm(n, generator=generator)
+        per_rank = train.batch_size
+    return [order[i : i + per_rank] for i in range(0, len(order), per_rank)]
+
+
+def _maybe_compile(model, enabled: bool, console):
+    if not enabled:
+        return model
+    try:
+        return torch.compile(model)
+    except Exception as err:  # noqa: BLE001 - any failure means: run uncompiled
+        if console is not None:
+            console.print(f"[yellow]torch.compile unavailable ({type(err).__name__}); running uncompiled[/]")
+        return model
 
 
 def train_model(
@@ -71,34 +126,51 @@ def train_model(
     *,
     console=None,
     provenance: dict | None = None,
+    architecture: str = "qamoe",
+    state_dir: str | Path | None = None,
+    resume: bool = False,
+    ctx: DistContext | None = None,
 ) -> tuple[Checkpoint, dict]:
     """Trains, keeps the best epoch by the validation selection score, returns it and a history."""
-    seed_everything(train.seed)
+    ctx = ctx or init_distributed(train.device)
+    seed_everything(train.seed)  # the same initial weights on every rank
     stats = fit_stats(dataset.splits["train"].modalities)
     sigma_ref = sigma_ref_tensors(stats)
     train_split = TensorSplit(dataset.splits["train"], stats)
     valid_split = TensorSplit(dataset.splits["valid"], stats)
 
-    model = QAMoE(model_config)
+    model = build_model(architecture, model_config).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, betas=(0.9, 0.999), weight_decay=train.weight_decay)
-    steps_per_epoch = math.ceil(len(train_split) / train.batch_size)
+    steps_per_epoch = len(_epoch_batches(ctx, len(train_split), train, 1))
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=train.epochs * steps_per_epoch)
-    shuffle = torch.Generator().manual_seed(train.seed)
-    corrupt = torch.Generator().manual_seed(train.seed + 1)
+    state = TrainState()
+    if resume and state_dir is not None:
+        state = load_train_state(state_dir, model, optimizer, scheduler) or state
+    # experts a batch routes nowhere get no gradient, hence find_unused_parameters
+    runner = DistributedDataParallel(model, find_unused_parameters=True) if ctx.distributed else model
+    runner = _maybe_compile(runner, train.compile, console)
+    autocast = (
+        torch.autocast("cuda", dtype=torch.bfloat16) if train.amp and ctx.device.type == "cuda" else nullcontext()
+    )
 
-    best_score, best_state, best_epoch, history = math.inf, None, -1, []
     started = time.perf_counter()
     progress = Progress(
         TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
         TextColumn("loss {task.fields[loss]:.3f}  best valid {task.fields[best]}"), TimeRemainingColumn(),
-        console=console, transient=False, disable=console is None,
+        console=console, transient=False, disable=console is None or not ctx.is_main,
     )
     with progress:
-        task = progress.add_task("train", total=train.epochs * steps_per_epoch, epoch=0, loss=0.0, best="-")
-        for epoch in range(1, train.epochs + 1):
+        task = progress.add_task(
+            "train", total=train.epochs * steps_per_epoch, completed=state.epoch * steps_per_epoch,
+            epoch=state.epoch, loss=0.0, best="-" if state.best_epoch < 0 else f"{state.best_score:.4f}",
+        )
+        for epoch in range(state.epoch + 1, train.epochs + 1):
+            torch.manual_seed(epoch_seed(train.seed, epoch, ctx.rank, 1))  # dropout, latent draws
+            corrupt = torch.Generator().manual_seed(epoch_seed(train.seed, epoch, ctx.rank, 2))
             model.train()
             losses = []
-            for batch in train_split.batches(train.batch_size, shuffle=True, generator=shuffle):
+            for index in _epoch_batches(ctx, len(train_split), train, epoch):
+                batch = train_split.batch(index)
                 if train.spectrum:  # Eq. 11: one (lambda, eta) pair for the whole batch
                     lam, eta = torch.rand(2, generator=corrupt) * torch.tensor([train.max_noise, train.max_missing])
                     degraded = degrade(
@@ -108,8 +180,11 @@ def train_model(
                     features, lengths = degraded.features, degraded.lengths
                 else:
                     features, lengths = batch.features, batch.lengths
-                output = model(features, lengths)
-                loss, _ = total_loss(output, batch.labels, model_config)
+                features = {k: v.to(ctx.device) for k, v in features.items()}
+                lengths = {k: v.to(ctx.device) for k, v in lengths.items()}
+                with autocast:
+                    output = runner(features, lengths)
+                    loss, _ = total_loss(output, batch.labels.to(ctx.device), model_config)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
@@ -117,31 +192,37 @@ def train_model(
                 scheduler.step()
                 losses.append(float(loss.detach()))
                 progress.update(task, advance=1, epoch=epoch, loss=float(np.mean(losses[-20:])))
-            score, scores = selection_score(model, valid_split, sigma_ref, train)
-            history.append({"epoch": epoch, "train_loss": float(np.mean(losses)), "selection_score": score, **scores})
-            if score < best_score:
-                best_score, best_epoch = score, epoch
-                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
-            progress.update(task, best=f"{best_score:.4f} (epoch {best_epoch})")
+            score, scores = selection_score(ctx, model, valid_split, sigma_ref, train)
+            train_loss = float(np.mean(gather(ctx, float(np.mean(losses)))))
+            state.history.append({"epoch": epoch, "train_loss": train_loss, "selection_score": score, **scores})
+            if score < state.best_score:
+                state.best_score, state.best_epoch = score, epoch
+                state.best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+            state.epoch = epoch
+            if state_dir is not None and ctx.is_main:
+                save_train_state(state_dir, state, model, optimizer, scheduler)
+            barrier(ctx)
+            progress.update(task, best=f"{state.best_score:.4f} (epoch {state.best_epoch})")
 
-    model.load_state_dict(best_state)
-    model.eval()
+    model.load_state_dict(state.best_model)
+    model.to("cpu").eval()
     record = {
         "dataset": dataset.name,
+        "architecture": architecture,
         "train_config": asdict(train),
-        "best_epoch": best_epoch,
-        "selection_score": best_score,
+        "best_epoch": state.best_epoch,
+        "selection_score": state.best_score,
+        "world_size": ctx.world_size,
+        "device": str(ctx.device),
         "train_seconds": round(time.perf_counter() - started, 2),
         "torch": torch.__version__,
         **(provenance or {}),
     }
-    return Checkpoint(model, stats, record), {"history": history}
+    return Checkpoint(model, stats, record), {"history": state.history}
 
 
 def model_config_for(dataset: MultimodalDataset, base: QAMoEConfig | None = None, **overrides) -> QAMoEConfig:
     """The default model config with the data set's modalities, feature sizes and task."""
-    from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec
-
     specs = tuple(
         ModalitySpec(name, dim, TOKENS if name == "text" else CONTINUOUS) for name, dim in dataset.modality_dims.items()
     )

@@ -1,7 +1,7 @@
 import torch
 
 from qamoe.config import QAMoEConfig
-from qamoe.model import ProbabilisticProjection, QAMoE, QualityAwareMoE, TemporalEncoder
+from qamoe.model import ProbabilisticProjection, QAMoE, QualityAwareMoE, TemporalEncoder, masked_mean
 
 
 def test_forward_returns_prediction_variance_reliability_and_gates(small_config, small_batch):
@@ -18,26 +18,30 @@ def test_forward_returns_prediction_variance_reliability_and_gates(small_config,
     torch.testing.assert_close(out.std, torch.exp(out.log_variance / 2))
 
 
-def test_reliability_is_eq6_of_the_variance():
+def test_reliability_is_eq6_of_the_frame_averaged_variance():
     torch.manual_seed(1)
     proj = ProbabilisticProjection(8)
-    h = torch.randn(4, 8)
-    mu, sigma2, r = proj(h)
-    torch.testing.assert_close(mu, proj.mean(h))
+    h = torch.randn(4, 5, 8)
+    valid = torch.arange(5)[None, :] < torch.tensor([5, 3, 1, 2])[:, None]
+    mu, sigma2, r = proj(h, valid)
+    frame_sigma2 = torch.nn.functional.softplus(proj.log_scale(h))
+    torch.testing.assert_close(sigma2[1], frame_sigma2[1, :3].mean(0))
+    torch.testing.assert_close(mu[2], proj.mean(h[2, 0]))
     assert (sigma2 > 0).all()
     torch.testing.assert_close(r, 1 / (1 + sigma2.mean(-1)))
 
 
 def test_reliability_falls_monotonically_as_variance_grows():
     proj = ProbabilisticProjection(4)
+    valid = torch.ones(1, 1, dtype=torch.bool)
+    rs = []
     with torch.no_grad():
         proj.log_scale[2].weight.zero_()
-        proj.log_scale[2].bias.copy_(torch.tensor([-5.0, 0.0, 3.0, 10.0]))
-        rs = []
-        for shift in (-5.0, 0.0, 5.0, 20.0):
-            proj.log_scale[2].bias.add_(shift if not rs else 5.0)
-            rs.append(float(proj(torch.zeros(1, 4))[2]))
-    assert rs == sorted(rs, reverse=True) and rs[0] < 1 and rs[-1] > 0
+        for bias in (-5.0, 0.0, 5.0, 20.0):
+            proj.log_scale[2].bias.fill_(bias)
+            rs.append(float(proj(torch.zeros(1, 1, 4), valid)[2]))
+    assert rs == sorted(rs, reverse=True) and len(set(rs)) == 4
+    assert 0.99 < rs[0] < 1 and 0 < rs[-1] < 0.05
 
 
 def test_interpolation_at_r_one_is_the_experts_and_at_r_zero_the_prior(small_config):
@@ -61,7 +65,9 @@ def test_padding_does_not_change_the_encoding(small_config):
     enc = TemporalEncoder(5, small_config).eval()
     x = torch.randn(1, 3, 5)
     padded = torch.cat([x, torch.randn(1, 4, 5) * 100], dim=1)
-    torch.testing.assert_close(enc(x, torch.tensor([3])), enc(padded, torch.tensor([3])))
+    valid = torch.arange(7)[None, :] < 3
+    torch.testing.assert_close(enc(x, valid[:, :3]), enc(padded, valid)[:, :3])
+    torch.testing.assert_close(masked_mean(enc(x, valid[:, :3]), valid[:, :3]), masked_mean(enc(padded, valid), valid))
 
 
 def test_absent_modality_reads_as_one_zero_frame(small_config, small_batch):
@@ -87,16 +93,38 @@ def test_wrong_feature_size_is_refused_with_the_modality_name(small_config, smal
 def test_ablation_switches(small_config, small_batch):
     from dataclasses import replace
 
+    torch.manual_seed(0)
+    full = QAMoE(small_config).eval()
+    torch.manual_seed(0)
     no_gate = QAMoE(replace(small_config, quality_gating=False)).eval()
-    out = no_gate(*small_batch)
-    assert all(torch.equal(r, torch.ones(5)) for r in out.reliability.values())
+    with torch.no_grad():
+        for block in (full.experts["audio"], no_gate.experts["audio"]):
+            block.prior.fill_(5.0)  # makes the gate visible in the output
+    a, b = full(*small_batch), no_gate(*small_batch)
+    # r is still computed and reported, but no longer pulls toward y_prior
+    torch.testing.assert_close(a.reliability["audio"], b.reliability["audio"])
+    assert not torch.allclose(a.prediction, b.prediction)
 
     no_var = QAMoE(replace(small_config, heteroscedastic=False)).eval()
+    out = no_var(*small_batch)
     assert no_var.log_variance_head is None
-    assert torch.equal(no_var(*small_batch).log_variance, torch.zeros(5))
+    assert torch.equal(out.log_variance, torch.zeros(5))
+    assert all(torch.equal(r, torch.ones(5)) for r in out.reliability.values())
 
     no_prior = QAMoE(replace(small_config, use_prior=False))
     assert all(not block.prior.requires_grad for block in no_prior.experts.values())
+
+
+def test_unimodal_heads_read_each_modality_alone(small_config, small_batch):
+    model = QAMoE(small_config).eval()
+    features, lengths = small_batch
+    out = model(features, lengths)
+    changed = dict(features, audio=features["audio"] + 1.0)
+    out2 = model(changed, lengths)
+    torch.testing.assert_close(out.unimodal_prediction["text"], out2.unimodal_prediction["text"])
+    assert not torch.allclose(out.unimodal_prediction["audio"], out2.unimodal_prediction["audio"])
+    for name, r in out.reliability.items():
+        torch.testing.assert_close(r, 1 / (1 + out.unimodal_log_variance[name].exp()))
 
 
 def test_classification_head(small_config, small_batch):
@@ -124,4 +152,4 @@ def test_golden_output_with_fixed_seed(small_config, small_batch):
     torch.testing.assert_close(out.prediction, expected, atol=1e-4, rtol=0)
 
 
-GOLDEN = [-0.17773, -0.18164, -0.17914, -0.18071, -0.17944]
+GOLDEN = [-0.13767, -0.13622, -0.13882, -0.13481, -0.13557]

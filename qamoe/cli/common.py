@@ -18,7 +18,9 @@ METRIC_ORDER = ("Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "M
 
 
 def use_all_cores() -> None:
-    torch.set_num_threads(max(1, os.cpu_count() or 1))
+    """All cores for torch, unless OMP_NUM_THREADS says otherwise (e.g. one thread per torchrun rank)."""
+    threads = os.environ.get("OMP_NUM_THREADS")
+    torch.set_num_threads(int(threads) if threads and threads.isdigit() else max(1, os.cpu_count() or 1))
 
 
 def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:

@@ -6,7 +6,7 @@ With no options it trains the embedded default (the simulator) into runs/default
 from __future__ import annotations
 
 import argparse
-import json
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,6 +16,7 @@ from qamoe.checkpoint import atomic_write_json, save_checkpoint
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.data.tensors import TensorSplit
+from qamoe.distributed import init_distributed, shutdown
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.train import TrainConfig, model_config_for, train_model
 
@@ -26,6 +27,7 @@ REPORT_NOISE, REPORT_MISSING, REPORT_SEED = 0.5, 0.5, 0
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="qamoe-train", description=__doc__)
     p.add_argument("--dataset", default="synthetic", choices=DATASETS)
+    p.add_argument("--model", default="qamoe", help="registered architecture (see qamoe.registry); default qamoe")
     p.add_argument("--data", help="path of the data set files (not needed for synthetic)")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the simulator's data (synthetic only)")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"checkpoint directory (default {DEFAULT_OUT})")
@@ -34,6 +36,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
     p.add_argument("--clean", action="store_true", help="train on clean data instead of the spectrum strategy")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--compile", action="store_true", help="torch.compile the model (falls back when unavailable)")
+    p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on GPU")
+    p.add_argument("--resume", action="store_true", help="continue from OUT/train_state after an interruption")
     p.add_argument("--no-quality-gating", action="store_true", help="ablation: r_m = 1 in Eq. 7")
     p.add_argument("--no-variance", action="store_true", help="ablation: no log-variance head, MSE loss")
     p.add_argument("--no-prior", action="store_true", help="ablation: y_prior fixed at zero")
@@ -56,15 +62,28 @@ def main(argv=None) -> None:
         )
         train_config = replace(
             TrainConfig(), epochs=args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
-            spectrum=not args.clean,
+            spectrum=not args.clean, device=args.device, compile=args.compile, amp=not args.no_amp,
         )
+        ctx = init_distributed(args.device)
+        out = Path(args.out)
+        if not ctx.is_main:
+            console = Console(quiet=True)
+        if args.resume and not (out / "train_state" / "latest.json").exists():
+            console.print(f"[yellow]nothing to resume in {out}; starting from the first epoch[/]")
+        elif not args.resume and (out / "train_state").exists():
+            raise ValueError(f"{out} holds an interrupted run; add --resume to continue it, or choose another --out")
         console.print(
             f"training on [bold]{dataset.name}[/] ({', '.join(f'{k} {v}' for k, v in dataset.modality_dims.items())}), "
             f"{'clean' if args.clean else 'spectrum'} strategy, seed {args.seed}"
         )
         provenance = {"dataset_args": {"dataset": args.dataset, "data": args.data, "data_seed": args.data_seed}}
-        checkpoint, history = train_model(dataset, model_config, train_config, console=console, provenance=provenance)
-        out = Path(args.out)
+        checkpoint, history = train_model(
+            dataset, model_config, train_config, console=console, provenance=provenance, architecture=args.model,
+            state_dir=out, resume=args.resume, ctx=ctx,
+        )
+        if not ctx.is_main:
+            shutdown(ctx)
+            return
         save_checkpoint(out, checkpoint)
 
         sigma_ref = sigma_ref_tensors(checkpoint.stats)
@@ -84,7 +103,8 @@ def main(argv=None) -> None:
         )
         console.print(metrics_table(f"{dataset.name}: best epoch {checkpoint.provenance['best_epoch']}", results))
         console.print(f"checkpoint written to [bold]{out.resolve()}[/] (model.safetensors, config.json, metrics.json)")
-        console.print(json.dumps({"checkpoint": str(out.resolve())}))
+        shutil.rmtree(out / "train_state", ignore_errors=True)  # the run is complete: nothing to resume
+        shutdown(ctx)
 
 
 if __name__ == "__main__":

@@ -2,14 +2,17 @@
 
 Generative model (also in the README):
 
-1. Sentiment y: a two-component Gaussian mixture (means -1.3 / +1.4, sd 0.9), 4 % exact zeros,
+1. Sentiment y: a two-component Gaussian mixture (-1.4 sd 0.9 / +1.5 sd 0.8), 4 % exact zeros,
    clipped to [-3, 3] and rounded to multiples of 0.2 (five raters' mean), which matches
    CMU-MOSI's label histogram and its share of zeros.
 2. Three latent affect factors z = (z_lex, z_voice, z_face) with w . z = y / 1.6 for fixed weights
    w = (0.72, 0.50, 0.48): z is a standard normal draw projected onto that constraint, so no
    factor alone carries y, and every factor carries a different part of it.
 3. Each modality observes a mix of factors through its own fixed random directions, on a sparse set
-   of salient frames, on top of N(0, 1) background and a per-clip speaker offset:
+   of salient frames, on top of background noise and a per-clip speaker offset. The affect lives in
+   the first few "descriptor" dimensions, whose background is quiet (sd 0.35 against 1.0 for the
+   rest), like pitch or action-unit intensities; so noise at the scale of the features' own spread
+   (lambda * sigma_ref) really drowns it, as it does in real features:
      text   (T <= 40 tokens, d = 64):  z_lex strongly, z_voice weakly, on 1 + Poisson(1.5) tokens
      audio  (T <= 60 frames, d = 32) : z_voice, some z_lex, on one burst covering ~35 % of frames
      vision (T <= 50 frames, d = 24):  z_face, some z_voice, on one burst covering ~40 % of frames
@@ -31,6 +34,8 @@ from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec
 from qamoe.data.dataset import ModalityData, MultimodalDataset, SplitData
 
 FACTOR_WEIGHTS = np.array([0.72, 0.50, 0.48])
+AFFECT_DIM_SD = 0.35
+DIRECTION_SD = 0.35
 LABEL_SCALE = 1.6
 
 
@@ -40,13 +45,14 @@ class ModalityRecipe:
     max_len: int
     frames_per_second: float
     loadings: tuple[float, float, float]  # how strongly each latent factor shows on salient frames
+    affect_dims: int  # the first dims: quiet descriptors (background sd 0.35) that carry the affect
     kind: str = CONTINUOUS
 
 
 RECIPES = {
-    "text": ModalityRecipe(64, 40, 2.5, (1.6, 0.5, 0.0), TOKENS),
-    "audio": ModalityRecipe(32, 60, 6.0, (0.25, 0.65, 0.0)),
-    "vision": ModalityRecipe(24, 50, 5.0, (0.0, 0.3, 0.7)),
+    "text": ModalityRecipe(64, 40, 2.5, (1.6, 0.5, 0.0), 16, TOKENS),
+    "audio": ModalityRecipe(32, 60, 6.0, (0.25, 0.65, 0.0), 8),
+    "vision": ModalityRecipe(24, 50, 5.0, (0.0, 0.3, 0.7), 8),
 }
 SPLIT_SIZES = {"train": 1284, "valid": 229, "test": 686}
 
@@ -58,7 +64,7 @@ def synthetic_modalities() -> tuple[ModalitySpec, ...]:
 def sample_labels(rng: np.random.Generator, n: int) -> np.ndarray:
     """(n,) CMU-MOSI-like sentiment: bimodal, multiples of 0.2 in [-3, 3], ~4 % zeros."""
     positive = rng.random(n) < 0.5
-    y = np.where(positive, rng.normal(1.4, 0.9, n), rng.normal(-1.3, 0.9, n))
+    y = np.where(positive, rng.normal(1.5, 0.8, n), rng.normal(-1.4, 0.9, n))
     y[rng.random(n) < 0.04] = 0.0
     return (np.round(np.clip(y, -3, 3) * 5) / 5).astype(np.float32)
 
@@ -94,8 +100,9 @@ def _modality(
     n = len(z)
     lengths = np.clip(np.round(seconds * recipe.frames_per_second), 1, recipe.max_len).astype(np.int64)
     signal = (z * np.array(recipe.loadings)) @ directions  # (n, d): the clip's affect in feature space
-    speaker = rng.normal(0.0, 0.6, (n, 1, recipe.dim))
-    frames = rng.standard_normal((n, recipe.max_len, recipe.dim)) + speaker
+    background_sd = np.where(np.arange(recipe.dim) < recipe.affect_dims, AFFECT_DIM_SD, 1.0)
+    speaker = rng.normal(0.0, 0.6, (n, 1, recipe.dim)) * background_sd
+    frames = rng.standard_normal((n, recipe.max_len, recipe.dim)) * background_sd + speaker
     frames += _salient_mask(rng, name, lengths, recipe.max_len)[..., None] * signal[:, None, :]
     valid = np.arange(recipe.max_len)[None, :] < lengths[:, None]
     return ModalityData((frames * valid[..., None]).astype(np.float32), lengths)
@@ -106,9 +113,11 @@ def make_synthetic(seed: int = 0, sizes: dict[str, int] | None = None) -> Multim
     sizes = sizes or SPLIT_SIZES
     rng = np.random.default_rng(seed)
     # directions are a property of the "world", shared by all splits
-    directions = {
-        name: rng.standard_normal((3, r.dim)) / np.sqrt(r.dim) * np.sqrt(r.dim / 8) for name, r in RECIPES.items()
-    }
+    directions = {}
+    for name, r in RECIPES.items():
+        d = np.zeros((3, r.dim))
+        d[:, : r.affect_dims] = rng.standard_normal((3, r.affect_dims)) * DIRECTION_SD
+        directions[name] = d
     splits = {}
     for split, n in sizes.items():
         y = sample_labels(rng, n)

@@ -44,12 +44,10 @@ class TensorSplit:
         return len(self.labels)
 
     def batch(self, index: torch.Tensor) -> Batch:
-        return Batch(
-            {k: v[index] for k, v in self.features.items()},
-            {k: v[index] for k, v in self.lengths.items()},
-            self.labels[index],
-            index,
-        )
+        """The samples at `index`, padded only to the longest of them (padding is masked anyway)."""
+        lengths = {k: v[index] for k, v in self.lengths.items()}
+        features = {k: v[index, : int(lengths[k].max())] for k, v in self.features.items()}
+        return Batch(features, lengths, self.labels[index], index)
 
     def batches(self, batch_size: int, *, shuffle: bool = False, generator: torch.Generator | None = None):
         order = torch.randperm(len(self), generator=generator) if shuffle else torch.arange(len(self))

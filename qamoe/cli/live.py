@@ -1,0 +1,79 @@
+"""qamoe-live: streaming multimodal sentiment with QA-MoE, live from a camera and microphone, from a
+recorded video, or from a simulated scene (no devices needed).
+
+  qamoe-live --demo                       # the embedded default: a scripted scene, no devices
+  qamoe-live --video talk.mp4 [--fast]    # replay a file (same output at any pace)
+  qamoe-live --camera 0 --mic default     # live devices (see --list-devices)
+  qamoe-live --video talk.mp4 --no-tui --jsonl run.jsonl   # headless: one JSON object per update
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from qamoe.checkpoint import CheckpointError
+from qamoe.data.dataset import DataError
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="qamoe-live", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    src = p.add_argument_group("sources (pick one kind)")
+    src.add_argument("--demo", action="store_true", help="play the simulated scene: modalities drop out and grow noisy over time")
+    src.add_argument("--video", metavar="PATH", help="replay a recorded video file (its audio and video tracks)")
+    src.add_argument("--camera", metavar="N", help="camera index or device path (OpenCV)")
+    src.add_argument("--mic", metavar="DEVICE", help="microphone: 'default', an index or a name (sounddevice)")
+    src.add_argument("--list-devices", action="store_true", help="list cameras and microphones, then exit")
+    p.add_argument("--checkpoint", metavar="DIR", help="QA-MoE checkpoint directory (default: the shipped one for the source)")
+    out = p.add_argument_group("output")
+    out.add_argument("--no-tui", action="store_true", help="no terminal UI (headless)")
+    out.add_argument("--jsonl", metavar="OUT", help="write one JSON object per update to OUT ('-' for standard output)")
+    run = p.add_argument_group("timing")
+    run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds (media time for --video/--demo)")
+    run.add_argument("--fast", action="store_true", help="replay --video/--demo as fast as possible instead of in real time")
+    run.add_argument("--rate", type=float, default=5.0, metavar="HZ", help="updates per second (default 5)")
+    run.add_argument("--window", type=float, default=4.0, metavar="SECONDS", help="seconds of features per update (default 4)")
+    run.add_argument("--seed", type=int, default=0, help="random seed of the --demo scene (default 0)")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    err = Console(stderr=True)
+    try:
+        from qamoe.extractors.decode import MediaError  # noqa: PLC0415
+        from qamoe.realtime.app import LiveOptions, Session, list_devices, use_threads  # noqa: PLC0415
+        from qamoe.realtime.sources import SourceError  # noqa: PLC0415
+        from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
+
+        if args.list_devices:
+            for line in list_devices():
+                console.print(line, highlight=False)
+            return
+        options = LiveOptions(
+            demo=args.demo, video=args.video, camera=args.camera, mic=args.mic, checkpoint=args.checkpoint,
+            tui=not args.no_tui, jsonl=args.jsonl, duration=args.duration, fast=args.fast, rate_hz=args.rate,
+            window_s=args.window, seed=args.seed,
+        )
+        options.validate()
+        if options.tui and not console.is_terminal:
+            err.print("[yellow]standard output is not a terminal: running headless (--no-tui)[/]")
+            options.tui = False
+        use_threads()
+        session = Session(options, console, err)
+        code = session.run()
+    except (CheckpointError, DataError, MediaError, SourceError, ExtractorUnavailable, FileNotFoundError, ValueError) as error:
+        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    if code:
+        sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

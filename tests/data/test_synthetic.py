@@ -1,0 +1,77 @@
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qamoe.data.synthetic import FACTOR_WEIGHTS, LABEL_SCALE, SPLIT_SIZES, make_synthetic, sample_factors, sample_labels
+from qamoe.metrics import regression_metrics
+
+MOSI_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmu-mosi" / "OpinionLevelSentiment.csv"
+
+
+@pytest.fixture(scope="module")
+def data():
+    return make_synthetic(0)
+
+
+def test_same_seed_same_data_and_other_seed_other_data(data):
+    again = make_synthetic(0, sizes={"train": 20, "valid": 5, "test": 5})
+    first = make_synthetic(0, sizes={"train": 20, "valid": 5, "test": 5})
+    other = make_synthetic(1, sizes={"train": 20, "valid": 5, "test": 5})
+    np.testing.assert_array_equal(again.splits["train"].modalities["audio"].features, first.splits["train"].modalities["audio"].features)
+    assert not np.array_equal(other.splits["train"].labels, first.splits["train"].labels)
+
+
+def test_cmu_mosi_sizes_and_sequence_shapes(data):
+    assert {k: len(v) for k, v in data.splits.items()} == SPLIT_SIZES
+    assert data.modality_dims == {"text": 64, "audio": 32, "vision": 24}
+    audio = data.splits["train"].modalities["audio"]
+    assert audio.lengths.min() >= 12 and audio.lengths.max() <= 60
+    # padding is zero
+    assert np.all(audio.features[~audio.mask()] == 0)
+
+
+def test_labels_look_like_cmu_mosi(data):
+    y = np.concatenate([s.labels for s in data.splits.values()])
+    assert y.min() >= -3 and y.max() <= 3
+    np.testing.assert_allclose(y * 5, np.round(y * 5), atol=1e-4)  # multiples of 0.2
+    assert 0.02 < np.mean(y == 0) < 0.07
+    assert abs(y.mean()) < 0.2 and 1.3 < y.std() < 1.8
+    if MOSI_LABELS.exists():  # compare the 7-class histograms with the real labels
+        mosi = np.array([float(row[4]) for row in csv.reader(MOSI_LABELS.open())])
+        bins = np.arange(-3.5, 3.6, 1)
+        ours, _ = np.histogram(y, bins)
+        real, _ = np.histogram(mosi, bins)
+        assert np.abs(ours / len(y) - real / len(mosi)).max() < 0.05
+
+
+def test_latent_factors_add_up_to_the_label():
+    rng = np.random.default_rng(0)
+    y = sample_labels(rng, 500)
+    z = sample_factors(rng, y)
+    np.testing.assert_allclose(z @ FACTOR_WEIGHTS, y / LABEL_SCALE, atol=1e-5)
+
+
+def pooled(split, names):
+    parts = []
+    for name in names:
+        m = split.modalities[name]
+        masked = m.features * m.mask()[..., None]
+        parts += [masked.sum(1) / m.lengths[:, None], np.abs(masked).max(1)]
+    return np.concatenate(parts, 1)
+
+
+def ridge_corr(data, names):
+    x, xt = pooled(data.splits["train"], names), pooled(data.splits["test"], names)
+    x1 = np.c_[x, np.ones(len(x))]
+    w = np.linalg.solve(x1.T @ x1 + np.eye(x1.shape[1]), x1.T @ data.splits["train"].labels)
+    return regression_metrics(np.c_[xt, np.ones(len(xt))] @ w, data.splits["test"].labels)["Corr"]
+
+
+def test_every_modality_informative_text_most_and_fusion_best(data):
+    corr = {name: ridge_corr(data, [name]) for name in ("text", "audio", "vision")}
+    fused = ridge_corr(data, ["text", "audio", "vision"])
+    assert all(c > 0.2 for c in corr.values()), corr
+    assert corr["text"] == max(corr.values()), corr
+    assert fused > max(corr.values()) + 0.1, (fused, corr)
