@@ -63,17 +63,24 @@ def atomic_write_json(path: Path, obj) -> None:
 
 
 def save_checkpoint(directory: str | Path, checkpoint: Checkpoint) -> Path:
+    """Writes both files atomically. On failure (a full disk, say) raises CheckpointError and leaves
+    whatever checkpoint was in `directory` before untouched."""
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        _save(directory, checkpoint)
+    except OSError as err:
+        raise CheckpointError(
+            f"could not write the checkpoint to {directory}: {err.strerror or err}; "
+            "files already there are unchanged"
+        ) from None
+    return directory
+
+
+def _save(directory: Path, checkpoint: Checkpoint) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.state_dict().items()}
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS}.", suffix=".tmp")
     os.close(fd)
-    try:
-        save_file(tensors, tmp, metadata={"format": FORMAT})
-        os.replace(tmp, directory / WEIGHTS)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -83,8 +90,22 @@ def save_checkpoint(directory: str | Path, checkpoint: Checkpoint) -> Path:
         "provenance": checkpoint.provenance,
         "extra": checkpoint.extra,
     }
-    atomic_write_json(directory / CONFIG, meta)
-    return directory
+    config_bytes = (json.dumps(meta, indent=2, allow_nan=True) + "\n").encode()
+    try:
+        save_file(tensors, tmp, metadata={"format": FORMAT})
+        # both files are complete on disk before either replaces its predecessor
+        fd, tmp_config = tempfile.mkstemp(dir=directory, prefix=f".{CONFIG}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(config_bytes)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(tmp, directory / WEIGHTS)
+            os.replace(tmp_config, directory / CONFIG)
+        finally:
+            Path(tmp_config).unlink(missing_ok=True)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
 
 
 def read_config(directory: str | Path) -> dict:

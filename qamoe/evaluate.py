@@ -29,6 +29,7 @@ class Predictions:
     @classmethod
     def concatenate(cls, parts: list["Predictions"]) -> "Predictions":
         """Joins shards (e.g. from several ranks) back into split order."""
+        parts = [p for p in parts if len(p.index)] or parts[:1]  # a rank may have had no batch
         index = np.concatenate([p.index for p in parts])
         order = np.argsort(index, kind="stable")
         join = lambda arrays: np.concatenate(arrays)[order]  # noqa: E731

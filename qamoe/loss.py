@@ -24,6 +24,8 @@ def attenuated_loss(per_sample_loss: torch.Tensor, log_variance: torch.Tensor) -
 def unimodal_loss(output: QAMoEOutput, target: torch.Tensor, config: QAMoEConfig) -> torch.Tensor:
     """Each modality's own prediction under its own variance (the self-supervised reliability)."""
     terms = []
+    if not output.unimodal_prediction:  # a method without unimodal predictions (e.g. a baseline)
+        return torch.zeros((), device=target.device)
     for name, pred in output.unimodal_prediction.items():
         if config.num_classes:
             per_sample = F.cross_entropy(pred, target, reduction="none")
@@ -48,7 +50,11 @@ def task_loss(output: QAMoEOutput, target: torch.Tensor, config: QAMoEConfig) ->
 def total_loss(output: QAMoEOutput, target: torch.Tensor, config: QAMoEConfig) -> tuple[torch.Tensor, dict]:
     """task loss + load-balance term + unimodal reliability term (the last two averaged over modalities)."""
     main = task_loss(output, target, config)
-    balance = torch.stack([load_balance_loss(output.gates[m], output.router_probs[m]) for m in output.gates]).mean()
+    with_experts = [m for m in output.gates if output.gates[m].shape[-1]]  # methods without experts report (B, 0)
+    balance = (
+        torch.stack([load_balance_loss(output.gates[m], output.router_probs[m]) for m in with_experts]).mean()
+        if with_experts else torch.zeros((), device=target.device)
+    )
     loss = main + config.load_balance_weight * balance
     parts = {"task": float(main.detach()), "balance": float(balance.detach())}
     if config.unimodal_weight > 0:

@@ -1,5 +1,14 @@
 """qamoe-eval: score a checkpoint on a data set split under a chosen noise level, missing rate and
-set of available modalities; writes eval.json and prints a table."""
+set of available modalities (writes eval.json), or run one of the paper's protocols on one or more
+models and training seeds (writes PROTOCOL.json; `--protocol all` also REPORT.md and heatmaps).
+
+  qamoe-eval --checkpoint runs/default --noise 0.3 --missing 0.2 --out eval/
+  qamoe-eval --protocol all --seeds 1111,1112,1113 --out report/ \
+      --checkpoint qamoe=runs/bench/qamoe --checkpoint mult=runs/bench/mult/seed{seed}
+
+With --seeds, each --checkpoint names one model: PATH/seed<SEED> or PATH with a {seed} placeholder
+is the checkpoint of that training seed; tables show mean ± std over seeds (as MMSA reports).
+Every model and seed is evaluated on exactly the same corruptions (drawn from --seed)."""
 
 from __future__ import annotations
 
@@ -15,11 +24,17 @@ from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.data.tensors import TensorSplit
 from qamoe.evaluate import predict_split, sigma_ref_tensors
+from qamoe.protocols import PROTOCOLS, aggregate, run_protocol
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="qamoe-eval", description=__doc__)
-    p.add_argument("--checkpoint", required=True)
+    p.add_argument("--checkpoint", required=True, action="append",
+                   help="checkpoint directory; with --protocol: [LABEL=]PATH, repeatable, PATH may hold {seed}")
+    p.add_argument("--protocol", choices=(*PROTOCOLS, "all"),
+                   help="run a protocol of the paper instead of a single condition")
+    p.add_argument("--seeds", help="comma-separated training seeds, e.g. 1111,1112,1113 (with --protocol)")
+    p.add_argument("--title", default="QA-MoE evaluation report", help="title of REPORT.md (--protocol all)")
     p.add_argument("--dataset", default="synthetic", choices=DATASETS)
     p.add_argument("--data")
     p.add_argument("--data-seed", type=int, help="simulator seed (default: the one the checkpoint was trained on)")
@@ -28,14 +43,23 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--missing", type=float, default=0.0, help="missing rate eta")
     p.add_argument("--modalities", help="comma-separated available modalities (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation")
-    p.add_argument("--out", required=True, help="directory for eval.json")
-    return p.parse_args(argv)
+    p.add_argument("--out", required=True, help="directory for eval.json / PROTOCOL.json")
+    args = p.parse_args(argv)
+    if args.protocol is None and (len(args.checkpoint) > 1 or args.seeds):
+        p.error("several checkpoints and --seeds need --protocol")
+    if args.protocol is None:
+        args.checkpoint = args.checkpoint[0]
+    return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
     console = Console()
     use_all_cores()
+    if args.protocol is not None:
+        with clear_errors(console):
+            run_protocols(args, console)
+        return
     with clear_errors(console):
         for name, value in (("--noise", args.noise), ("--missing", args.missing)):
             if not 0.0 <= value <= 1.0:
@@ -45,7 +69,8 @@ def main(argv=None) -> None:
         data_seed = args.data_seed
         if data_seed is None:
             data_seed = checkpoint.provenance.get("dataset_args", {}).get("data_seed", 0)
-        dataset = load_dataset(args.dataset, args.data, seed=data_seed)
+        sizes = checkpoint.provenance.get("dataset_args", {}).get("sizes")
+        dataset = load_dataset(args.dataset, args.data, seed=data_seed, sizes=sizes)
         if dataset.modality_dims != {m.name: m.dim for m in config.modalities}:
             raise CheckpointError(
                 f"checkpoint reads {[(m.name, m.dim) for m in config.modalities]}, "
@@ -88,6 +113,98 @@ def main(argv=None) -> None:
         table.add_row(*(f"{v:.3f}" for v in reliability.values()))
         console.print(table)
         console.print(f"written to {out / 'eval.json'}")
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    if not text:
+        return None
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds must list distinct seeds, got {text!r}")
+    return seeds
+
+
+def resolve_models(specs: list[str], seeds: list[int] | None) -> dict[str, list[tuple[int | None, Path]]]:
+    """[LABEL=]PATH specs -> label: [(training seed, checkpoint dir), ...]."""
+    models = {}
+    for spec in specs:
+        label, _, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
+        template = path
+        if not label:
+            base = Path(template.replace("{seed}", "")) if "{seed}" not in Path(template).name else Path(template).parent
+            label = base.name if "{seed}" in template or seeds else Path(template).name
+        if label in models:
+            raise ValueError(f"two --checkpoint options share the label {label!r}; name them LABEL=PATH")
+        if seeds is None:
+            if "{seed}" in template:
+                raise ValueError(f"{template} holds {{seed}}: give --seeds")
+            models[label] = [(None, Path(template))]
+            continue
+        entries = []
+        for seed in seeds:
+            if "{seed}" in template:
+                entries.append((seed, Path(template.format(seed=seed))))
+            else:
+                entries.append((seed, Path(template) / f"seed{seed}"))
+        models[label] = entries
+    return models
+
+
+def run_protocols(args, console: Console, *, models=None, names=None) -> dict[str, dict]:
+    """Runs the protocol(s) on every model and seed; writes PROTOCOL.json (and REPORT.md for all)."""
+    import sys
+    import time
+
+    from qamoe.report import rich_tables, write_markdown
+
+    seeds = parse_seeds(args.seeds)
+    models = models or resolve_models(args.checkpoint, seeds)
+    names = names or (list(PROTOCOLS) if args.protocol == "all" else [args.protocol])
+    loaded = {label: [(seed, path, load_checkpoint(path)) for seed, path in entries] for label, entries in models.items()}
+    first = next(iter(loaded.values()))[0][2]
+    data_seed = args.data_seed
+    if data_seed is None:
+        data_seed = first.provenance.get("dataset_args", {}).get("data_seed", 0)
+    dataset = load_dataset(args.dataset, args.data, seed=data_seed)
+    for label, entries in loaded.items():
+        for seed, path, checkpoint in entries:
+            if dataset.modality_dims != {m.name: m.dim for m in checkpoint.config.modalities}:
+                raise CheckpointError(
+                    f"{path} reads {[(m.name, m.dim) for m in checkpoint.config.modalities]}, "
+                    f"data set {dataset.name} has {sorted(dataset.modality_dims.items())}"
+                )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    payloads = {}
+    for name in names:
+        payload = {"protocol": name, "dataset": dataset.name, "split": args.split, "eval_seed": args.seed,
+                   "command": "qamoe-eval " + " ".join(sys.argv[1:]) if sys.argv else "", "models": {}}
+        for label, entries in loaded.items():
+            per_seed = []
+            for seed, path, checkpoint in entries:
+                started = time.perf_counter()
+                split = TensorSplit(dataset.splits[args.split], checkpoint.stats)
+                per_seed.append(run_protocol(name, checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=args.seed))
+                console.print(f"[dim]{name}: {label} seed {seed} ({time.perf_counter() - started:.1f} s)[/]")
+            payload["models"][label] = {
+                "checkpoints": [str(p) for _, p, _ in entries],
+                "architecture": [c.provenance.get("architecture", "qamoe") for _, _, c in entries][0],
+                "seeds": [s for s, _, _ in entries],
+                "per_seed": per_seed,
+                "aggregate": aggregate(per_seed),
+            }
+        atomic_write_json(out / f"{name}.json", payload)
+        for table in rich_tables(name, payload):
+            console.print(table)
+        payloads[name] = payload
+        console.print(f"written to {out / f'{name}.json'}")
+    if args.protocol == "all":
+        report = write_markdown(payloads, out, title=args.title)
+        console.print(f"report written to {report}")
+    return payloads
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ layout (`Raw/Video/Full/<video>.mp4`) `--labels` may be left out: the labels and
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 _EXTRACTOR = None
+_INIT_ERROR: str | None = None
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -45,18 +45,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--asr", default="pocketsphinx", help="ASR backend: pocketsphinx (default) or whisper")
     p.add_argument("--text-backend", default="minilm", help="text encoder: minilm (default), bert, or a local model folder")
     p.add_argument("--fps", type=float, default=15.0, help="face analysis rate (default 15)")
+    p.add_argument("--openface", type=Path, help="folder of OpenFace 2.0 CSVs (<video>.csv): vision from them (27 features) instead of the face mesh")
     p.add_argument("--limit", type=int, help="only the first N clips (after --shard), for a quick look")
     return p
 
 
-def _init_worker(config: dict, threads: int) -> None:
-    global _EXTRACTOR
+def _init_worker(config: dict, threads: int, *, keep_error: bool = False) -> None:
+    """Load the extractors of this process. In a pool worker (`keep_error`) a failure is kept and
+    reported as every clip's failure reason instead of killing the pool with an opaque error."""
+    global _EXTRACTOR, _INIT_ERROR
     import torch  # noqa: PLC0415
 
     torch.set_num_threads(threads)
     from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
 
-    _EXTRACTOR = ClipExtractor(asr=config["asr"], text_backend=config["text_backend"], fps=config["fps"])
+    try:
+        _EXTRACTOR = ClipExtractor(**config)
+    except Exception as exc:  # noqa: BLE001
+        if not keep_error:
+            raise
+        _INIT_ERROR = f"extractors could not be loaded: {type(exc).__name__}: {exc}"
+
+
+def _pool_init(config: dict, threads: int) -> None:
+    _init_worker(config, threads, keep_error=True)
 
 
 def _extract_one(task: dict) -> dict:
@@ -68,6 +80,8 @@ def _extract_one(task: dict) -> dict:
     out, source = Path(task["out"]), Path(task["source"])
     started = time.perf_counter()
     try:
+        if _EXTRACTOR is None:
+            raise RuntimeError(_INIT_ERROR or "extractors not loaded")
         feats = _EXTRACTOR.extract(source, task["start"], task["end"], transcript=record.text)
         write_clip(out, record, source, feats)
     except Exception as exc:  # noqa: BLE001 - one broken clip must not stop the run
@@ -123,7 +137,12 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results: list[dict] = []
-    config = {"asr": args.asr, "text_backend": args.text_backend, "fps": args.fps}
+    config = {"asr": args.asr, "text_backend": args.text_backend, "fps": args.fps, "face_detector": True}
+    if args.openface:
+        if not args.openface.is_dir():
+            console.print(f"[red]qamoe-extract: --openface {args.openface} is not a folder[/red]")
+            return 2
+        config["openface_dir"] = str(args.openface)
     workers = max(1, min(args.workers, len(tasks) or 1))
     threads = max(1, (os.cpu_count() or 1) // workers)
     started = time.perf_counter()
@@ -151,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
                 import multiprocessing  # noqa: PLC0415
 
                 ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_init_worker, initargs=(config, threads)) as pool:
+                with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(config, threads)) as pool:
                     futures = {pool.submit(_extract_one, task): task for task in tasks}
                     for future in as_completed(futures):
                         try:

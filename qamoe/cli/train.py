@@ -13,6 +13,7 @@ from pathlib import Path
 from rich.console import Console
 
 from qamoe.checkpoint import atomic_write_json, save_checkpoint
+from qamoe.config import QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.data.tensors import TensorSplit
@@ -30,11 +31,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--model", default="qamoe", help="registered architecture (see qamoe.registry); default qamoe")
     p.add_argument("--data", help="path of the data set files (not needed for synthetic)")
     p.add_argument("--data-seed", type=int, default=0, help="seed of the simulator's data (synthetic only)")
+    p.add_argument("--sizes", help="simulator split sizes TRAIN,VALID,TEST (default: CMU-MOSI's 1284,229,686)")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"checkpoint directory (default {DEFAULT_OUT})")
     p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
     p.add_argument("--lr", type=float, default=TrainConfig.lr)
     p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
+    p.add_argument("--d-model", type=int, default=QAMoEConfig.d_model)
+    p.add_argument("--num-experts", type=int, default=QAMoEConfig.num_experts)
+    p.add_argument("--top-k", type=int, default=QAMoEConfig.top_k)
     p.add_argument("--clean", action="store_true", help="train on clean data instead of the spectrum strategy")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--compile", action="store_true", help="torch.compile the model (falls back when unavailable)")
@@ -46,6 +51,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def parse_sizes(text: str) -> dict[str, int]:
+    parts = text.split(",")
+    if len(parts) != 3 or not all(p.strip().isdigit() and int(p) > 0 for p in parts):
+        raise ValueError(f"--sizes must be three positive integers TRAIN,VALID,TEST, got {text!r}")
+    return dict(zip(("train", "valid", "test"), (int(p) for p in parts)))
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     console = Console()
@@ -53,9 +65,14 @@ def main(argv=None) -> None:
     with clear_errors(console):
         if args.epochs < 1:
             raise ValueError("--epochs must be at least 1")
-        dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)
+        sizes = parse_sizes(args.sizes) if args.sizes else None
+        dataset = load_dataset(args.dataset, args.data, seed=args.data_seed, sizes=sizes)
         model_config = model_config_for(
             dataset,
+            d_model=args.d_model,
+            num_experts=args.num_experts,
+            top_k=args.top_k,
+            expert_hidden=2 * args.d_model,
             quality_gating=not args.no_quality_gating,
             heteroscedastic=not args.no_variance,
             use_prior=not args.no_prior,
@@ -76,7 +93,8 @@ def main(argv=None) -> None:
             f"training on [bold]{dataset.name}[/] ({', '.join(f'{k} {v}' for k, v in dataset.modality_dims.items())}), "
             f"{'clean' if args.clean else 'spectrum'} strategy, seed {args.seed}"
         )
-        provenance = {"dataset_args": {"dataset": args.dataset, "data": args.data, "data_seed": args.data_seed}}
+        provenance = {"dataset_args": {"dataset": args.dataset, "data": args.data, "data_seed": args.data_seed,
+                                       "sizes": sizes}}
         checkpoint, history = train_model(
             dataset, model_config, train_config, console=console, provenance=provenance, architecture=args.model,
             state_dir=out, resume=args.resume, ctx=ctx,

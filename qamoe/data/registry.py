@@ -8,10 +8,10 @@ from qamoe.data.synthetic import make_synthetic
 DATASETS = ("synthetic", "extracted")
 
 
-def load_dataset(name: str, data: str | None = None, *, seed: int = 0) -> MultimodalDataset:
-    """`synthetic` is generated from `seed`; the others read files at `data`."""
+def load_dataset(name: str, data: str | None = None, *, seed: int = 0, sizes: dict | None = None) -> MultimodalDataset:
+    """`synthetic` is generated from `seed` (with optional split `sizes`); the others read files at `data`."""
     if name == "synthetic":
-        return make_synthetic(seed)
+        return make_synthetic(seed, sizes=sizes)
     if data is None:
         raise DataError(f"--dataset {name} needs --data PATH")
     if name == "extracted":

@@ -1,0 +1,355 @@
+"""The paper's evaluation protocols (section 4, appendix A.4-A.5), one function each, returning plain
+JSON-ready dicts. Every protocol degrades the test split from a fixed seed, so all models and all
+training seeds are scored on exactly the same corrupted inputs.
+
+- `subsets`     Protocol I, fixed missing: the 2^M - 1 subsets of available modalities (Table 2)
+- `missing`     Protocol I, random missing: each modality of each sample missing with probability eta,
+                eta in 0.1 .. 0.7, one checkpoint (Table 3; the paper retrains per eta, see README)
+- `noise`       Protocol II: noise intensity lambda in 0.1 .. 0.7 on every modality (Table 4)
+- `mixture`     Protocol III: the stochastic mixture test set (Table 5): per sample and modality,
+                lambda ~ U(0, 0.7), eta ~ U(0, 0.7), missing ~ Bernoulli(eta)
+- `grid`        one checkpoint on the 8 x 8 grid lambda, eta in {0, 0.1, ..., 0.7} (Figure 3, Table 9)
+- `reliability` Spearman rho between r_m and the injected degradation, and error in five r_m bins (Table 6)
+- `efficiency`  parameters (total, active), FLOPs per sample, latency, throughput, peak memory (Table 10)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import time
+
+import numpy as np
+import torch
+
+from qamoe.data.tensors import TensorSplit
+from qamoe.evaluate import Predictions, predict_split
+
+LEVELS = tuple(round(0.1 * i, 1) for i in range(1, 8))  # 0.1 .. 0.7
+GRID_LEVELS = (0.0, *LEVELS)  # 0.0 .. 0.7
+MIXTURE_MAX = 0.7  # upper end of lambda and eta in the mixture test set
+RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
+MISSING_LEVEL = 1.0  # the degradation level of a missing modality in the reliability protocol
+PROTOCOLS = ("subsets", "missing", "noise", "mixture", "grid", "reliability", "efficiency")
+
+
+def _metrics(p: Predictions, config) -> dict[str, float]:
+    return {k: float(v) for k, v in p.metrics(config).items()}
+
+
+def _predict(checkpoint, split: TensorSplit, sigma_ref, **kwargs) -> Predictions:
+    return predict_split(checkpoint.model, split, sigma_ref=sigma_ref, **kwargs)
+
+
+def subsets(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+    """Protocol I (fixed missing): metrics with only the given modalities available, clean otherwise."""
+    names = checkpoint.config.modality_names
+    rows = {}
+    for size in range(len(names), 0, -1):
+        for available in itertools.combinations(names, size):
+            drop = frozenset(set(names) - set(available))
+            p = _predict(checkpoint, split, sigma_ref, drop=drop, seed=seed)
+            rows["{" + ",".join(m[0] for m in available) + "}"] = {
+                "available": list(available), "metrics": _metrics(p, checkpoint.config),
+                "mean_reliability": {m: float(np.mean(r)) for m, r in p.reliability.items()},
+            }
+    return {"protocol": "subsets", "seed": seed, "conditions": rows}
+
+
+def missing(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> dict:
+    """Protocol I (random missing), one checkpoint: every modality of every sample independently
+    missing with probability eta (a sample may lose all three)."""
+    rows = {}
+    for eta in levels:
+        p = _predict(checkpoint, split, sigma_ref, missing_rate=float(eta), seed=seed)
+        rows[f"{eta:.1f}"] = {"missing_rate": float(eta), "metrics": _metrics(p, checkpoint.config),
+                              "mean_reliability": {m: float(np.mean(r)) for m, r in p.reliability.items()}}
+    return {"protocol": "missing", "seed": seed, "retrained_per_rate": False, "conditions": rows}
+
+
+def noise(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> dict:
+    """Protocol II: noise intensity lambda on every modality of every sample, nothing missing."""
+    rows = {}
+    for lam in levels:
+        p = _predict(checkpoint, split, sigma_ref, noise=float(lam), seed=seed)
+        rows[f"{lam:.1f}"] = {"noise": float(lam), "metrics": _metrics(p, checkpoint.config),
+                              "mean_reliability": {m: float(np.mean(r)) for m, r in p.reliability.items()}}
+    return {"protocol": "noise", "seed": seed, "conditions": rows}
+
+
+def mixture_levels(n: int, m: int, seed: int, high: float = MIXTURE_MAX) -> tuple[np.ndarray, np.ndarray]:
+    """(N, M) lambda and (N, M) eta of the stochastic mixture test set, drawn from `seed`."""
+    rng = np.random.default_rng(10_007 + seed)
+    return rng.uniform(0.0, high, (n, m)), rng.uniform(0.0, high, (n, m))
+
+
+def predict_mixture(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> Predictions:
+    lam, eta = mixture_levels(len(split), len(checkpoint.config.modalities), seed)
+    return _predict(checkpoint, split, sigma_ref, noise=lam, missing_rate=eta, seed=seed)
+
+
+def mixture(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+    """Protocol III: the stochastic mixture test set, plus the clean test set for reference."""
+    p = predict_mixture(checkpoint, split, sigma_ref, seed=seed)
+    clean = _predict(checkpoint, split, sigma_ref, seed=seed)
+    return {
+        "protocol": "mixture", "seed": seed, "max_level": MIXTURE_MAX,
+        "metrics": _metrics(p, checkpoint.config), "clean_metrics": _metrics(clean, checkpoint.config),
+        "missing_share": {m: float(np.mean(v)) for m, v in p.missing.items()},
+    }
+
+
+def grid(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=GRID_LEVELS) -> dict:
+    """One checkpoint on the lambda x eta grid. metrics[key][i][j]: eta = levels[i], lambda = levels[j]
+    (rows missing rate, columns noise intensity, as in the paper's Table 9)."""
+    cells: dict[str, list[list[float]]] = {}
+    for i, eta in enumerate(levels):
+        for j, lam in enumerate(levels):
+            m = _metrics(_predict(checkpoint, split, sigma_ref, noise=float(lam), missing_rate=float(eta), seed=seed),
+                         checkpoint.config)
+            for key, value in m.items():
+                cells.setdefault(key, [[math.nan] * len(levels) for _ in levels])[i][j] = value
+    return {"protocol": "grid", "seed": seed, "noise": list(levels), "missing": list(levels), "metrics": cells}
+
+
+def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    from scipy.stats import spearmanr
+
+    if len(x) < 3 or np.ptp(x) == 0 or np.ptp(y) == 0:
+        return math.nan, math.nan  # a constant score (a method without reliability) has no rank order
+    result = spearmanr(x, y)
+    return float(result.statistic), float(result.pvalue)
+
+
+def _errors(p: Predictions, config) -> np.ndarray:
+    if config.num_classes:
+        return (np.asarray(p.prediction).argmax(-1) != p.labels).astype(np.float64)
+    return np.abs(np.asarray(p.prediction, dtype=np.float64) - p.labels)
+
+
+def _binned(score: np.ndarray, error: np.ndarray) -> list[dict]:
+    bins = []
+    edges = RELIABILITY_BINS
+    for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+        last = k == len(edges) - 2
+        inside = (score >= lo) & ((score <= hi) if last else (score < hi))
+        bins.append({"range": [lo, hi], "closed": last, "count": int(inside.sum()),
+                     "error": float(error[inside].mean()) if inside.any() else math.nan})
+    return bins
+
+
+def _monotone(bins: list[dict]) -> bool | None:
+    """True when the error falls from bin to bin over the non-empty bins (None: fewer than two)."""
+    values = [b["error"] for b in bins if b["count"]]
+    if len(values) < 2:
+        return None
+    return bool(all(a > b for a, b in zip(values, values[1:])))
+
+
+def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+    """Does r_m track the injected degradation, and does it predict the error?
+
+    Test set: the stochastic mixture (per sample and modality lambda ~ U(0, 0.7), eta ~ U(0, 0.7),
+    missing ~ Bernoulli(eta)). The degradation level of modality m in a sample is the lambda it got
+    when present, and MISSING_LEVEL (1.0, total loss) when missing. Reported per modality and pooled
+    over all (sample, modality) pairs: Spearman rho(r_m, level), also rho(r_m, lambda) over present
+    modalities only; and the error (MAE, or error rate for classification) of the fused prediction in
+    five bins of r: per modality by r_m, and per sample by the mean r over modalities (the headline).
+    """
+    config = checkpoint.config
+    p = predict_mixture(checkpoint, split, sigma_ref, seed=seed)
+    error = _errors(p, config)
+    per_modality, all_r, all_level = {}, [], []
+    for name in config.modality_names:
+        r = np.asarray(p.reliability[name], dtype=np.float64)
+        gone = np.asarray(p.missing[name], dtype=bool)
+        lam = np.asarray(p.noise[name], dtype=np.float64)
+        level = np.where(gone, MISSING_LEVEL, lam)
+        rho, pval = _spearman(r, level)
+        rho_present, _ = _spearman(r[~gone], lam[~gone])
+        bins = _binned(r, error)
+        per_modality[name] = {
+            "spearman_rho": rho, "p_value": pval, "spearman_rho_present_only": rho_present,
+            "mean_r_present": float(r[~gone].mean()) if (~gone).any() else math.nan,
+            "mean_r_missing": float(r[gone].mean()) if gone.any() else math.nan,
+            "bins": bins, "error_falls_monotonically": _monotone(bins),
+        }
+        all_r.append(r)
+        all_level.append(level)
+    pooled_rho, pooled_p = _spearman(np.concatenate(all_r), np.concatenate(all_level))
+    mean_r = np.mean(np.stack(all_r), axis=0)
+    sample_bins = _binned(mean_r, error)
+    return {
+        "protocol": "reliability", "seed": seed, "max_level": MIXTURE_MAX, "missing_level": MISSING_LEVEL,
+        "error": "error rate" if config.num_classes else "MAE",
+        "pooled": {"spearman_rho": pooled_rho, "p_value": pooled_p},
+        "modalities": per_modality,
+        "sample_bins": sample_bins, "sample_error_falls_monotonically": _monotone(sample_bins),
+        "has_reliability": not all(np.ptp(r) == 0 for r in all_r),
+    }
+
+
+def _active_parameters(model: torch.nn.Module) -> int:
+    """Parameters minus the experts a sample does not use: of each MixtureOfExperts bank of N experts
+    only top_k run per sample (router and everything else always run)."""
+    from qamoe.moe import MixtureOfExperts
+
+    total = sum(p.numel() for p in model.parameters())
+    for module in model.modules():
+        if isinstance(module, MixtureOfExperts):
+            bank = sum(p.numel() for p in module.experts.parameters())
+            n = len(module.experts)
+            total -= bank - bank * module.router.top_k // n
+    return int(total)
+
+
+class _LiveTensorBytes:
+    """Peak bytes of tensors alive during a forward pass on CPU (a dispatch mode that adds each new
+    storage when an op creates it and subtracts it when its tensor is freed); parameters excluded."""
+
+    def __init__(self) -> None:
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        tracker = self
+
+        class Mode(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+                out = func(*args, **(kwargs or {}))
+                tracker._record(out)
+                return out
+
+        self.mode = Mode()
+        self.live = 0
+        self.peak = 0
+        self._seen: set[int] = set()
+
+    def _record(self, out) -> None:
+        import weakref
+
+        from torch.utils._pytree import tree_flatten
+
+        for t in tree_flatten(out)[0]:
+            if not isinstance(t, torch.Tensor):
+                continue
+            storage = t.untyped_storage()
+            key = storage.data_ptr()
+            if not key or key in self._seen:
+                continue
+            size = storage.nbytes()
+            self._seen.add(key)
+            self.live += size
+            self.peak = max(self.peak, self.live)
+            weakref.finalize(t, self._free, key, size)
+
+    def _free(self, key: int, size: int) -> None:
+        if key in self._seen:
+            self._seen.discard(key)
+            self.live -= size
+
+    def __enter__(self):
+        self.mode.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        return self.mode.__exit__(*exc)
+
+
+def efficiency(checkpoint, split: TensorSplit, sigma_ref=None, *, seed: int = 0, batch_sizes=(1, 16, 64),
+               repeats: int = 10, device: str | None = None) -> dict:
+    """Cost of inference on clean test batches: FLOPs per sample (torch.utils.flop_counter, which
+    counts the matrix products and attention; the MoE runs only the selected experts, so they are
+    what is counted), median latency per batch, throughput, and peak memory: parameters plus the
+    peak of live activation tensors (CUDA: torch's max allocated; CPU: tracked per op)."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = checkpoint.model
+    dev = torch.device(device) if device else next(model.parameters()).device
+    model.to(dev).eval()
+    n = len(split)
+    total = sum(p.numel() for p in model.parameters())
+    result = {"protocol": "efficiency", "device": str(dev), "threads": torch.get_num_threads(),
+              "total_parameters": int(total), "active_parameters": _active_parameters(model), "batches": {}}
+    param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
+    result["parameter_mb"] = param_bytes / 2**20
+    generator = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        index = torch.randperm(n, generator=generator)[: min(64, n)]
+        batch = split.batch(index).to(dev)
+        counter = FlopCounterMode(display=False)
+        with counter:
+            model(batch.features, batch.lengths)
+        result["flops_per_sample"] = float(counter.get_total_flops() / len(index))
+        result["gflops_per_sample"] = result["flops_per_sample"] / 1e9
+        for size in batch_sizes:
+            size = min(size, n)
+            sub = split.batch(index[:size] if size <= len(index) else torch.arange(size)).to(dev)
+            if dev.type == "cuda":
+                torch.cuda.synchronize()
+                torch.cuda.reset_peak_memory_stats()
+            for _ in range(2):  # warm-up
+                model(sub.features, sub.lengths)
+            times = []
+            for _ in range(repeats):
+                if dev.type == "cuda":
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                model(sub.features, sub.lengths)
+                if dev.type == "cuda":
+                    torch.cuda.synchronize()
+                times.append(time.perf_counter() - start)
+            latency = float(np.median(times))
+            if dev.type == "cuda":
+                peak = torch.cuda.max_memory_allocated() / 2**20
+            else:
+                with _LiveTensorBytes() as tracker:
+                    model(sub.features, sub.lengths)
+                peak = (param_bytes + tracker.peak) / 2**20
+            result["batches"][str(size)] = {
+                "latency_ms": latency * 1e3, "throughput_per_s": size / latency, "peak_memory_mb": float(peak),
+            }
+    return result
+
+
+RUNNERS = {
+    "subsets": subsets, "missing": missing, "noise": noise, "mixture": mixture, "grid": grid,
+    "reliability": reliability, "efficiency": efficiency,
+}
+
+
+def run_protocol(name: str, checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+    if name not in RUNNERS:
+        raise ValueError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)} or all")
+    return RUNNERS[name](checkpoint, split, sigma_ref, seed=seed)
+
+
+# ---- several training seeds: mean and standard deviation of every number, as MMSA reports ----
+
+
+def aggregate(results: list):
+    """Results of the same protocol for several training seeds -> the same tree with every number
+    replaced by {"mean", "std", "values"} (population std, ddof 0 as numpy's default; NaNs ignored)."""
+    first = results[0]
+    if isinstance(first, dict):
+        return {k: aggregate([r[k] for r in results]) for k in first}
+    if isinstance(first, list):
+        if len({len(r) for r in results}) != 1:
+            raise ValueError("results of different shapes cannot be aggregated")
+        return [aggregate([r[i] for r in results]) for i in range(len(first))]
+    if isinstance(first, bool) or first is None or isinstance(first, str):
+        return first if all(r == first for r in results) else list(results)
+    if isinstance(first, (int, float)):
+        values = np.asarray(results, dtype=np.float64)
+        finite = values[np.isfinite(values)]
+        return {
+            "mean": float(finite.mean()) if finite.size else math.nan,
+            "std": float(finite.std()) if finite.size else math.nan,
+            "values": [float(v) for v in values],
+        }
+    return first
+
+
+def mean_of(value):
+    """The mean of an aggregated number, or the number itself."""
+    if isinstance(value, dict) and "mean" in value:
+        return value["mean"]
+    return value

@@ -1,0 +1,262 @@
+"""Tables and figures of the protocols: the same rows feed the terminal (rich) and the Markdown
+report; the lambda x eta grid is drawn as a heatmap PNG like the paper's Figure 3.
+
+A protocol payload (what `qamoe-eval --protocol NAME` writes to NAME.json):
+    {"protocol", "dataset", "split", "eval_seed",
+     "models": {label: {"checkpoints": [...], "seeds": [...], "per_seed": [result, ...],
+                        "aggregate": aggregate(per_seed)}}}
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from rich.table import Table
+
+PERCENT = {"Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7", "Acc", "F1_score"}
+TITLES = {
+    "subsets": "Protocol I, fixed missing: available modalities (Table 2)",
+    "missing": "Protocol I, random missing rate eta, one checkpoint (Table 3)",
+    "noise": "Protocol II, noise intensity lambda (Table 4)",
+    "mixture": "Protocol III, stochastic mixture test set (Table 5)",
+    "grid": "One checkpoint on the lambda x eta grid (Figure 3, Table 9)",
+    "reliability": "Reliability score validation (Table 6)",
+    "efficiency": "Computational efficiency (Table 10)",
+}
+
+
+def _num(value) -> tuple[float, float | None]:
+    if isinstance(value, dict) and "mean" in value:
+        return value["mean"], value["std"] if len(value.get("values", [])) > 1 else None
+    if value is None:
+        return math.nan, None
+    return float(value), None
+
+
+def fmt(value, key: str = "", digits: int | None = None) -> str:
+    """'mean ± std' (or the single value): accuracies and F1 in percent, others with 3 decimals."""
+    mean, std = _num(value)
+    if math.isnan(mean):
+        return "n/a"
+    scale, d = (100.0, 1) if key in PERCENT else (1.0, 3)
+    d = d if digits is None else digits
+    text = f"{mean * scale:.{d}f}"
+    if std is not None:
+        text += f" ± {std * scale:.{d}f}"
+    return text
+
+
+def _task_keys(payload: dict) -> dict[str, str]:
+    """Metric keys for the headline columns, regression or classification."""
+    for model in payload["models"].values():
+        agg = model["aggregate"]
+        metrics = agg.get("metrics") or agg.get("clean_metrics")
+        if metrics is None and "conditions" in agg:
+            metrics = next(iter(agg["conditions"].values()))["metrics"]
+        if metrics is None and "metrics" in agg:
+            metrics = agg["metrics"]
+        if metrics and "Acc" in metrics:
+            return {"acc2": "Acc", "f1": "F1_score", "acc7": "Acc", "mae": None}
+        break
+    return {"acc2": "Non0_acc_2", "f1": "Non0_F1_score", "acc7": "Mult_acc_7", "mae": "MAE"}
+
+
+def _pair(metrics: dict, *keys: str | None) -> str:
+    return " / ".join(fmt(metrics[k], k) for k in keys if k)
+
+
+def protocol_tables(protocol: str, payload: dict) -> list[tuple[str, list[str], list[list[str]]]]:
+    """(title, header, rows) of one protocol's payload."""
+    models = payload["models"]
+    labels = list(models)
+    keys = _task_keys(payload)
+    aggs = {m: models[m]["aggregate"] for m in labels}
+    if protocol in ("subsets", "missing", "noise"):
+        first = aggs[labels[0]]["conditions"]
+        cols = {
+            "subsets": (keys["acc2"], keys["f1"]),
+            "missing": (keys["acc7"], keys["f1"], keys["mae"]),
+            "noise": (keys["acc2"], keys["mae"]),
+        }[protocol]
+        name = {"subsets": "available", "missing": "eta", "noise": "lambda"}[protocol]
+        header = [name, *labels]
+        rows = [[cond, *(_pair(aggs[m]["conditions"][cond]["metrics"], *cols) for m in labels)] for cond in first]
+        avg = []
+        for m in labels:
+            per_key = []
+            for k in cols:
+                if not k:
+                    continue
+                values = [_num(aggs[m]["conditions"][c]["metrics"][k])[0] for c in first]
+                per_key.append(fmt(sum(values) / len(values), k))
+            avg.append(" / ".join(per_key))
+        rows.append(["Avg.", *avg])
+        unit = " / ".join(k for k in cols if k)
+        return [(f"{TITLES[protocol]}: {unit}", header, rows)]
+    if protocol == "mixture":
+        cols = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr", "Acc", "F1_score")
+                if k in aggs[labels[0]]["metrics"]]
+        header = ["model", *(f"mixture {k}" for k in cols), *(f"clean {k}" for k in cols[:2])]
+        rows = [[m, *(fmt(aggs[m]["metrics"][k], k) for k in cols), *(fmt(aggs[m]["clean_metrics"][k], k) for k in cols[:2])]
+                for m in labels]
+        return [(TITLES[protocol], header, rows)]
+    if protocol == "grid":
+        tables = []
+        for m in labels:
+            agg = aggs[m]
+            key = keys["acc7"]
+            levels = payload["models"][m]["per_seed"][0]["noise"]
+            header = ["eta \\ lambda", *(f"{v:.1f}" for v in levels)]
+            rows = [[f"{eta:.0%}", *(fmt(agg["metrics"][key][i][j], key, 1).split(" ±")[0] for j in range(len(levels)))]
+                    for i, eta in enumerate(payload["models"][m]["per_seed"][0]["missing"])]
+            tables.append((f"{m}: {key} (%, mean over seeds) on the grid", header, rows))
+        return tables
+    if protocol == "reliability":
+        names = list(aggs[labels[0]]["modalities"])
+        header = ["model", "pooled rho", *(f"rho {n}" for n in names), *(f"rho {n} (present only)" for n in names)]
+        rows = [[m, fmt(aggs[m]["pooled"]["spearman_rho"], digits=3),
+                 *(fmt(aggs[m]["modalities"][n]["spearman_rho"], digits=3) for n in names),
+                 *(fmt(aggs[m]["modalities"][n]["spearman_rho_present_only"], digits=3) for n in names)] for m in labels]
+        tables = [("Spearman rho between r_m and the injected degradation (lambda; 1.0 when missing)", header, rows)]
+        error = payload["models"][labels[0]]["per_seed"][0]["error"]
+        edges = ["[0.0, 0.2)", "[0.2, 0.4)", "[0.4, 0.6)", "[0.6, 0.8)", "[0.8, 1.0]"]
+        header = ["model", "r", *edges, "monotone"]
+        rows = []
+        for m in labels:
+            per_seed = payload["models"][m]["per_seed"]
+            if not per_seed[0]["has_reliability"]:
+                continue
+            def bins_row(label, bins, flags):
+                cells = [f"{fmt(b['error'])} (n={int(round(_num(b['count'])[0]))})" for b in bins]
+                return [m, label, *cells, "yes" if all(flags) else ("no" if any(f is False for f in flags) else "n/a")]
+            rows.append(bins_row("mean over modalities", aggs[m]["sample_bins"],
+                                 [r["sample_error_falls_monotonically"] for r in per_seed]))
+            for n in names:
+                rows.append(bins_row(f"r_{n}", aggs[m]["modalities"][n]["bins"],
+                                     [r["modalities"][n]["error_falls_monotonically"] for r in per_seed]))
+        tables.append((f"{error} of the fused prediction in five r bins (mixture test set)", header, rows))
+        return tables
+    if protocol == "efficiency":
+        sizes = list(aggs[labels[0]]["batches"])
+        header = ["model", "total params (M)", "active params (M)", "GFLOPs / sample",
+                  *(f"latency ms (B={s})" for s in sizes), *(f"samples/s (B={s})" for s in sizes), "peak MB (B=16)"]
+        rows = []
+        for m in labels:
+            a = aggs[m]
+            peak_at = "16" if "16" in a["batches"] else sizes[-1]
+            rows.append([
+                m, fmt(_num(a["total_parameters"])[0] / 1e6, digits=3), fmt(_num(a["active_parameters"])[0] / 1e6, digits=3),
+                fmt(_num(a["gflops_per_sample"])[0], digits=4),
+                *(fmt(_num(a["batches"][s]["latency_ms"])[0], digits=2) for s in sizes),
+                *(fmt(_num(a["batches"][s]["throughput_per_s"])[0], digits=0) for s in sizes),
+                fmt(_num(a["batches"][peak_at]["peak_memory_mb"])[0], digits=1),
+            ])
+        device = payload["models"][labels[0]]["per_seed"][0]["device"]
+        threads = payload["models"][labels[0]]["per_seed"][0]["threads"]
+        return [(f"{TITLES[protocol]} on {device}, {threads} thread(s)", header, rows)]
+    raise ValueError(f"no tables for protocol {protocol!r}")
+
+
+def rich_tables(protocol: str, payload: dict) -> list[Table]:
+    out = []
+    for title, header, rows in protocol_tables(protocol, payload):
+        table = Table(title=title)
+        for i, h in enumerate(header):
+            table.add_column(h, justify="left" if i == 0 else "right")
+        for row in rows:
+            table.add_row(*row)
+        out.append(table)
+    return out
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    esc = lambda s: str(s).replace("|", "\\|")  # noqa: E731
+    lines = ["| " + " | ".join(esc(h) for h in header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(esc(c) for c in row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def heatmap(payload: dict, label: str, path: str | Path, key: str | None = None) -> Path:
+    """The grid of one model (mean over seeds) as a heatmap: rows eta, columns lambda; the star marks
+    the paper's compound point lambda = 0.3, eta = 0.2."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    model = payload["models"][label]
+    key = key or _task_keys(payload)["acc7"]
+    grid = np.array([[_num(v)[0] for v in row] for row in model["aggregate"]["metrics"][key]])
+    noise, missing = model["per_seed"][0]["noise"], model["per_seed"][0]["missing"]
+    scale = 100.0 if key in PERCENT else 1.0
+    fig, ax = plt.subplots(figsize=(6.4, 5.2))
+    cmap = "viridis_r" if key == "MAE" else "RdYlBu_r"
+    image = ax.imshow(grid * scale, cmap=cmap, origin="upper", aspect="auto")
+    for i in range(len(missing)):
+        for j in range(len(noise)):
+            ax.text(j, i, f"{grid[i, j] * scale:.1f}" if scale != 1 else f"{grid[i, j]:.2f}", ha="center",
+                    va="center", fontsize=7, color="black")
+    if 0.3 in [round(v, 1) for v in noise] and 0.2 in [round(v, 1) for v in missing]:
+        j = [round(v, 1) for v in noise].index(0.3)
+        i = [round(v, 1) for v in missing].index(0.2)
+        ax.plot(j, i, marker="*", markersize=16, markeredgecolor="black", markerfacecolor="white", alpha=0.7)
+    ax.set_xticks(range(len(noise)), [f"{v:.1f}" for v in noise])
+    ax.set_yticks(range(len(missing)), [f"{v:.0%}" for v in missing])
+    ax.set_xlabel("noise intensity lambda")
+    ax.set_ylabel("missing rate eta")
+    seeds = len(model["per_seed"])
+    ax.set_title(f"{label}: {key}{' (%)' if scale != 1 else ''}, mean of {seeds} seed(s)")
+    fig.colorbar(image, ax=ax)
+    fig.tight_layout()
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def grid_summary(payload: dict) -> list[list[str]]:
+    """Per model: clean value, value at (0.3, 0.2), worst corner, and the largest drop between two
+    neighbouring cells (a cliff shows as a large step; graceful degradation as small ones)."""
+    import numpy as np
+
+    key = _task_keys(payload)["acc7"]
+    rows = []
+    for label, model in payload["models"].items():
+        grid = np.array([[_num(v)[0] for v in row] for row in model["aggregate"]["metrics"][key]]) * 100
+        steps = np.concatenate([np.abs(np.diff(grid, axis=0)).ravel(), np.abs(np.diff(grid, axis=1)).ravel()])
+        mae = np.array([[_num(v)[0] for v in row] for row in model["aggregate"]["metrics"]["MAE"]]) \
+            if "MAE" in model["aggregate"]["metrics"] else None
+        rows.append([label, f"{grid[0, 0]:.1f}", f"{grid[2, 3]:.1f}", f"{grid[-1, -1]:.1f}", f"{grid.mean():.1f}",
+                     f"{steps.max():.1f}", f"{mae[0, 0]:.3f} → {mae[-1, -1]:.3f}" if mae is not None else "n/a"])
+    return rows
+
+
+def write_markdown(payloads: dict[str, dict], out: str | Path, *, title: str, preamble: str = "") -> Path:
+    """REPORT.md with every protocol's tables and the grid heatmaps (PNG files beside it)."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    parts = [f"# {title}", ""]
+    if preamble:
+        parts += [preamble.strip(), ""]
+    for protocol in ("subsets", "missing", "noise", "mixture", "grid", "reliability", "efficiency"):
+        if protocol not in payloads:
+            continue
+        payload = payloads[protocol]
+        parts += [f"## {TITLES[protocol]}", "", f"`{protocol}.json`", ""]
+        if protocol == "grid":
+            key = _task_keys(payload)["acc7"]
+            parts += ["Summary (" + key + " in %, mean over seeds):", ""]
+            parts += [markdown_table(["model", "clean", "λ=0.3, η=0.2", "λ=0.7, η=0.7", "grid mean",
+                                      "largest step between neighbours", "MAE clean → worst"],
+                                     grid_summary(payload)), ""]
+            for label in payload["models"]:
+                name = f"grid_{label}.png"
+                heatmap(payload, label, out / name)
+                parts += [f"![{label} grid]({name})", ""]
+        for table_title, header, rows in protocol_tables(protocol, payload):
+            parts += [f"**{table_title}**", "", markdown_table(header, rows), ""]
+    path = out / "REPORT.md"
+    path.write_text("\n".join(parts) + "\n")
+    return path

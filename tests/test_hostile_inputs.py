@@ -1,0 +1,154 @@
+"""Hostile inputs: each gets a clear error, and nothing written before is lost."""
+
+import errno
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import qamoe.checkpoint as checkpoint_module
+from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from qamoe.data.dataset import DataError, ModalityData
+from qamoe.data.safe_pickle import safe_load, safe_loads
+from qamoe.data.stats import FeatureStats
+from qamoe.model import QAMoE
+
+
+def make_checkpoint(config, seed=0):
+    torch.manual_seed(seed)
+    stats = {m.name: FeatureStats(np.zeros(m.dim, np.float32), np.ones(m.dim, np.float32), np.ones(m.dim, np.float32))
+             for m in config.modalities}
+    return Checkpoint(QAMoE(config).eval(), stats, {"seed": seed})
+
+
+def snapshot(directory):
+    return {p.name: p.read_bytes() for p in directory.iterdir()}
+
+
+def test_disk_full_while_writing_weights_keeps_the_previous_checkpoint(tmp_path, small_config, monkeypatch):
+    save_checkpoint(tmp_path, make_checkpoint(small_config, seed=0))
+    before = snapshot(tmp_path)
+
+    def fill_disk(tensors, path, metadata=None):
+        with open(path, "wb") as handle:
+            handle.write(b"\0" * 100)  # part of the file made it to disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint_module, "save_file", fill_disk)
+    with pytest.raises(CheckpointError, match="No space left on device.*unchanged"):
+        save_checkpoint(tmp_path, make_checkpoint(small_config, seed=1))
+    assert snapshot(tmp_path) == before  # same files, same bytes, no temporaries left
+    assert load_checkpoint(tmp_path).provenance == {"seed": 0}
+
+
+def test_disk_full_while_writing_config_keeps_the_previous_checkpoint(tmp_path, small_config, monkeypatch):
+    save_checkpoint(tmp_path, make_checkpoint(small_config, seed=0))
+    before = snapshot(tmp_path)
+    real_fsync = checkpoint_module.os.fsync
+
+    def failing_fsync(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(checkpoint_module.os, "fsync", failing_fsync)
+    with pytest.raises(CheckpointError, match="No space left"):
+        save_checkpoint(tmp_path, make_checkpoint(small_config, seed=1))
+    monkeypatch.setattr(checkpoint_module.os, "fsync", real_fsync)
+    assert snapshot(tmp_path) == before
+
+
+def test_tampered_safetensors_header_is_refused(tmp_path, small_config):
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    path = tmp_path / "model.safetensors"
+    data = bytearray(path.read_bytes())
+    data[8:20] = b"#" * 12  # corrupt the JSON header
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="damaged"):
+        load_checkpoint(tmp_path)
+
+
+def test_weights_holding_nan_are_refused(tmp_path, small_config):
+    ck = make_checkpoint(small_config)
+    with torch.no_grad():
+        ck.model.value_head.weight[0, 0] = float("nan")
+    save_checkpoint(tmp_path, ck)
+    with pytest.raises(CheckpointError, match="NaN"):
+        load_checkpoint(tmp_path)
+
+
+class RunsCode:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (exec, (f"open({str(self.marker)!r}, 'w').write('ran')",))
+
+
+def test_a_data_pickle_that_runs_code_is_refused(tmp_path):
+    marker = tmp_path / "ran"
+    path = tmp_path / "aligned_50.pkl"
+    path.write_bytes(pickle.dumps({"train": {"audio": RunsCode(marker)}}))
+    with pytest.raises(DataError, match="refused to load global builtins.exec"):
+        safe_load(path)
+    assert not marker.exists()
+
+
+def test_truncated_pickle_and_missing_file(tmp_path):
+    data = pickle.dumps({"train": {"audio": np.zeros((3, 4))}})
+    with pytest.raises(DataError, match="truncated"):
+        safe_loads(data[: len(data) // 2])
+    with pytest.raises(DataError, match="does not exist"):
+        safe_load(tmp_path / "nope.pkl")
+
+
+# ---- property-based: loaders and degradation -------------------------------------------------
+
+arrays = hnp.arrays(
+    dtype=st.sampled_from([np.float32, np.float64, np.int64, np.bool_]),
+    shape=hnp.array_shapes(max_dims=3, max_side=5),
+)
+containers = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=8), arrays),
+    lambda inner: st.one_of(st.lists(inner, max_size=4), st.dictionaries(st.text(max_size=6), inner, max_size=4)),
+    max_leaves=12,
+)
+
+
+def same(a, b):
+    if isinstance(a, np.ndarray):
+        return isinstance(b, np.ndarray) and a.dtype == b.dtype and np.array_equal(a, b)
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b))
+    return a == b
+
+
+@settings(max_examples=60, deadline=None)
+@given(containers, st.integers(0, 5))
+def test_safe_pickle_round_trips_arrays_and_containers(obj, protocol):
+    assert same(safe_loads(pickle.dumps(obj, protocol=protocol)), obj)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.binary(max_size=200))
+def test_safe_pickle_never_crashes_on_garbage(blob):
+    try:
+        safe_loads(blob)
+    except DataError:
+        pass
+
+
+@settings(max_examples=40, deadline=None)
+@given(hnp.arrays(np.float64, hnp.array_shapes(min_dims=3, max_dims=3, max_side=4),
+                  elements=st.floats(allow_nan=True, allow_infinity=True, width=32)))
+def test_modality_data_accepts_only_finite_features(features):
+    lengths = np.full(features.shape[0], features.shape[1])
+    if np.isfinite(features).all():
+        assert ModalityData(features, lengths).features.dtype == np.float32
+    else:
+        with pytest.raises(DataError, match="NaN or infinity"):
+            ModalityData(features, lengths)
