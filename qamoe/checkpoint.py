@@ -62,13 +62,14 @@ def atomic_write_json(path: Path, obj) -> None:
     atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=True) + "\n").encode())
 
 
-def save_checkpoint(directory: str | Path, checkpoint: Checkpoint) -> Path:
+def save_checkpoint(directory: str | Path, checkpoint: Checkpoint, *, half: bool = False) -> Path:
     """Writes both files atomically. On failure (a full disk, say) raises CheckpointError and leaves
-    whatever checkpoint was in `directory` before untouched."""
+    whatever checkpoint was in `directory` before untouched. `half` stores floating-point weights as
+    float16 (half the size, for shipped checkpoints); loading casts them back to float32."""
     directory = Path(directory)
     try:
         directory.mkdir(parents=True, exist_ok=True)
-        _save(directory, checkpoint)
+        _save(directory, checkpoint, half)
     except OSError as err:
         raise CheckpointError(
             f"could not write the checkpoint to {directory}: {err.strerror or err}; "
@@ -77,8 +78,10 @@ def save_checkpoint(directory: str | Path, checkpoint: Checkpoint) -> Path:
     return directory
 
 
-def _save(directory: Path, checkpoint: Checkpoint) -> None:
+def _save(directory: Path, checkpoint: Checkpoint, half: bool) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.state_dict().items()}
+    if half:
+        tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
     fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS}.", suffix=".tmp")
     os.close(fd)
     meta = {

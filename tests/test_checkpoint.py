@@ -103,3 +103,15 @@ def test_saving_again_leaves_no_temporary_files(tmp_path, small_config):
     save_checkpoint(tmp_path, ck)
     save_checkpoint(tmp_path, ck)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
+
+
+def test_half_precision_checkpoint_loads_as_float32_and_is_smaller(tmp_path, small_config, small_batch):
+    ck = make_checkpoint(small_config)
+    save_checkpoint(tmp_path / "full", ck)
+    save_checkpoint(tmp_path / "half", ck, half=True)
+    full_size = (tmp_path / "full" / "model.safetensors").stat().st_size
+    half_size = (tmp_path / "half" / "model.safetensors").stat().st_size
+    assert half_size < 0.6 * full_size
+    loaded = load_checkpoint(tmp_path / "half")
+    assert all(p.dtype == torch.float32 for p in loaded.model.parameters())
+    torch.testing.assert_close(loaded.model(*small_batch).prediction, ck.model(*small_batch).prediction, atol=5e-3, rtol=0)

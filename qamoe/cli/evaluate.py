@@ -13,6 +13,7 @@ Every model and seed is evaluated on exactly the same corruptions (drawn from --
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -45,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation")
     p.add_argument("--out", required=True, help="directory for eval.json / PROTOCOL.json")
     args = p.parse_args(argv)
+    args.argv = list(argv) if argv is not None else sys.argv[1:]
     if args.protocol is None and (len(args.checkpoint) > 1 or args.seeds):
         p.error("several checkpoints and --seeds need --protocol")
     if args.protocol is None:
@@ -133,9 +135,9 @@ def resolve_models(specs: list[str], seeds: list[int] | None) -> dict[str, list[
     for spec in specs:
         label, _, path = spec.rpartition("=") if "=" in spec else ("", "", spec)
         template = path
-        if not label:
-            base = Path(template.replace("{seed}", "")) if "{seed}" not in Path(template).name else Path(template).parent
-            label = base.name if "{seed}" in template or seeds else Path(template).name
+        if not label:  # runs/bench/mult/seed{seed} -> mult; runs/bench/mult -> mult
+            parts = [part for part in Path(template).parts if "{seed}" not in part]
+            label = parts[-1] if parts else template
         if label in models:
             raise ValueError(f"two --checkpoint options share the label {label!r}; name them LABEL=PATH")
         if seeds is None:
@@ -155,7 +157,6 @@ def resolve_models(specs: list[str], seeds: list[int] | None) -> dict[str, list[
 
 def run_protocols(args, console: Console, *, models=None, names=None) -> dict[str, dict]:
     """Runs the protocol(s) on every model and seed; writes PROTOCOL.json (and REPORT.md for all)."""
-    import sys
     import time
 
     from qamoe.report import rich_tables, write_markdown
@@ -181,7 +182,7 @@ def run_protocols(args, console: Console, *, models=None, names=None) -> dict[st
     payloads = {}
     for name in names:
         payload = {"protocol": name, "dataset": dataset.name, "split": args.split, "eval_seed": args.seed,
-                   "command": "qamoe-eval " + " ".join(sys.argv[1:]) if sys.argv else "", "models": {}}
+                   "command": "qamoe-eval " + " ".join(getattr(args, "argv", [])), "models": {}}
         for label, entries in loaded.items():
             per_seed = []
             for seed, path, checkpoint in entries:

@@ -46,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-backend", default="minilm", help="text encoder: minilm (default), bert, or a local model folder")
     p.add_argument("--fps", type=float, default=15.0, help="face analysis rate (default 15)")
     p.add_argument("--openface", type=Path, help="folder of OpenFace 2.0 CSVs (<video>.csv): vision from them (27 features) instead of the face mesh")
+    p.add_argument("--no-audio-gate", action="store_true", help="keep acoustic frames in silences too (live use drops them: keep the default for live checkpoints)")
     p.add_argument("--limit", type=int, help="only the first N clips (after --shard), for a quick look")
     return p
 
@@ -137,7 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     results: list[dict] = []
-    config = {"asr": args.asr, "text_backend": args.text_backend, "fps": args.fps, "face_detector": True}
+    config = {"asr": args.asr, "text_backend": args.text_backend, "fps": args.fps, "face_detector": True, "audio_gate": not args.no_audio_gate}
     if args.openface:
         if not args.openface.is_dir():
             console.print(f"[red]qamoe-extract: --openface {args.openface} is not a folder[/red]")

@@ -11,7 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
+from rich.table import Table
 
+from qamoe.calibration.fit import coverage_table, fit_on_validation
 from qamoe.checkpoint import atomic_write_json, save_checkpoint
 from qamoe.config import QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
@@ -44,6 +46,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--compile", action="store_true", help="torch.compile the model (falls back when unavailable)")
     p.add_argument("--no-amp", action="store_true", help="no bf16 autocast on GPU")
+    p.add_argument("--half", action="store_true", help="store the weights as float16 (shipped checkpoints)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/train_state after an interruption")
     p.add_argument("--no-quality-gating", action="store_true", help="ablation: r_m = 1 in Eq. 7")
     p.add_argument("--no-variance", action="store_true", help="ablation: no log-variance head, MSE loss")
@@ -102,7 +105,15 @@ def main(argv=None) -> None:
         if not ctx.is_main:
             shutdown(ctx)
             return
-        save_checkpoint(out, checkpoint)
+        calibration = {}
+        if not model_config.num_classes and model_config.heteroscedastic:
+            scale = fit_on_validation(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats))
+            checkpoint.extra["uncertainty"] = {**scale.to_dict(), "fitted_on": "valid (clean + mixture)"}
+            calibration = {
+                "variance_scale": scale.scale,
+                "test_coverage": coverage_table(checkpoint, TensorSplit(dataset.splits["test"], checkpoint.stats), scale),
+            }
+        save_checkpoint(out, checkpoint, half=args.half)
 
         sigma_ref = sigma_ref_tensors(checkpoint.stats)
         results = {}
@@ -117,9 +128,20 @@ def main(argv=None) -> None:
         results[key] = degraded.metrics(model_config)
         atomic_write_json(
             out / "metrics.json",
-            {**results, "best_epoch": checkpoint.provenance["best_epoch"], "provenance": checkpoint.provenance, **history},
+            {**results, "best_epoch": checkpoint.provenance["best_epoch"], "calibration": calibration,
+             "provenance": checkpoint.provenance, **history},
         )
         console.print(metrics_table(f"{dataset.name}: best epoch {checkpoint.provenance['best_epoch']}", results))
+        if calibration:
+            rows = {f"{cond} {when}": values for cond, pair in calibration["test_coverage"].items()
+                    for when, values in pair.items()}
+            table = Table(title=f"test coverage of the predicted intervals (variance scale {calibration['variance_scale']:.3f})")
+            table.add_column("condition")
+            for level in next(iter(rows.values())):
+                table.add_column(f"{level} interval", justify="right")
+            for name, values in rows.items():
+                table.add_row(name, *(f"{v:.3f}" for v in values.values()))
+            console.print(table)
         console.print(f"checkpoint written to [bold]{out.resolve()}[/] (model.safetensors, config.json, metrics.json)")
         shutil.rmtree(out / "train_state", ignore_errors=True)  # the run is complete: nothing to resume
         shutdown(ctx)

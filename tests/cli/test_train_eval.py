@@ -30,6 +30,18 @@ def test_train_writes_checkpoint_and_metrics(trained):
     assert load_checkpoint(trained).provenance["train_config"]["spectrum"] is True
 
 
+def test_train_calibrates_the_variance_on_validation_and_reports_coverage(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    scale = metrics["calibration"]["variance_scale"]
+    assert 0 < scale < 100
+    assert load_checkpoint(trained).extra["uncertainty"]["variance_scale"] == scale
+    for condition in ("clean", "mixture"):
+        for when in ("before", "after"):
+            shares = metrics["calibration"]["test_coverage"][condition][when]
+            assert list(shares) == ["50%", "80%", "95%"]
+            assert shares["50%"] <= shares["80%"] <= shares["95%"]
+
+
 def run_eval(trained, tmp_path, *args):
     out = tmp_path / "eval"
     evaluate.main(["--checkpoint", str(trained), "--out", str(out), *args])
