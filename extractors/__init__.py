@@ -1,0 +1,25 @@
+"""Feature extractors shared by offline extraction (`qamoe-extract`) and the live pipeline.
+
+Every extractor speaks the streaming interface of `qamoe.extractors.base` (timestamped chunks in,
+timestamped `FeatureFrame`s out, `feed` / `flush` / `reset` / `run`). One module per concept:
+
+| module | what | output |
+| --- | --- | --- |
+| `base` | chunk and frame types, `Extractor`, `single_thread` | |
+| `decode` | `MediaReader`: PyAV decoding with timestamps | `AudioChunk` (16 kHz), `VideoFrame` (RGB) |
+| `audio` | `AudioFeatures`: log-mel + prosody | 44 per 10 ms |
+| `vad` | `VoiceActivity`: silero-vad | 1 per 32 ms, speech start/end events |
+| `asr` | `SpeechRecognizer` (pocketsphinx), `WhisperRecognizer`, `make_recognizer` | `Word`s |
+| `text` | `TextEmbedder`: MiniLM (or BERT) | 384 per word |
+| `vision` | `FaceFeatures`: mediapipe face mesh | 20 per frame, up to 15 fps |
+| `openface` | `read_openface_csv` | 27 per OpenFace row |
+| `clip` | `ClipExtractor`: all of the above on one recorded clip | |
+| `labels`, `store` | label tables and the shard writer for `qamoe-extract` | |
+
+Only `base` is imported here; the others import their heavy dependencies (the `media` extra) when used.
+See README.md in this folder for sizes, rates and costs.
+"""
+
+from .base import AudioChunk, Extractor, ExtractorUnavailable, FeatureFrame, VideoFrame, Word, stack_frames
+
+__all__ = ["AudioChunk", "Extractor", "ExtractorUnavailable", "FeatureFrame", "VideoFrame", "Word", "stack_frames"]

@@ -6,15 +6,15 @@ stamped with file time in seconds (from packet timestamps, so variable-frame-rat
 times). Each call reopens the file, so the two streams can be read independently or in parallel.
 
 Robustness: a file that cannot be opened raises `MediaError` with the reason; a missing stream is
-reported in `info` and its iterator yields nothing; a decode error mid-stream (truncated or corrupt
-data) stops that stream, keeps everything decoded so far and appends a line to `warnings`.
+reported in `info` and its iterator yields nothing; a corrupt packet is skipped and counted; a
+truncated file ends its streams early; both keep everything decodable and add a line to `warnings`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -95,6 +95,34 @@ class MediaReader:
                 self.warnings.append(f"seek to {start:.2f}s failed ({exc}); decoding from the start")
                 container.seek(0)
 
+    def _frames(self, container, stream, kind: str, max_bad: int = 100):
+        """Decoded frames of one stream. A packet that fails to decode is skipped (counted in
+        `warnings`); a demuxer error (truncated file) or `max_bad` bad packets in a row end the
+        stream with a warning, keeping everything decoded before."""
+        bad = in_a_row = 0
+        last = 0.0
+        try:
+            for packet in container.demux(stream):
+                try:
+                    frames = packet.decode()
+                except Exception:  # noqa: BLE001 - corrupt packet
+                    bad += 1
+                    in_a_row += 1
+                    if in_a_row >= max_bad:
+                        self.warnings.append(f"{kind}: {max_bad} undecodable packets in a row after {last:.2f}s; stopped")
+                        return
+                    continue
+                in_a_row = 0
+                for frame in frames:
+                    if frame.time is not None:
+                        last = float(frame.time)
+                    yield frame
+        except Exception as exc:  # noqa: BLE001 - truncated or unreadable container data
+            self.warnings.append(f"{kind} decode stopped after {last:.2f}s: {type(exc).__name__}: {exc}")
+        finally:
+            if bad:
+                self.warnings.append(f"{kind}: skipped {bad} undecodable packet(s)")
+
     def audio(self, start: float | None = None, end: float | None = None, chunk_s: float = 0.1) -> Iterator[AudioChunk]:
         """16 kHz mono float32 chunks of about `chunk_s` seconds covering [start, end)."""
         if not self.info.has_audio:
@@ -116,16 +144,13 @@ class MediaReader:
 
             def decoded():
                 nonlocal t_next
-                try:
-                    for frame in container.decode(stream):
-                        if t_next is None:
-                            t_next = float(frame.time) if frame.time is not None else 0.0
-                        yield from resampled(frame)
-                except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
-                    self.warnings.append(f"audio decode stopped at {t_next or 0:.2f}s: {type(exc).__name__}: {exc}")
+                for frame in self._frames(container, stream, "audio"):
+                    if t_next is None:
+                        t_next = float(frame.time) if frame.time is not None else 0.0
+                    yield from resampled(frame)
                 try:
                     yield from resampled(None)
-                except Exception:  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - nothing left to flush
                     pass
 
             chunk_t = None
@@ -162,20 +187,18 @@ class MediaReader:
         start = start or 0.0
         with self._open() as container:
             stream = container.streams.video[0]
-            stream.thread_type = "AUTO"
             self._seek(container, stream, start)
             last_t = None
-            try:
-                for frame in container.decode(stream):
-                    t = float(frame.time) if frame.time is not None else (last_t or 0.0)
-                    last_t = t
-                    if t < start:
-                        continue
-                    if end is not None and t >= end:
-                        break
-                    yield VideoFrame(t, frame.to_ndarray(format="rgb24"))
-            except Exception as exc:  # noqa: BLE001 - truncated or corrupt data
-                self.warnings.append(f"video decode stopped at {last_t or 0:.2f}s: {type(exc).__name__}: {exc}")
+            for frame in self._frames(container, stream, "video"):
+                t = float(frame.time) if frame.time is not None else (last_t or 0.0)
+                if last_t is not None and t <= last_t:
+                    continue  # a damaged timestamp: keep times strictly increasing
+                last_t = t
+                if t < start:
+                    continue
+                if end is not None and t >= end:
+                    break
+                yield VideoFrame(t, frame.to_ndarray(format="rgb24"))
 
 
 def read_audio(path: str | Path, start: float | None = None, end: float | None = None) -> tuple[np.ndarray, float]:

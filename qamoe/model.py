@@ -152,6 +152,8 @@ class QAMoE(nn.Module):
             else:
                 if x.shape[-1] != spec.dim:
                     raise ValueError(f"modality {spec.name!r}: feature size {x.shape[-1]}, model expects {spec.dim}")
+                if not torch.isfinite(x).all():
+                    raise ValueError(f"modality {spec.name!r}: features hold NaN or infinity")
                 n_frames = lengths[spec.name]
             valid = torch.arange(x.shape[1], device=x.device)[None, :] < n_frames[:, None]  # (B, T)
             h = self.encoders[spec.name](x, valid)  # (B, T, d)

@@ -90,6 +90,18 @@ def test_wrong_feature_size_is_refused_with_the_modality_name(small_config, smal
         raise AssertionError("a wrong feature size was accepted")
 
 
+def test_non_finite_features_are_refused_by_name(small_config, small_batch):
+    features, lengths = small_batch
+    bad = features["vision"].clone()
+    bad[0, 0, 0] = float("nan")
+    try:
+        QAMoE(small_config)(dict(features, vision=bad), lengths)
+    except ValueError as err:
+        assert "vision" in str(err) and "NaN" in str(err)
+    else:
+        raise AssertionError("NaN features were accepted")
+
+
 def test_ablation_switches(small_config, small_batch):
     from dataclasses import replace
 

@@ -52,3 +52,15 @@ def test_two_process_quality_matches_one_process_within_tolerance(runs):
     two = json.loads((runs / "two" / "rank0.json").read_text())["history"][-1]["valid_clean"]["MAE"]
     one = json.loads((runs / "one" / "rank0.json").read_text())["history"][-1]["valid_clean"]["MAE"]
     assert abs(two - one) < 0.15, (one, two)
+
+
+def test_qamoe_train_cli_under_torchrun_writes_once_from_rank_zero(tmp_path):
+    out = tmp_path / "ckpt"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "qamoe.cli.train",
+           "--sizes", "96,32,32", "--epochs", "2", "--d-model", "32", "--out", str(out)]
+    env = {**{k: v for k, v in os.environ.items() if k not in ("RANK", "WORLD_SIZE", "LOCAL_RANK")}, "OMP_NUM_THREADS": "1"}
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert sorted(p.name for p in out.iterdir()) == ["config.json", "metrics.json", "model.safetensors"]
+    assert json.loads((out / "config.json").read_text())["provenance"]["world_size"] == 2
+    assert result.stdout.count("checkpoint written to") == 1

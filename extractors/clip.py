@@ -1,0 +1,174 @@
+"""One recorded clip -> features of every modality, through the same streaming extractors as live use.
+
+`ClipExtractor` builds the extractors once (model loading takes seconds) and `extract(path, start,
+end)` decodes the clip with `MediaReader`, feeding one audio pass to both the acoustic front end and
+the VAD-gated recogniser, the recognised words (or a given transcript) to the text embedder and the
+video frames to the face extractor. The result is a `ClipFeatures`:
+
+- `features[m]`: (T_m, d_m) float32 of the valid frames only (frames without a face, and acoustic
+  frames outside speech when `audio_gate` is on, are left out), T_m may be 0; `times[m]`: (T_m, 2) float64 start/end seconds in file time.
+- `frames_seen[m]`: frames produced including missing ones; `missing[m]`: why a modality has no
+  valid frame at all ("no audio track", "no face in any frame", "no words recognised", ...).
+- `words`: the final words used for the text modality; `warnings`: decode problems (truncation...).
+
+Modality order and sizes: `MODALITIES = ("text", "audio", "vision")`, dims 384 (MiniLM; 768 for BERT),
+44 and 20 (27 with `openface_dir`: OpenFace 2.0 CSVs instead of the face mesh).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from .audio import AudioFeatures
+from .base import Word, stack_frames
+from .decode import MediaError, MediaReader
+
+MODALITIES = ("text", "audio", "vision")
+
+
+@dataclass
+class ClipFeatures:
+    features: dict[str, np.ndarray]
+    times: dict[str, np.ndarray]
+    frames_seen: dict[str, int]
+    missing: dict[str, str] = field(default_factory=dict)
+    words: list[Word] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def describe(config: dict) -> dict:
+    """JSON-able description of every modality (dim, frame rate, feature names) and the backend
+    config, without loading any model (the text size comes from the model's config file)."""
+    from .audio import FEATURE_NAMES as AUDIO_NAMES  # noqa: PLC0415
+    from .text import text_dim  # noqa: PLC0415
+    from .vision import FEATURE_NAMES as VISION_NAMES  # noqa: PLC0415
+
+    backend = config.get("text_backend", "minilm")
+    dim = text_dim(backend)
+    prefix = Path(backend).name
+    if config.get("openface_dir"):
+        from .openface import FEATURE_NAMES as VISION_NAMES  # noqa: PLC0415, N811
+    return {
+        "modalities": {
+            "text": {"dim": dim, "frame_rate": None, "feature_names": [f"{prefix}_{i:03d}" for i in range(dim)]},
+            "audio": {"dim": len(AUDIO_NAMES), "frame_rate": AudioFeatures.frame_rate, "feature_names": list(AUDIO_NAMES)},
+            "vision": {
+                "dim": len(VISION_NAMES),
+                "frame_rate": None if config.get("openface_dir") else float(config.get("fps", 15.0)),
+                "feature_names": list(VISION_NAMES),
+            },
+        },
+        "config": dict(config),
+    }
+
+
+class ClipExtractor:
+    """All extractors for offline clips. `asr` and `text_backend` pick backends by name."""
+
+    def __init__(
+        self, asr: str = "pocketsphinx", text_backend: str = "minilm", fps: float = 15.0, face_detector: bool = True,
+        openface_dir: str | Path | None = None, audio_gate: bool = True,
+    ) -> None:
+        """`openface_dir`: use OpenFace 2.0 CSVs (`<media file stem>.csv` in that folder, 27 features)
+        for the vision modality instead of the face mesh (20 features).
+        `audio_gate`: keep acoustic frames only while the VAD says speech, as the live pipeline does
+        (`qamoe.realtime.extraction.AudioProcessor` marks the others missing)."""
+        from .asr import make_recognizer  # noqa: PLC0415 - heavy imports only when used
+        from .text import TextEmbedder  # noqa: PLC0415
+        from .vad import VoiceActivity  # noqa: PLC0415
+
+        self.audio = AudioFeatures()
+        self.audio_gate = VoiceActivity() if audio_gate else None
+        self.asr = make_recognizer(asr)
+        self.text = TextEmbedder(text_backend)
+        self.openface_dir = Path(openface_dir) if openface_dir else None
+        if self.openface_dir is None:
+            from .vision import FaceFeatures  # noqa: PLC0415
+
+            self.vision = FaceFeatures(fps=fps, detector=face_detector)
+        self.config = {"asr": asr, "text_backend": text_backend, "fps": fps, "face_detector": face_detector, "audio_gate": audio_gate}
+        if self.openface_dir is not None:
+            self.config["openface_dir"] = str(self.openface_dir)
+
+    @property
+    def dims(self) -> dict[str, int]:
+        return {m: int(info["dim"]) for m, info in self.describe()["modalities"].items()}
+
+    def describe(self) -> dict:
+        return describe(self.config)
+
+    def extract(self, path: str | Path, start: float | None = None, end: float | None = None, transcript: str | None = None) -> ClipFeatures:
+        reader = MediaReader(path)  # raises MediaError if the file cannot be read at all
+        info = reader.info
+        if start is not None and info.duration is not None and start >= info.duration:
+            raise MediaError(f"{path}: the clip starts at {start:.2f} s, after the end of the file ({info.duration:.2f} s)")
+        if end is not None and info.duration is not None and end > info.duration + 0.5:
+            reader.warnings.append(f"the clip ends at {end:.2f} s but the file at {info.duration:.2f} s: clip cut short")
+        frames: dict[str, list] = {m: [] for m in MODALITIES}
+        missing: dict[str, str] = {}
+        words: list[Word] = []
+
+        if info.has_audio:
+            self.audio.reset()
+            self.asr.reset()
+            speaking = True
+            if self.audio_gate is not None:
+                self.audio_gate.reset()
+            for chunk in reader.audio(start, end):
+                if self.audio_gate is not None:  # the live AudioProcessor's rule, chunk by chunk
+                    self.audio_gate.feed(chunk)
+                    self.audio_gate.pop_events()
+                    speaking = self.audio_gate.in_speech
+                frames["audio"] += [f if speaking else replace(f, missing=True) for f in self.audio.feed(chunk)]
+                if transcript is None:
+                    words += [w for w in self.asr.feed(chunk) if w.final]
+            frames["audio"] += [f if speaking else replace(f, missing=True) for f in self.audio.flush()]
+            if transcript is None:
+                words += [w for w in self.asr.flush() if w.final]
+        else:
+            missing["audio"] = "no audio track"
+
+        if transcript is not None:
+            from .text import transcript_words  # noqa: PLC0415
+
+            t0 = start or 0.0
+            t1 = end if end is not None else (info.duration or t0)
+            words = transcript_words(transcript, t0, max(t1, t0))
+        if words:
+            frames["text"] = self.text.run([words])
+        elif transcript is not None:
+            missing["text"] = "empty transcript"
+        else:
+            missing["text"] = "no audio track" if not info.has_audio else "no words recognised"
+
+        if self.openface_dir is not None:
+            from .openface import read_openface_csv  # noqa: PLC0415
+
+            csv_path = self.openface_dir / f"{Path(path).stem}.csv"
+            if csv_path.is_file():
+                frames["vision"] = read_openface_csv(csv_path, start, end)
+            else:
+                missing["vision"] = f"no OpenFace CSV {csv_path.name} in {self.openface_dir}"
+        elif info.has_video:
+            frames["vision"] = self.vision.run(reader.video(start, end))
+        else:
+            missing["vision"] = "no video track"
+
+        if not frames["audio"] and not frames["vision"] and self.openface_dir is None:  # frames seen, missing or not
+            problems = "; ".join(reader.warnings) or "the streams are empty in this time range"
+            raise MediaError(f"{path}: nothing decoded in [{start or 0:.2f}, {end if end is not None else 'end'}) s: {problems}")
+        features, times, seen = {}, {}, {}
+        for m in MODALITIES:
+            features[m], times[m] = stack_frames(frames[m], self.dims[m])
+            seen[m] = len(frames[m])
+            if len(features[m]) == 0 and m not in missing:
+                if m == "vision":
+                    missing[m] = "no face in any frame" if seen[m] else "no video frames in the clip"
+                    if self.openface_dir is not None:
+                        missing[m] = "OpenFace tracked no face" if seen[m] else "no OpenFace rows in the clip"
+                elif m == "audio":
+                    missing[m] = "no speech (voice activity)" if seen[m] else "no audio samples in the clip"
+        return ClipFeatures(features, times, seen, missing, words, list(reader.warnings))
