@@ -15,6 +15,8 @@ of the video id (70/15/15), so no video straddles two splits.
 
 from __future__ import annotations
 
+import math
+
 import csv
 import hashlib
 import json
@@ -63,9 +65,20 @@ class ClipRecord:
 
 def _num(value: str, what: str, where: str) -> float:
     try:
-        return float(value)
+        number = float(value)
     except ValueError:
         raise LabelsError(f"{where}: {what} {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise LabelsError(f"{where}: {what} {value!r} is not a finite number")
+    return number
+
+
+def _record(where: str, video: str, segment: str, start, end, label: float, split=None, text=None) -> ClipRecord:
+    if not video:
+        raise LabelsError(f"{where}: the video id is empty")
+    if start is not None and end is not None and end < start:  # CMU-MOSI has a zero-length segment: kept, extraction reports it
+        raise LabelsError(f"{where}: segment ends ({end}) before it starts ({start})")
+    return ClipRecord(video, segment, start, end, label, split, text)
 
 
 def read_labels(path: str | Path) -> list[ClipRecord]:
@@ -100,7 +113,7 @@ def _read_mosi(path: Path, rows: list[list[str]]) -> list[ClipRecord]:
         if len(row) < 5:
             raise LabelsError(f"{where}: expected start,end,video_id,segment,label (CMU-MOSI layout), got {len(row)} fields")
         start, end = _num(row[0], "start", where), _num(row[1], "end", where)
-        records.append(ClipRecord(row[2].strip(), row[3].strip(), start, end, _num(row[4], "label", where)))
+        records.append(_record(where, row[2].strip(), row[3].strip(), start, end, _num(row[4], "label", where)))
     return records
 
 
@@ -136,7 +149,7 @@ def _read_with_header(path: Path, header: list[str], rows: list[list[str]]) -> l
         end = _num(row[col_end], "end", where) if col_end is not None and row[col_end].strip() else None
         segment = row[col_seg].strip() if col_seg is not None and row[col_seg].strip() else str(i - 1)
         text = row[col_text] if col_text is not None and row[col_text].strip() else None
-        records.append(ClipRecord(row[col_video].strip(), segment, start, end, _num(row[col_label], "label", where), split, text))
+        records.append(_record(where, row[col_video].strip(), segment, start, end, _num(row[col_label], "label", where), split, text))
     return records
 
 

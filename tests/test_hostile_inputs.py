@@ -152,3 +152,22 @@ def test_modality_data_accepts_only_finite_features(features):
     else:
         with pytest.raises(DataError, match="NaN or infinity"):
             ModalityData(features, lengths)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet="ab1.-,e \"x$_naif", max_size=8), min_size=0, max_size=6), max_size=6))
+def test_labels_table_reader_fails_only_with_a_labels_error(tmp_path_factory, rows):
+    """Any CSV content: either valid records, or a LabelsError that says what is wrong."""
+    from qamoe.extractors.labels import LabelsError, read_labels
+
+    path = tmp_path_factory.mktemp("labels") / "labels.csv"
+    path.write_text("\n".join(",".join(row) for row in rows))
+    try:
+        records = read_labels(path)
+    except LabelsError as err:
+        assert str(err)
+    else:  # what is accepted is usable: finite labels, ordered times, ids without separators
+        for r in records:
+            assert np.isfinite(r.label)
+            assert r.start is None or r.end is None or r.start <= r.end
+            assert r.video_id

@@ -58,6 +58,9 @@ def test_bad_tables_say_what_is_wrong(tmp_path):
         "dup.csv": ("video_id,segment,label\na,1,0\na,1,1\n", "appears twice"),
         "split.csv": ("video_id,label,split\na,0,holdout\n", "unknown split"),
         "empty.csv": ("", "is empty"),
+        "inf.csv": ("1.0,2.0,vid,1,nan\n", "not a finite number"),
+        "order.csv": ("3.0,2.0,vid,1,1.0\n", "ends .* before it starts"),
+        "noid.csv": ("1.0,2.0, ,1,1.0\n", "video id is empty"),
     }
     for name, (text, message) in cases.items():
         (tmp_path / name).write_text(text)
