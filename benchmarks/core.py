@@ -10,6 +10,7 @@ JSON and printed as a table; BENCHMARKS.md records them with the machine they ca
 
 from __future__ import annotations
 
+import qamoe  # noqa: F401  (first: sets OMP_WAIT_POLICY before torch loads)
 import argparse
 import json
 import os
