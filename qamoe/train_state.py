@@ -59,7 +59,17 @@ def _restore_optimizer(optimizer: torch.optim.Optimizer, tensors: dict[str, torc
 
 
 def save_train_state(out: Path, state: TrainState, model, optimizer, scheduler) -> Path:
-    root = Path(out) / STATE_DIR
+    """Writes epoch `state.epoch`; on failure (a full disk) the previous complete state stays in use."""
+    try:
+        return _save_train_state(Path(out) / STATE_DIR, state, model, optimizer, scheduler)
+    except OSError as err:
+        raise CheckpointError(
+            f"could not save the training state of epoch {state.epoch} in {Path(out) / STATE_DIR}: "
+            f"{err.strerror or err}; the last complete state is intact: free space and rerun with --resume"
+        ) from None
+
+
+def _save_train_state(root: Path, state: TrainState, model, optimizer, scheduler) -> Path:
     target = root / f"epoch-{state.epoch:04d}"
     if target.exists():
         shutil.rmtree(target)

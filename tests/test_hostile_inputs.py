@@ -171,3 +171,23 @@ def test_labels_table_reader_fails_only_with_a_labels_error(tmp_path_factory, ro
             assert np.isfinite(r.label)
             assert r.start is None or r.end is None or r.start <= r.end
             assert r.video_id
+
+
+def test_disk_full_while_saving_training_state_keeps_the_last_complete_one(tmp_path, small_config, monkeypatch):
+    import qamoe.train_state as train_state_module
+    from qamoe.train_state import TrainState, load_train_state, save_train_state
+
+    model = QAMoE(small_config)
+    optimizer = torch.optim.Adam(model.parameters())
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, 10)
+    save_train_state(tmp_path, TrainState(epoch=1, best_score=0.5, best_epoch=1), model, optimizer, scheduler)
+
+    def fill_disk(tensors, path, metadata=None):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(train_state_module, "save_file", fill_disk)
+    with pytest.raises(CheckpointError, match="No space left.*last complete state is intact"):
+        save_train_state(tmp_path, TrainState(epoch=2), model, optimizer, scheduler)
+    monkeypatch.undo()
+    restored = load_train_state(tmp_path, QAMoE(small_config), optimizer, scheduler)
+    assert restored.epoch == 1 and restored.best_score == 0.5
