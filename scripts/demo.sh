@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: trains QA-MoE on the built-in simulator into runs/default.
+# The main job on the embedded default: the live pipeline on its simulated scene (q quits).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/bootstrap.sh
-exec .venv/bin/qamoe-train "$@"
+exec .venv/bin/qamoe-live --demo "$@"

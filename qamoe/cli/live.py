@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 
+import torch
 from rich.console import Console
 
 from qamoe.checkpoint import CheckpointError
@@ -62,9 +63,11 @@ def main(argv=None) -> None:
         if options.tui and not console.is_terminal:
             err.print("[yellow]standard output is not a terminal: running headless (--no-tui)[/]")
             options.tui = False
-        use_threads()
-        session = Session(options, console, err)
-        code = session.run()
+        threads = use_threads()
+        try:
+            code = Session(options, console, err).run()
+        finally:
+            torch.set_num_threads(threads)
     except (CheckpointError, DataError, MediaError, SourceError, ExtractorUnavailable, FileNotFoundError, ValueError) as error:
         err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)

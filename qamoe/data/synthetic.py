@@ -108,16 +108,27 @@ def _modality(
     return ModalityData((frames * valid[..., None]).astype(np.float32), lengths)
 
 
-def make_synthetic(seed: int = 0, sizes: dict[str, int] | None = None) -> MultimodalDataset:
-    """The simulator's data set for `seed`. `sizes` overrides the split sizes (tests use small ones)."""
-    sizes = sizes or SPLIT_SIZES
-    rng = np.random.default_rng(seed)
-    # directions are a property of the "world", shared by all splits
+def draw_directions(rng: np.random.Generator) -> dict[str, np.ndarray]:
+    """(3, d) feature directions per modality: a property of the simulated "world", shared by all
+    splits, and the first draws of `make_synthetic`'s generator."""
     directions = {}
     for name, r in RECIPES.items():
         d = np.zeros((3, r.dim))
         d[:, : r.affect_dims] = rng.standard_normal((3, r.affect_dims)) * DIRECTION_SD
         directions[name] = d
+    return directions
+
+
+def world_directions(seed: int) -> dict[str, np.ndarray]:
+    """The directions `make_synthetic(seed)` uses (the live demo draws features with them)."""
+    return draw_directions(np.random.default_rng(seed))
+
+
+def make_synthetic(seed: int = 0, sizes: dict[str, int] | None = None) -> MultimodalDataset:
+    """The simulator's data set for `seed`. `sizes` overrides the split sizes (tests use small ones)."""
+    sizes = sizes or SPLIT_SIZES
+    rng = np.random.default_rng(seed)
+    directions = draw_directions(rng)
     splits = {}
     for split, n in sizes.items():
         y = sample_labels(rng, n)

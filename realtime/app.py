@@ -1,0 +1,287 @@
+"""Builds and runs one live session from `LiveOptions`: the sources, the pipeline, the driver and the
+outputs (terminal UI and/or JSONL). `qamoe-live` (qamoe/cli/live.py) only parses flags into options.
+
+- `--demo`: `DemoScene` on the replay driver (virtual clock), simulator checkpoint.
+- `--video PATH`: `MediaRecording` on the replay driver, real extractors, media checkpoint.
+- `--camera N` / `--mic DEV`: capture sources on the live driver (monotonic clock), real extractors.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from rich.console import Console
+
+from qamoe.checkpoint import Checkpoint, CheckpointError
+
+from . import checkpoints
+from .clock import MonotonicClock, VirtualClock
+from .inference import InferenceEngine
+from .pipeline import Pipeline, WindowConfig
+from .replay import ReplayDriver
+from .runlog import JsonlLog
+from .simulated import DemoScene
+from .sources import CaptureSource, Recording
+from .stage import FeatureStage
+from .store import FeatureStore
+from .summary import RunStats
+from .threaded import LiveDriver
+from .tui import Dashboard, run_live
+
+
+@dataclass
+class LiveOptions:
+    demo: bool = False
+    video: str | None = None
+    camera: str | None = None
+    mic: str | None = None
+    checkpoint: str | None = None
+    tui: bool = True
+    jsonl: str | None = None
+    duration: float | None = None  # seconds: media time for replay, wall time live
+    fast: bool = False  # replay without pacing
+    rate_hz: float = 5.0
+    window_s: float = 4.0
+    seed: int = 0
+    fps: float = 15.0  # vision analysis rate for real video
+
+    def validate(self) -> None:
+        live = self.camera is not None or self.mic is not None
+        chosen = sum([self.demo, self.video is not None, live])
+        if chosen == 0:
+            raise ValueError("choose a source: --demo, --video PATH, or --camera N and/or --mic DEVICE (see --list-devices)")
+        if chosen > 1:
+            raise ValueError("--demo, --video and --camera/--mic cannot be combined; pick one kind of source")
+        if self.fast and live:
+            raise ValueError("--fast only applies to --video and --demo (a camera cannot run faster than real time)")
+        if self.duration is not None and self.duration <= 0:
+            raise ValueError(f"--duration must be > 0 seconds, got {self.duration}")
+        if self.rate_hz <= 0 or self.rate_hz > 50:
+            raise ValueError(f"--rate must lie in (0, 50] updates per second, got {self.rate_hz}")
+
+    @property
+    def live(self) -> bool:
+        return self.camera is not None or self.mic is not None
+
+
+def check_dims(checkpoint: Checkpoint, dims: dict[str, int], source: str, hint: str) -> None:
+    """Refuses a checkpoint whose modalities' feature sizes differ from what `source` produces."""
+    wrong = {m.name: (m.dim, dims.get(m.name)) for m in checkpoint.config.modalities if dims.get(m.name) != m.dim}
+    if wrong:
+        detail = ", ".join(f"{m}: {d} features in the checkpoint, {e or 'none'} from {source}" for m, (d, e) in wrong.items())
+        raise CheckpointError(f"this checkpoint does not fit {source} ({detail}); {hint}")
+
+
+def check_media_checkpoint(checkpoint: Checkpoint, fps: float) -> None:
+    from .extraction import media_dims  # noqa: PLC0415
+
+    check_dims(checkpoint, media_dims(fps), "the media extractors",
+               "use one trained on qamoe-extract output, or `qamoe-live --demo` for the simulator")
+
+
+def check_demo_checkpoint(checkpoint: Checkpoint) -> None:
+    from qamoe.data.synthetic import RECIPES  # noqa: PLC0415
+
+    check_dims(checkpoint, {m: r.dim for m, r in RECIPES.items()}, "the simulator",
+               "--demo needs a checkpoint trained on the simulator (qamoe-train with no options)")
+
+
+class Session:
+    """One run: pipeline + driver + outputs. `run()` blocks until the end; returns an exit code."""
+
+    def __init__(self, options: LiveOptions, console: Console, err_console: Console) -> None:
+        options.validate()
+        self.options = options
+        self.console, self.err = console, err_console
+        self.stop_event = threading.Event()
+        self.stats = RunStats()
+        self.warnings: list[str] = []
+        recording = None
+        if options.video is not None:  # an unreadable file is the first thing to report
+            from .mediafile import MediaRecording  # noqa: PLC0415
+
+            recording = MediaRecording(options.video)
+        self.engine = InferenceEngine(self._checkpoint())
+        self.store = FeatureStore(self.engine.modalities)
+        self.recordings: list[Recording] = []
+        self.capture: list[CaptureSource] = []
+        processors = self._sources(recording)
+        window = WindowConfig(seconds=options.window_s)
+        self.pipeline = Pipeline(self.engine, FeatureStage(self.store, processors), window)
+        self.pipeline.subscribe(self.stats.add)
+        if self.recordings:
+            self.clock = VirtualClock()
+            self.driver = ReplayDriver(
+                self.pipeline, self.recordings, self.clock, rate_hz=options.rate_hz,
+                pace=None if options.fast else 1.0, duration=options.duration,
+            )
+        else:
+            self.clock = MonotonicClock()
+            self.driver = LiveDriver(self.pipeline, self.capture, self.clock, rate_hz=options.rate_hz)
+
+    def _checkpoint(self) -> Checkpoint:
+        if self.options.demo:
+            checkpoint = checkpoints.demo_checkpoint(self.options.checkpoint, console=self.err)
+            check_demo_checkpoint(checkpoint)
+        else:
+            checkpoint = checkpoints.media_checkpoint(self.options.checkpoint)
+            check_media_checkpoint(checkpoint, self.options.fps)
+        return checkpoint
+
+    def _sources(self, recording: Recording | None) -> list:
+        """Fills `recordings` / `capture` and `source_label`; returns the processors they need."""
+        options = self.options
+        if options.demo:
+            self.recordings.append(DemoScene(options.seed, data_seed=checkpoints.data_seed_of(self.engine.checkpoint)))
+            self.source_label = "demo"
+            return []
+        if recording is not None:
+            self.recordings.append(recording)
+            self.source_label = f"video {options.video}"
+            return self._processors(video=recording.use_video, audio=recording.use_audio)
+        if options.camera is not None:
+            from .camera import CameraSource  # noqa: PLC0415
+
+            self.capture.append(CameraSource(options.camera))
+        if options.mic is not None:
+            from .microphone import MicrophoneSource  # noqa: PLC0415
+
+            self.capture.append(MicrophoneSource(options.mic))
+        self.source_label = " + ".join(s.name for s in self.capture)
+        return self._processors(video=options.camera is not None, audio=options.mic is not None)
+
+    def _processors(self, *, video: bool, audio: bool) -> list:
+        from .extraction import media_processors  # noqa: PLC0415
+
+        self.err.print("loading the extractors (face mesh, voice activity, speech recognition, MiniLM) ...")
+        modalities = set(self.engine.modalities)
+        return [
+            p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps)
+            if p.name != "asr+text" or "text" in modalities
+        ]
+
+    # -- running -----------------------------------------------------------------------------------
+    def run(self) -> int:
+        log = JsonlLog(self.options.jsonl, sys.stdout if self.options.jsonl == "-" else None) if self.options.jsonl else None
+        if log is not None:
+            self.pipeline.subscribe(log)
+        interrupted = False
+        try:
+            if self.options.tui:
+                self._run_tui()
+            else:
+                self._run_headless()
+        except KeyboardInterrupt:  # Ctrl-C is how a live session ends: stop, summarise, exit 130
+            interrupted = True
+        finally:
+            if log is not None:
+                log.close()
+        code = self._finish()
+        if interrupted:
+            self.err.print("[yellow]interrupted[/]")
+            return 130
+        return code
+
+    def _run_tui(self) -> None:
+        dashboard = Dashboard(source=self.source_label)
+        self.pipeline.subscribe(dashboard.push)
+        worker = self._start_driver(on_end=lambda: setattr(dashboard, "message", "replay finished: press q to quit"))
+        try:
+            run_live(dashboard, self.stop_event, self.console, stderr_log=self._stderr_log())
+        finally:
+            self._stop_driver(worker)
+
+    def _stderr_log(self) -> str | None:
+        """Native libraries' log lines go to a file in the temp folder while the UI is up (demo: none)."""
+        if self.options.demo:
+            return None
+        import tempfile  # noqa: PLC0415
+
+        return str(Path(tempfile.gettempdir()) / "qamoe-live-native.log")
+
+    def _run_headless(self) -> None:
+        if self.options.jsonl is None:
+            self.pipeline.subscribe(self._print_line)
+        worker = self._start_driver(on_end=self.stop_event.set)
+        last_states: dict[str, str] = {}
+        try:
+            while not self.stop_event.wait(0.2):
+                if self.capture:  # report device state changes as they happen
+                    for source in self.capture:
+                        state = str(source.state())
+                        if last_states.get(source.name) != state:
+                            self.err.print(f"[yellow]{source.name}[/]: {state}")
+                            last_states[source.name] = state
+        finally:
+            self._stop_driver(worker)
+
+    def _print_line(self, update) -> None:
+        if update.seq % max(1, round(self.options.rate_hz)) == 0:
+            r = " ".join(f"{m} {'--' if s.missing else f'{s.reliability:.2f}'}" for m, s in update.modalities.items())
+            self.console.print(f"t {update.t:6.1f}  {update.sentiment:+.2f} ± {update.std:.2f} {update.label:8s}  r: {r}", highlight=False)
+
+    def _start_driver(self, on_end: Callable[[], None]) -> threading.Thread | None:
+        if isinstance(self.driver, LiveDriver):
+            self.driver.start()
+            if self.options.duration is not None:
+                timer = threading.Timer(self.options.duration, self.stop_event.set)
+                timer.daemon = True
+                timer.start()
+            return None
+
+        def replay() -> None:
+            try:
+                self.summary = self.driver.run()
+            except BaseException as err:  # noqa: BLE001 - reported by _finish, never a traceback
+                self.warnings.append(f"replay failed: {type(err).__name__}: {err}")
+            finally:
+                on_end()
+
+        self.summary = None
+        worker = threading.Thread(target=replay, name="replay", daemon=True)
+        worker.start()
+        return worker
+
+    def _stop_driver(self, worker: threading.Thread | None) -> None:
+        self.stop_event.set()
+        self.driver.stop()
+        if worker is not None:
+            worker.join(5.0)
+
+    def _finish(self) -> int:
+        summary = getattr(self, "summary", None)
+        if summary is not None:
+            self.warnings += summary.warnings
+        if self.stats.updates:
+            self.err.print(self.stats.table(f"qamoe-live: {self.source_label}"))
+        for line in self.stats.lines():
+            self.err.print(line, highlight=False)
+        if summary is not None:
+            self.err.print(f"replayed {summary.media_s:.1f} s of media in {summary.wall_s:.1f} s", highlight=False)
+        for warning in self.warnings:
+            self.err.print(f"[bold yellow]warning:[/] {warning}")
+        return 3 if any(w.startswith("replay failed") for w in self.warnings) else 0
+
+
+def list_devices() -> list[str]:
+    from .camera import list_cameras  # noqa: PLC0415
+    from .microphone import list_microphones  # noqa: PLC0415
+
+    cameras = list_cameras() or ["(no cameras found)"]
+    mics = list_microphones() or ["(no microphones found)"]
+    return ["cameras (--camera N):", *[f"  {c}" for c in cameras], "microphones (--mic N or --mic default):", *[f"  {m}" for m in mics]]
+
+
+def use_threads() -> int:
+    """The model runs at batch size 1 beside extractor threads: one torch thread is fastest here.
+    Returns the previous thread count, for callers that run in a longer-lived process."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    return previous
+
+

@@ -1,0 +1,144 @@
+"""Processors that run the real extractors (`qamoe.extractors`) inside the live pipeline.
+
+| processor          | eats            | runs                                             | writes                       |
+| ------------------ | --------------- | ------------------------------------------------ | ---------------------------- |
+| `VisionProcessor`  | VIDEO frames    | `FaceFeatures` (mediapipe face mesh)             | vision frames, face presence |
+| `AudioProcessor`   | AUDIO chunks    | `AudioFeatures` + `VoiceActivity` (silero)       | audio frames (missing outside speech), speech presence |
+| `SpeechProcessor`  | AUDIO chunks    | `SpeechRecognizer` (pocketsphinx) + `TextEmbedder` (MiniLM) | words, partial words, text frames |
+
+They are the same extractor objects `qamoe-extract` uses, fed chunk by chunk, so a checkpoint trained
+on extracted shards reads these features. Each processor is used from one thread only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import replace
+from typing import Any
+
+from qamoe.extractors.base import AudioChunk, FeatureFrame, VideoFrame
+
+from .store import FeatureStore
+from .streams import AUDIO, VIDEO
+
+
+class VisionProcessor:
+    stream, name = VIDEO, "vision"
+
+    def __init__(self, extractor=None, fps: float = 15.0) -> None:
+        if extractor is None:
+            from qamoe.extractors.vision import FaceFeatures  # noqa: PLC0415 - heavy import
+
+            extractor = FaceFeatures(fps=fps)
+        self.extractor = extractor
+
+    def process(self, t: float, item: VideoFrame, store: FeatureStore) -> None:
+        for frame in self.extractor.feed(item):
+            _add(store, "vision", frame)
+
+    def flush(self, store: FeatureStore) -> None:
+        for frame in self.extractor.flush():
+            _add(store, "vision", frame)
+
+
+class AudioProcessor:
+    """Acoustic features; frames outside speech (per the VAD) are marked missing, so silence makes
+    the audio modality missing instead of feeding the model room noise."""
+
+    stream, name = AUDIO, "audio"
+
+    def __init__(self, extractor=None, vad=None) -> None:
+        if extractor is None:
+            from qamoe.extractors.audio import AudioFeatures  # noqa: PLC0415
+
+            extractor = AudioFeatures()
+        if vad is None:
+            from qamoe.extractors.vad import VoiceActivity  # noqa: PLC0415
+
+            vad = VoiceActivity()
+        self.extractor, self.vad = extractor, vad
+
+    def process(self, t: float, item: AudioChunk, store: FeatureStore) -> None:
+        self.vad.feed(item)
+        self.vad.pop_events()
+        speaking = self.vad.in_speech
+        for frame in self.extractor.feed(item):
+            _add(store, "audio", frame if speaking else _missing(frame))
+        store.set_presence("speech", speaking, item.t)
+
+    def flush(self, store: FeatureStore) -> None:
+        speaking = self.vad.in_speech
+        for frame in self.extractor.flush():
+            _add(store, "audio", frame if speaking else _missing(frame))
+
+
+class SpeechProcessor:
+    """Streaming ASR; final words go to the transcript and through the text embedder, partial words
+    (still changing) are shown in the transcript until the utterance ends."""
+
+    stream, name = AUDIO, "asr+text"
+
+    def __init__(self, recognizer=None, embedder=None) -> None:
+        if recognizer is None:
+            from qamoe.extractors.asr import make_recognizer  # noqa: PLC0415
+
+            recognizer = make_recognizer("pocketsphinx")
+        if embedder is None:
+            from qamoe.extractors.text import TextEmbedder  # noqa: PLC0415
+
+            embedder = TextEmbedder()
+        self.recognizer, self.embedder = recognizer, embedder
+
+    def process(self, t: float, item: AudioChunk, store: FeatureStore) -> None:
+        self._words(self.recognizer.feed(item), store)
+
+    def flush(self, store: FeatureStore) -> None:
+        self._words(self.recognizer.flush(), store)
+
+    def _words(self, words: list, store: FeatureStore) -> None:
+        final = [w for w in words if w.final]
+        partial = [w for w in words if not w.final]
+        if partial:
+            store.transcript.set_partial(partial)
+        if final:
+            store.transcript.set_partial([])
+            for word in final:
+                store.add_word(word)
+            for frame in self.embedder.feed(final):
+                store.add_frame("text", frame)
+
+
+def _missing(frame: FeatureFrame) -> FeatureFrame:
+    return replace(frame, missing=True)
+
+
+def _add(store: FeatureStore, modality: str, frame: FeatureFrame) -> None:
+    store.add_frame(modality, frame)
+    if modality == "vision":
+        store.set_presence("face", not frame.missing, frame.start)
+
+
+def quiet_native_logs() -> None:
+    """Keeps mediapipe / TensorFlow Lite / transformers from writing log lines and progress bars onto
+    the terminal (they would tear the full-screen UI); errors still surface as exceptions."""
+    for key, value in (("GLOG_minloglevel", "2"), ("TF_CPP_MIN_LOG_LEVEL", "3"), ("TRANSFORMERS_VERBOSITY", "error"),
+                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TQDM_DISABLE", "1")):
+        os.environ.setdefault(key, value)
+
+
+def media_processors(*, video: bool = True, audio: bool = True, fps: float = 15.0) -> list[Any]:
+    """The processors for real media, built now (loading the models takes seconds)."""
+    quiet_native_logs()
+    processors: list[Any] = []
+    if video:
+        processors.append(VisionProcessor(fps=fps))
+    if audio:
+        processors += [AudioProcessor(), SpeechProcessor()]
+    return processors
+
+
+def media_dims(fps: float = 15.0) -> dict[str, int]:
+    """Feature sizes the real extractors produce, per modality (what a media checkpoint must read)."""
+    from qamoe.extractors.clip import describe  # noqa: PLC0415
+
+    return {m: d["dim"] for m, d in describe({"fps": fps})["modalities"].items()}

@@ -1,0 +1,75 @@
+"""Runs a QA-MoE checkpoint on one set of modality windows and says what it predicts.
+
+The engine normalises each present window with the checkpoint's training statistics, leaves
+missing modalities out of the input dict (QA-MoE reads an absent modality as missing) and returns
+the sentiment, its standard deviation, r_m per modality and the top experts of each modality's
+router.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from qamoe.checkpoint import Checkpoint
+
+from .window import ModalityWindow
+
+NEUTRAL_BAND = 0.5  # |sentiment| below this reads as neutral (rounds to 0 on the 7-class scale)
+
+
+def sentiment_label(value: float) -> str:
+    """'negative' / 'neutral' / 'positive' for a score on the -3..+3 scale."""
+    if value <= -NEUTRAL_BAND:
+        return "negative"
+    if value >= NEUTRAL_BAND:
+        return "positive"
+    return "neutral"
+
+
+@dataclass(frozen=True)
+class Inference:
+    sentiment: float  # -3..+3 (clipped)
+    std: float  # predictive standard deviation exp(s / 2), same units
+    reliability: dict[str, float]  # r_m in (0, 1] per modality of the model
+    top_experts: dict[str, list[tuple[int, float]]]  # modality -> [(expert index, gate weight)], largest first
+
+
+class InferenceEngine:
+    """One checkpoint, batch size 1, no gradients. `modalities` are the names the model reads."""
+
+    def __init__(self, checkpoint: Checkpoint) -> None:
+        self.checkpoint = checkpoint
+        self.model = checkpoint.model.eval()
+        self.config = checkpoint.config
+        if self.config.num_classes:
+            raise ValueError("the live pipeline shows sentiment: it needs a regression checkpoint (num_classes = 0)")
+        self.modalities = self.config.modality_names
+        self.dims = {m.name: m.dim for m in self.config.modalities}
+
+    @torch.inference_mode()
+    def infer(self, windows: dict[str, ModalityWindow]) -> Inference:
+        features, lengths = {}, {}
+        for name in self.modalities:
+            window = windows.get(name)
+            if window is None or window.missing:
+                continue
+            normalised = self.checkpoint.stats[name].normalize(window.values)  # (T, d)
+            features[name] = torch.from_numpy(normalised).unsqueeze(0)  # (1, T, d)
+            lengths[name] = torch.tensor([normalised.shape[0]])
+        if not features:  # everything missing: the model still answers (its prior), batch size 1
+            first = self.config.modalities[0]
+            features[first.name] = torch.zeros(1, 1, first.dim)
+            lengths[first.name] = torch.tensor([1])
+        out = self.model(features, lengths)
+        top = {}
+        for name, gates in out.gates.items():
+            weights, index = gates[0].topk(self.config.top_k)
+            top[name] = [(int(i), round(float(w), 4)) for w, i in zip(weights, index, strict=True)]
+        return Inference(
+            sentiment=float(out.prediction[0].clamp(-3, 3)),
+            std=float(out.std[0]),
+            reliability={name: float(r[0]) for name, r in out.reliability.items()},
+            top_experts=top,
+        )

@@ -1,0 +1,151 @@
+"""One tick of the live pipeline: window every modality, run QA-MoE, publish an `Update`.
+
+`Pipeline` holds the parts every driver shares (the store, the feature stage, the inference engine,
+the subscribers). Drivers decide *when* to tick and on which clock: `replay.ReplayDriver` ticks at
+exact virtual times for files and the demo, `threaded.LiveDriver` ticks on the monotonic clock for
+devices.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable
+
+from .inference import InferenceEngine, sentiment_label
+from .ringbuffer import RingBuffer
+from .stage import FeatureStage
+from .store import FeatureStore
+from .streams import AUDIO, VIDEO, feature_stream
+from .update import ModalityStatus, Update
+from .window import ModalityWindow, make_window
+
+# the raw stream each modality's features come from, and what its absence means
+SOURCE_STREAM = {"vision": VIDEO, "audio": AUDIO, "text": AUDIO}
+ABSENT_REASON = {"vision": "no face", "audio": "silence", "text": "no words"}
+PRESENCE_MAX_AGE_S = 1.5  # a face / speech indicator older than this reads as unknown
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    """seconds: how far back a window reaches; max_frames: longest sequence handed to the model
+    (longer windows are mean-pooled down to it); fresh_s: a modality whose newest usable frame is
+    older than this is missing (per modality; text defaults to the whole window, since words come
+    sparsely); transcript_words: words kept in `Update.transcript`."""
+
+    seconds: float = 4.0
+    max_frames: int = 64
+    fresh_s: dict[str, float] = field(default_factory=lambda: {"audio": 1.0, "vision": 1.0})
+    transcript_words: int = 200
+
+    def __post_init__(self) -> None:
+        if not 0 < self.seconds <= 10:  # the feature store keeps 10 s of frames
+            raise ValueError(f"window length must lie in (0, 10] seconds, got {self.seconds}")
+        if self.max_frames < 1:
+            raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
+
+
+class Pipeline:
+    def __init__(
+        self,
+        engine: InferenceEngine,
+        stage: FeatureStage,
+        window: WindowConfig | None = None,
+        *,
+        raw_buffers: dict[str, RingBuffer] | None = None,
+        source_states: Callable[[], dict[str, str]] = dict,
+        stream_faults: Callable[[], dict[str, str]] = dict,
+    ) -> None:
+        """source_states: source name -> state text for the UI; stream_faults: stream -> message for
+        streams whose device is down (its modalities are then missing for that reason)."""
+        self.engine = engine
+        self.stage = stage
+        self.store: FeatureStore = stage.store
+        self.window = window or WindowConfig()
+        self.raw_buffers = raw_buffers or {}
+        self.source_states = source_states
+        self.stream_faults = stream_faults
+        self.subscribers: list[Callable[[Update], None]] = []
+        self.seq = 0
+        self.latest: Update | None = None
+        self._last_tick_wall: float | None = None
+        self._tick_interval_s: float | None = None
+
+    def subscribe(self, callback: Callable[[Update], None]) -> None:
+        self.subscribers.append(callback)
+
+    def windows(self, now: float) -> dict[str, ModalityWindow]:
+        t0 = now - self.window.seconds
+        fresh = self.window.fresh_s
+        return {
+            m: make_window(
+                self.store.frames(m, t0, now), self.engine.dims[m], self.window.max_frames,
+                now - fresh[m] if m in fresh else None,
+            )
+            for m in self.engine.modalities
+        }
+
+    def tick(self, now: float) -> Update:
+        """Windows the store at pipeline time `now` (s), runs the model, publishes and returns the Update."""
+        started = time.perf_counter()
+        windows = self.windows(now)
+        windowed = time.perf_counter()
+        result = self.engine.infer(windows)
+        inferred = time.perf_counter()
+
+        faults = self.stream_faults()
+        modalities = {}
+        for m in self.engine.modalities:
+            w = windows[m]
+            reason = ""
+            if w.missing:
+                fault = faults.get(SOURCE_STREAM.get(m, "")) or faults.get(feature_stream(m))
+                reason = fault or (ABSENT_REASON.get(m, "no data") if w.seen or m == "text" else "no data")
+            modalities[m] = ModalityStatus(result.reliability[m], w.missing, reason, w.usable, result.top_experts[m])
+
+        latency = {"window": (windowed - started) * 1000, "inference": (inferred - windowed) * 1000}
+        latency.update({f"extract/{name}": ms for name, ms in self.stage.latency_ms.copy().items()})  # copy: workers write
+        for m, w in windows.items():  # how old the newest frame in the window is when the update leaves
+            if w.newest_end is not None:
+                latency[f"age/{m}"] = max(0.0, (now - w.newest_end) * 1000)
+        words = self.store.transcript.words(until=now) + self.store.transcript.partial(until=now)
+        if words:
+            latency["age/word"] = max(0.0, (now - words[-1].end) * 1000)
+
+        wall = time.perf_counter()
+        rates = {stream: self.stage.rate(stream, now) for stream in list(self.stage.arrivals)}
+        if self._last_tick_wall is not None:
+            interval = wall - self._last_tick_wall
+            self._tick_interval_s = interval if self._tick_interval_s is None else 0.8 * self._tick_interval_s + 0.2 * interval
+            rates["updates"] = 1.0 / self._tick_interval_s if self._tick_interval_s > 0 else 0.0
+        self._last_tick_wall = wall
+        dropped = {b.name: b.dropped for b in self.raw_buffers.values()}
+        dropped.update({b.name: b.dropped for b in self.store.buffers.values()})
+
+        update = Update(
+            t=now,
+            seq=self.seq,
+            sentiment=result.sentiment,
+            std=result.std,
+            label=sentiment_label(result.sentiment),
+            modalities=modalities,
+            transcript=" ".join(w.text for w in words[-self.window.transcript_words:]),
+            face=self._presence("face", now),
+            speech=self._presence("speech", now),
+            latency_ms={**latency, "tick": (time.perf_counter() - started) * 1000},
+            dropped=dropped,
+            sources={**self.source_states(),
+                     **{f"extractor {name}": f"error: {message}" for name, message in self.stage.errors.copy().items()}},
+            rates=rates,
+        )
+        self.seq += 1
+        self.latest = update
+        for callback in self.subscribers:
+            callback(update)
+        return update
+
+    def _presence(self, what: str, now: float) -> bool | None:
+        p = self.store.presence(what)
+        if p is None or now - p.t > PRESENCE_MAX_AGE_S or p.t > now + 1e-9:
+            return None
+        return p.found

@@ -1,0 +1,96 @@
+"""Where extracted features wait for the windowing loop: one bounded buffer per modality, plus the
+rolling transcript and the presence indicators (face found, speech found).
+
+Everything here is bounded: feature buffers hold at most `capacity` frames per modality (the oldest
+is dropped and counted), the transcript keeps the last `max_words` words.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from qamoe.extractors.base import FeatureFrame, Word
+
+from .ringbuffer import RingBuffer
+
+
+@dataclass(frozen=True)
+class Presence:
+    """Whether the latest evidence shows something (a face, speech), and when it was seen (seconds)."""
+
+    found: bool
+    t: float
+
+
+class Transcript:
+    """The last `max_words` final words in time order, plus the current partial hypothesis (words
+    of an utterance still being decoded, replaced as it changes); thread-safe."""
+
+    def __init__(self, max_words: int = 200) -> None:
+        self._words: deque[Word] = deque(maxlen=max_words)
+        self._partial: list[Word] = []
+        self._lock = threading.Lock()
+
+    def set_partial(self, words: list[Word]) -> None:
+        with self._lock:
+            self._partial = list(words)[-50:]
+
+    def partial(self, until: float | None = None) -> list[Word]:
+        with self._lock:
+            return [w for w in self._partial if until is None or w.end <= until]
+
+    def add(self, word: Word) -> None:
+        with self._lock:
+            self._words.append(word)
+
+    def words(self, until: float | None = None) -> list[Word]:
+        """Words that ended at or before `until` (all when None)."""
+        with self._lock:
+            return [w for w in self._words if until is None or w.end <= until]
+
+    def text(self, until: float | None = None) -> str:
+        return " ".join(w.text for w in self.words(until))
+
+
+class FeatureStore:
+    """Per-modality feature frames keyed by their start time (seconds on the pipeline clock).
+
+    Keyed by start, not end: some extractors date a frame's end one frame period after its capture
+    (a video frame at t covers [t, t + 1/fps)); a window at `now` includes every frame already
+    extracted from data captured up to `now`."""
+
+    def __init__(self, modalities: tuple[str, ...], capacity: int = 2048, max_words: int = 200, keep_s: float = 10.0) -> None:
+        """capacity: frames kept per modality at most (overflow drops the oldest and counts it);
+        keep_s: frames older than this behind the newest one expire quietly (no window reaches them)."""
+        self.modalities = tuple(modalities)
+        self.keep_s = keep_s
+        self.buffers: dict[str, RingBuffer[FeatureFrame]] = {
+            m: RingBuffer(capacity, name=f"features/{m}") for m in self.modalities
+        }
+        self.transcript = Transcript(max_words)
+        self._presence: dict[str, Presence] = {}
+        self._lock = threading.Lock()
+
+    def add_frame(self, modality: str, frame: FeatureFrame) -> None:
+        buffer = self.buffers.get(modality)
+        if buffer is not None:  # a modality the model does not read is ignored
+            buffer.discard_before(frame.start - self.keep_s)
+            buffer.push(frame.start, frame)
+
+    def add_word(self, word: Word) -> None:
+        self.transcript.add(word)
+
+    def set_presence(self, what: str, found: bool, t: float) -> None:
+        """Records the latest face / speech evidence (`what` is 'face' or 'speech')."""
+        with self._lock:
+            self._presence[what] = Presence(bool(found), float(t))
+
+    def presence(self, what: str) -> Presence | None:
+        with self._lock:
+            return self._presence.get(what)
+
+    def frames(self, modality: str, t0: float, t1: float) -> list[FeatureFrame]:
+        """Frames of `modality` whose start lies in (t0, t1], oldest first."""
+        return [s.item for s in self.buffers[modality].since(t0, t1)]

@@ -1,0 +1,51 @@
+"""The end-of-run summary: what a replay or live session saw, over all its updates (bounded state)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.table import Table
+
+from .update import Update
+
+
+@dataclass
+class RunStats:
+    """Running totals over updates (constant memory): call `add` for each update."""
+
+    updates: int = 0
+    sentiment_sum: float = 0.0
+    reliability_sum: dict[str, float] = field(default_factory=dict)
+    missing_count: dict[str, int] = field(default_factory=dict)
+    last: Update | None = None
+
+    def add(self, update: Update) -> None:
+        self.updates += 1
+        self.sentiment_sum += update.sentiment
+        for name, status in update.modalities.items():
+            self.reliability_sum[name] = self.reliability_sum.get(name, 0.0) + status.reliability
+            self.missing_count[name] = self.missing_count.get(name, 0) + int(status.missing)
+        self.last = update
+
+    def table(self, title: str) -> Table:
+        table = Table(title=title, title_justify="left")
+        table.add_column("modality")
+        table.add_column("mean r_m", justify="right")
+        table.add_column("missing", justify="right")
+        for name, total in self.reliability_sum.items():
+            table.add_row(name, f"{total / self.updates:.3f}", f"{100 * self.missing_count[name] / self.updates:.0f} %")
+        return table
+
+    def lines(self) -> list[str]:
+        if not self.updates or self.last is None:
+            return ["no updates were published"]
+        last = self.last
+        words = len(last.transcript.split())
+        return [
+            f"{self.updates} updates over {last.t:.1f} s; mean sentiment {self.sentiment_sum / self.updates:+.2f}; "
+            f"last {last.sentiment:+.2f} ± {last.std:.2f} ({last.label})",
+            f"transcript ({words} words): {last.transcript[-200:]}" if words else "transcript: (no words)",
+            f"dropped: {sum(last.dropped.values())} items" + (
+                " (" + ", ".join(f"{k} {v}" for k, v in last.dropped.items() if v) + ")" if any(last.dropped.values()) else ""
+            ),
+        ]
