@@ -114,7 +114,7 @@ def train_media_checkpoint(clip: Path, out: Path, processors) -> Path:
     split = SplitData({m: modality(m) for m in dims}, labels.astype(np.float32))
     dataset = MultimodalDataset("live-test-clip", {"train": split, "valid": split, "test": split})
     config = replace(model_config_for(dataset), d_model=32, encoder_heads=2, num_experts=4, top_k=2, expert_hidden=64)
-    checkpoint, _ = train_model(dataset, config, TrainConfig(epochs=6, batch_size=16, lr=3e-3))
+    checkpoint, _ = train_model(dataset, config, TrainConfig(epochs=20, batch_size=16, lr=3e-3))
     save_checkpoint(out, checkpoint)
     return out
 

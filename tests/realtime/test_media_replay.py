@@ -68,14 +68,12 @@ def test_vision_goes_missing_where_the_face_is_gone(replays):
     assert len({u["reliability"]["vision"] for u in with_face}) > 1
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "depends on the checkpoint: the small QA-MoE trained here (and the core as of this commit) gives an "
-    "absent modality about the same r_m as a present one; see benchmarks/REALTIME.md"))
 def test_vision_reliability_drops_where_the_face_is_gone(replays):
     updates = replays["fast"]
     r_face = np.mean([u["reliability"]["vision"] for u in updates if 0.5 <= u["t"] <= 2.0])
     r_gone = np.mean([u["reliability"]["vision"] for u in updates if u["t"] >= 4.0])
-    assert r_gone < r_face
+    print(f"vision r_m with face {r_face:.3f}, face gone {r_gone:.3f}")
+    assert r_gone < r_face - 0.02
 
 
 def test_paced_and_fast_replays_give_identical_output(replays):
