@@ -1,3 +1,4 @@
+import qamoe  # noqa: F401  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads; see qamoe/__init__.py)
 import pytest
 import torch
 
