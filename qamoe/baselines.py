@@ -152,6 +152,7 @@ class MulTStyle(nn.Module):
         d = self.config.d_model
         states, valids = {}, {}
         for spec, x, valid in _inputs(self.config, features, lengths, device):
+            x = x * valid[..., None]  # padding must not leak into the last valid frames through the kernel
             h = self.proj[spec.name](x.transpose(1, 2)).transpose(1, 2)  # (B, T, d)
             h = (h + sinusoidal_positions(h.shape[1], d, h.device)) * valid[..., None]
             states[spec.name], valids[spec.name] = h, valid

@@ -10,7 +10,10 @@ import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from qamoe.checkpoint import CONFIG, WEIGHTS, save_checkpoint
+from qamoe.data.dataset import MultimodalDataset
 from qamoe.data.registry import load_dataset
 from qamoe.train import TrainConfig, model_config_for, train_model
 
@@ -22,6 +25,7 @@ class Variant:
     spectrum: bool = True
     overrides: dict = field(default_factory=dict)
     description: str = ""
+    fixed_missing: float | None = None  # Lian et al.'s random missing protocol: the same eta in train and valid
 
 
 VARIANTS = {
@@ -45,21 +49,58 @@ GROUPS = {
     "baselines": ("qamoe", "late-fusion", "mult", "topk-moe"),
     "ablations": ("qamoe", "qamoe-no-gating", "qamoe-no-variance", "qamoe-no-prior"),
     "training": ("qamoe", "qamoe-clean"),
+    "missing-retrained": tuple(f"qamoe-missing{eta:.1f}" for eta in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)),
     "training-all": ("qamoe", "qamoe-clean", "late-fusion", "late-fusion-clean", "mult", "mult-clean", "topk-moe",
                      "topk-moe-clean"),
 }
 
 
 def variant(name: str) -> Variant:
-    """A named variant, or any registered architecture trained with the spectrum strategy."""
+    """A named variant; any registered architecture (spectrum training), ARCH-clean (clean training),
+    or ARCH-missingETA (trained and selected at the fixed missing rate ETA, e.g. qamoe-missing0.3)."""
     if name in VARIANTS:
         return VARIANTS[name]
     from qamoe.registry import model_names
+
+    if "-missing" in name:
+        base, _, rate = name.rpartition("-missing")
+        try:
+            eta = float(rate)
+        except ValueError:
+            eta = -1.0
+        if base in model_names() and 0.0 <= eta < 1.0:
+            return Variant(name, base, spectrum=False, fixed_missing=eta,
+                           description=f"{base}, trained and selected at missing rate {eta}")
 
     base, clean = (name[: -len("-clean")], True) if name.endswith("-clean") else (name, False)
     if base in model_names():
         return Variant(name, base, spectrum=not clean, description=f"{base}, {'clean' if clean else 'spectrum'} training")
     raise ValueError(f"unknown variant {name!r}; known: {', '.join(VARIANTS)} or any registered architecture")
+
+
+def with_fixed_missing(dataset: MultimodalDataset, eta: float, seed: int) -> MultimodalDataset:
+    """train and valid with every modality of every sample missing with probability eta, masks drawn
+    once from `seed` (static, as in Lian et al.'s protocol); test is left clean, the protocol degrades
+    it. A missing modality becomes one frame equal to the clean training mean, so that after
+    normalisation it is the zero frame that test-time missingness produces."""
+    from qamoe.data.dataset import ModalityData, SplitData
+    from qamoe.data.stats import fit_stats
+
+    stats = fit_stats(dataset.splits["train"].modalities)
+    splits = dict(dataset.splits)
+    for number, name in enumerate(("train", "valid")):
+        split = dataset.splits[name]
+        rng = np.random.default_rng([seed, number, int(round(eta * 1000))])
+        modalities = {}
+        for modality, data in split.modalities.items():
+            gone = rng.random(len(split)) < eta
+            features, lengths = data.features.copy(), data.lengths.copy()
+            features[gone] = 0.0
+            features[gone, 0] = stats[modality].mean
+            lengths[gone] = 1
+            modalities[modality] = ModalityData(features, lengths)
+        splits[name] = SplitData(modalities, split.labels, split.ids)
+    return MultimodalDataset(f"{dataset.name}-missing{eta}", splits, dataset.task, dataset.class_names)
 
 
 def checkpoint_dir(runs: str | Path, name: str, seed: int) -> Path:
@@ -89,8 +130,9 @@ def train_variants(
             config = model_config_for(loaded, **{**(model_overrides or {}), **v.overrides})
             train = replace(TrainConfig(), epochs=epochs, seed=seed, spectrum=v.spectrum, device="cpu")
             started = time.perf_counter()
+            data_for = loaded if v.fixed_missing is None else with_fixed_missing(loaded, v.fixed_missing, seed)
             checkpoint, history = train_model(
-                loaded, config, train, console=console, architecture=v.architecture,
+                data_for, config, train, console=console, architecture=v.architecture,
                 provenance={"variant": name, "dataset_args": {"dataset": dataset, "data": data, "data_seed": data_seed}},
             )
             save_checkpoint(out, checkpoint)

@@ -130,11 +130,24 @@ def _errors(p: Predictions, config) -> np.ndarray:
 def _binned(score: np.ndarray, error: np.ndarray) -> list[dict]:
     bins = []
     edges = RELIABILITY_BINS
-    for k, (lo, hi) in enumerate(zip(edges[:-1], edges[1:])):
+    for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
         last = k == len(edges) - 2
         inside = (score >= lo) & ((score <= hi) if last else (score < hi))
         bins.append({"range": [lo, hi], "closed": last, "count": int(inside.sum()),
                      "error": float(error[inside].mean()) if inside.any() else math.nan})
+    return bins
+
+
+def _quantile_binned(score: np.ndarray, error: np.ndarray, parts: int = 5) -> list[dict]:
+    """Error in `parts` equal-count bins of the score (ranks, so ties never split unevenly by value)."""
+    order = np.argsort(score, kind="stable")
+    bins = []
+    for chunk in np.array_split(order, parts):
+        if chunk.size == 0:
+            bins.append({"range": [math.nan, math.nan], "count": 0, "error": math.nan})
+            continue
+        bins.append({"range": [float(score[chunk].min()), float(score[chunk].max())], "count": int(chunk.size),
+                     "error": float(error[chunk].mean())})
     return bins
 
 
@@ -143,7 +156,7 @@ def _monotone(bins: list[dict]) -> bool | None:
     values = [b["error"] for b in bins if b["count"]]
     if len(values) < 2:
         return None
-    return bool(all(a > b for a, b in zip(values, values[1:])))
+    return bool(all(a > b for a, b in itertools.pairwise(values)))
 
 
 def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
@@ -154,7 +167,9 @@ def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> 
     when present, and MISSING_LEVEL (1.0, total loss) when missing. Reported per modality and pooled
     over all (sample, modality) pairs: Spearman rho(r_m, level), also rho(r_m, lambda) over present
     modalities only; and the error (MAE, or error rate for classification) of the fused prediction in
-    five bins of r: per modality by r_m, and per sample by the mean r over modalities (the headline).
+    five bins of r: per modality by r_m, and per sample by the mean r over modalities (the headline);
+    also in five equal-count bins (quintiles) of the mean r, which stay informative when r occupies
+    only part of [0, 1].
     """
     config = checkpoint.config
     p = predict_mixture(checkpoint, split, sigma_ref, seed=seed)
@@ -179,12 +194,15 @@ def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> 
     pooled_rho, pooled_p = _spearman(np.concatenate(all_r), np.concatenate(all_level))
     mean_r = np.mean(np.stack(all_r), axis=0)
     sample_bins = _binned(mean_r, error)
+    quintiles = _quantile_binned(mean_r, error)
     return {
         "protocol": "reliability", "seed": seed, "max_level": MIXTURE_MAX, "missing_level": MISSING_LEVEL,
         "error": "error rate" if config.num_classes else "MAE",
         "pooled": {"spearman_rho": pooled_rho, "p_value": pooled_p},
         "modalities": per_modality,
         "sample_bins": sample_bins, "sample_error_falls_monotonically": _monotone(sample_bins),
+        "sample_quintiles": quintiles, "quintile_error_falls_monotonically": _monotone(quintiles),
+        "r_range": [float(np.concatenate(all_r).min()), float(np.concatenate(all_r).max())],
         "has_reliability": not all(np.ptp(r) == 0 for r in all_r),
     }
 

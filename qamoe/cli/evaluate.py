@@ -182,7 +182,8 @@ def run_protocols(args, console: Console, *, models=None, names=None) -> dict[st
     payloads = {}
     for name in names:
         payload = {"protocol": name, "dataset": dataset.name, "split": args.split, "eval_seed": args.seed,
-                   "command": "qamoe-eval " + " ".join(getattr(args, "argv", [])), "models": {}}
+                   "command": getattr(args, "command", None) or "qamoe-eval " + " ".join(getattr(args, "argv", [])),
+                   "models": {}}
         for label, entries in loaded.items():
             per_seed = []
             for seed, path, checkpoint in entries:

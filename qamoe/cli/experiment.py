@@ -1,0 +1,182 @@
+"""qamoe-experiment: train and evaluate one of the paper's comparisons in one command.
+
+  baselines  QA-MoE against late fusion, MulT-style and plain top-k MoE on every protocol
+             (REPORT.md, every PROTOCOL.json, grid heatmaps)
+  ablations  QA-MoE against w/o quality gating, w/o variance, w/o y_prior (Table 7): the stochastic
+             mixture test set, the clean test set and the reliability validation
+  training   spectrum-trained against clean-trained QA-MoE under the mixture (Table 5);
+             training-all adds every baseline, clean and spectrum
+  missing-retrained  the random missing protocol as the paper runs it (Lian et al.): one QA-MoE per
+             eta in 0.1 .. 0.7, trained and selected at that eta (static masks), tested at it
+             (Table 3; `qamoe-eval --protocol missing` is the one-checkpoint version)
+
+Checkpoints go to RUNS/<variant>/seed<seed> and are reused when they are there already, so an
+interrupted experiment continues where it stopped. Every model is trained on the same data with the
+same seeds and evaluated on identical corruptions (--eval-seed).
+
+  qamoe-experiment baselines --seeds 1111,1112,1113 --epochs 30 --runs runs/bench --out docs/simulator-report
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import sys
+from pathlib import Path
+from types import SimpleNamespace
+
+from rich.console import Console
+from rich.table import Table
+
+from qamoe.checkpoint import atomic_write_json
+from qamoe.cli.common import clear_errors, use_all_cores
+from qamoe.data.registry import DATASETS
+from qamoe.experiments import GROUPS, checkpoint_dir, train_variants, variant
+from qamoe.train import TrainConfig
+
+COMPARISON_PROTOCOLS = {"ablations": ("mixture", "reliability"), "training": ("mixture",), "training-all": ("mixture",)}
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="qamoe-experiment", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("experiment", choices=sorted(GROUPS))
+    p.add_argument("--models", help="comma-separated variants instead of the experiment's own "
+                                    "(any registered architecture; NAME-clean trains it on clean data)")
+    p.add_argument("--seeds", default="1111", help="comma-separated training seeds (default 1111)")
+    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    p.add_argument("--runs", default="runs/experiments", help="checkpoint root: RUNS/<variant>/seed<seed>")
+    p.add_argument("--out", required=True, help="directory for the JSON results and the report")
+    p.add_argument("--dataset", default="synthetic", choices=DATASETS)
+    p.add_argument("--data")
+    p.add_argument("--data-seed", type=int, default=0)
+    p.add_argument("--eval-seed", type=int, default=0, help="seed of the test-time degradation")
+    p.add_argument("--split", default="test", choices=("valid", "test"))
+    p.add_argument("--protocols", help="comma-separated protocols to run (default: the experiment's own)")
+    p.add_argument("--train-only", action="store_true")
+    p.add_argument("--eval-only", action="store_true", help="evaluate existing checkpoints, train nothing")
+    return p.parse_args(argv)
+
+
+def comparison_rows(payload: dict, reference: str) -> tuple[list[str], list[list[str]], dict]:
+    """Table 5 / 7 rows from a mixture payload, with the change against `reference` and whether
+    each model is worse than it (higher mixture MAE)."""
+    from qamoe.report import fmt
+
+    models = payload["models"]
+    first = models[next(iter(models))]["aggregate"]["metrics"]
+    keys = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr") if k in first] or list(first)
+    header = ["model", *(f"mixture {k}" for k in keys), "clean MAE", "clean Mult_acc_7", "Δ mixture MAE vs " + reference]
+    ref = models.get(reference)
+    ref_mae = ref["aggregate"]["metrics"]["MAE"]["mean"] if ref and "MAE" in first else math.nan
+    rows, worse = [], {}
+    for label, model in models.items():
+        agg = model["aggregate"]
+        mae = agg["metrics"]["MAE"]["mean"] if "MAE" in agg["metrics"] else math.nan
+        delta = mae - ref_mae
+        if label != reference and not math.isnan(delta):
+            worse[label] = bool(delta > 0)
+        rows.append([
+            label, *(fmt(agg["metrics"][k], k) for k in keys),
+            fmt(agg["clean_metrics"].get("MAE", math.nan), "MAE") if "MAE" in agg["clean_metrics"] else "n/a",
+            fmt(agg["clean_metrics"].get("Mult_acc_7", math.nan), "Mult_acc_7") if "Mult_acc_7" in agg["clean_metrics"] else "n/a",
+            "—" if label == reference else f"{delta:+.3f}",
+        ])
+    return header, rows, worse
+
+
+def missing_retrained(args, names: list[str], seeds: list[int], console: Console) -> dict:
+    """Lian et al.'s random missing protocol: each model, trained and selected at missing rate eta,
+    is tested at that same eta (the `missing` protocol restricted to its own rate)."""
+    from qamoe.checkpoint import load_checkpoint
+    from qamoe.data.registry import load_dataset
+    from qamoe.data.tensors import TensorSplit
+    from qamoe.evaluate import sigma_ref_tensors
+    from qamoe.protocols import aggregate, missing
+    from qamoe.report import fmt, markdown_table
+
+    dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)
+    rows, payload = [], {"experiment": "missing-retrained", "seeds": seeds, "eval_seed": args.eval_seed, "models": {}}
+    for name in names:
+        eta = variant(name).fixed_missing
+        if eta is None:
+            raise ValueError(f"{name} is not trained at a fixed missing rate (use NAME-missingETA)")
+        per_seed = []
+        for seed in seeds:
+            checkpoint = load_checkpoint(checkpoint_dir(args.runs, name, seed))
+            split = TensorSplit(dataset.splits[args.split], checkpoint.stats)
+            per_seed.append(missing(checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=args.eval_seed,
+                                    levels=(eta,)))
+        agg = aggregate(per_seed)
+        metrics = next(iter(agg["conditions"].values()))["metrics"]
+        payload["models"][name] = {"missing_rate": eta, "per_seed": per_seed, "aggregate": agg}
+        keys = [k for k in ("Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "MAE", "Acc", "F1_score") if k in metrics]
+        rows.append([name, f"{eta:.1f}", *(fmt(metrics[k], k) for k in keys)])
+    header = ["model", "eta (train = valid = test)", *keys]
+    table = Table(title="Random missing protocol, retrained per rate (Table 3)")
+    for h in header:
+        table.add_column(h)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "missing-retrained.json", payload)
+    (out / "missing-retrained.md").write_text(markdown_table(header, rows) + "\n")
+    return payload
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    use_all_cores()
+    with clear_errors(console):
+        from qamoe.cli.evaluate import parse_seeds, run_protocols
+        from qamoe.protocols import PROTOCOLS
+        from qamoe.report import markdown_table
+
+        seeds = parse_seeds(args.seeds)
+        names = [n.strip() for n in args.models.split(",")] if args.models else list(GROUPS[args.experiment])
+        for name in names:
+            variant(name)  # unknown names fail before any training
+        if args.epochs < 1:
+            raise ValueError("--epochs must be at least 1")
+        if not args.eval_only:
+            train_variants(names, seeds, runs=args.runs, epochs=args.epochs, dataset=args.dataset, data=args.data,
+                           data_seed=args.data_seed, log=lambda s: console.print(f"[dim]{s}[/]"))
+        if args.train_only:
+            return
+        if args.experiment == "missing-retrained" or any(variant(n).fixed_missing is not None for n in names):
+            missing_retrained(args, names, seeds, console)
+            return
+        protocols = (args.protocols.split(",") if args.protocols
+                     else list(PROTOCOLS) if args.experiment == "baselines" else list(COMPARISON_PROTOCOLS[args.experiment]))
+        unknown = set(protocols) - set(PROTOCOLS)
+        if unknown:
+            raise ValueError(f"unknown protocol(s) {sorted(unknown)}; choose from {', '.join(PROTOCOLS)}")
+        models = {name: [(seed, checkpoint_dir(args.runs, name, seed)) for seed in seeds] for name in names}
+        eval_args = SimpleNamespace(
+            seeds=args.seeds, dataset=args.dataset, data=args.data, data_seed=args.data_seed, split=args.split,
+            seed=args.eval_seed, out=args.out, protocol="all" if args.experiment == "baselines" and not args.protocols else None,
+            title=f"QA-MoE {args.experiment} on {args.dataset}",
+            command="qamoe-experiment " + " ".join(argv if argv is not None else sys.argv[1:]),
+            checkpoint=[],
+        )
+        payloads = run_protocols(eval_args, console, models=models, names=protocols)
+        if "mixture" in payloads and args.experiment != "baselines":
+            reference = "qamoe" if "qamoe" in names else names[0]
+            header, rows, worse = comparison_rows(payloads["mixture"], reference)
+            table = Table(title=f"{args.experiment}: stochastic mixture test set, {len(seeds)} seed(s)")
+            for h in header:
+                table.add_column(h)
+            for row in rows:
+                table.add_row(*row)
+            console.print(table)
+            result = {"experiment": args.experiment, "seeds": seeds, "epochs": args.epochs, "reference": reference,
+                      "worse_than_reference_on_mixture_mae": worse, "header": header, "rows": rows}
+            atomic_write_json(Path(args.out) / f"{args.experiment}.json", result)
+            (Path(args.out) / f"{args.experiment}.md").write_text(markdown_table(header, rows) + "\n")
+            console.print(f"written to {Path(args.out) / f'{args.experiment}.json'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,121 @@
+"""The evaluation protocols on a tiny trained checkpoint: definitions, reproducibility, helpers."""
+
+import math
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from qamoe import protocols as P
+from qamoe.data.synthetic import make_synthetic
+from qamoe.data.tensors import TensorSplit
+from qamoe.evaluate import predict_split, sigma_ref_tensors
+from qamoe.train import TrainConfig, model_config_for, train_model
+
+SIZES = {"train": 64, "valid": 24, "test": 40}
+
+
+@pytest.fixture(scope="module")
+def setup():
+    dataset = make_synthetic(0, sizes=SIZES)
+    config = model_config_for(dataset, d_model=16, encoder_heads=2, num_experts=4, top_k=2, expert_hidden=16)
+    out = {}
+    for arch in ("qamoe", "late-fusion"):
+        checkpoint, _ = train_model(dataset, config, replace(TrainConfig(), epochs=1, seed=3, device="cpu"), architecture=arch)
+        out[arch] = checkpoint
+    split = TensorSplit(dataset.splits["test"], out["qamoe"].stats)
+    return out, split, sigma_ref_tensors(out["qamoe"].stats)
+
+
+def test_subsets_cover_every_non_empty_set_of_modalities(setup):
+    checkpoints, split, sigma_ref = setup
+    result = P.subsets(checkpoints["qamoe"], split, sigma_ref)
+    assert list(result["conditions"]) == ["{t,a,v}", "{t,a}", "{t,v}", "{a,v}", "{t}", "{a}", "{v}"]
+    full = predict_split(checkpoints["qamoe"].model, split, sigma_ref=sigma_ref).metrics(checkpoints["qamoe"].config)
+    assert result["conditions"]["{t,a,v}"]["metrics"] == pytest.approx(full)
+    only_text = result["conditions"]["{t}"]
+    assert only_text["available"] == ["text"]
+
+
+def test_missing_and_noise_levels(setup):
+    checkpoints, split, sigma_ref = setup
+    for fn, key in ((P.missing, "missing_rate"), (P.noise, "noise")):
+        result = fn(checkpoints["qamoe"], split, sigma_ref, seed=2)
+        assert list(result["conditions"]) == ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
+        assert result["conditions"]["0.3"][key] == 0.3
+    assert P.missing(checkpoints["qamoe"], split, sigma_ref)["retrained_per_rate"] is False
+
+
+def test_grid_cells_equal_the_single_condition_evaluation(setup):
+    checkpoints, split, sigma_ref = setup
+    ck = checkpoints["qamoe"]
+    result = P.grid(ck, split, sigma_ref, seed=5, levels=(0.0, 0.3, 0.7))
+    assert len(result["metrics"]["MAE"]) == 3 and len(result["metrics"]["MAE"][0]) == 3
+    single = predict_split(ck.model, split, sigma_ref=sigma_ref, noise=0.7, missing_rate=0.3, seed=5).metrics(ck.config)
+    assert result["metrics"]["MAE"][1][2] == pytest.approx(single["MAE"])  # row eta = 0.3, column lambda = 0.7
+    assert P.GRID_LEVELS == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
+
+
+def test_mixture_is_identical_across_models_and_reproducible(setup):
+    checkpoints, split, sigma_ref = setup
+    a = P.predict_mixture(checkpoints["qamoe"], split, sigma_ref, seed=1)
+    b = P.predict_mixture(checkpoints["late-fusion"], split, sigma_ref, seed=1)
+    for m in a.missing:
+        np.testing.assert_array_equal(a.missing[m], b.missing[m])  # the same corruption for every model
+        np.testing.assert_array_equal(a.noise[m], b.noise[m])
+    assert 0 < np.mean(np.concatenate(list(a.noise.values()))) < P.MIXTURE_MAX
+    again = P.mixture(checkpoints["qamoe"], split, sigma_ref, seed=1)
+    assert again == P.mixture(checkpoints["qamoe"], split, sigma_ref, seed=1)
+
+
+def test_reliability_protocol_structure(setup):
+    checkpoints, split, sigma_ref = setup
+    result = P.reliability(checkpoints["qamoe"], split, sigma_ref)
+    assert result["has_reliability"]
+    assert -1 <= result["pooled"]["spearman_rho"] <= 1
+    for entry in result["modalities"].values():
+        assert [b["range"] for b in entry["bins"]] == [[0.0, 0.2], [0.2, 0.4], [0.4, 0.6], [0.6, 0.8], [0.8, 1.0]]
+        assert sum(b["count"] for b in entry["bins"]) == len(split)
+    baseline = P.reliability(checkpoints["late-fusion"], split, sigma_ref)
+    assert not baseline["has_reliability"] and math.isnan(baseline["pooled"]["spearman_rho"])
+
+
+def test_binning_spearman_and_monotonicity_helpers():
+    score = np.array([0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0])
+    error = np.array([2.0, 2.0, 1.5, 1.0, 0.6, 0.4, 0.2])
+    bins = P._binned(score, error)
+    assert [b["count"] for b in bins] == [2, 1, 1, 1, 2]  # 1.0 falls in the closed last bin
+    assert bins[0]["error"] == 2.0 and bins[-1]["error"] == pytest.approx(0.3)
+    assert P._monotone(bins) is True
+    bins[2]["error"] = 3.0
+    assert P._monotone(bins) is False
+    rho, _ = P._spearman(score, score ** 2)
+    assert rho == pytest.approx(1.0)
+    assert math.isnan(P._spearman(np.ones(5), np.arange(5.0))[0])
+
+
+def test_efficiency_counts_active_experts_and_flops(setup):
+    checkpoints, split, _ = setup
+    q = P.efficiency(checkpoints["qamoe"], split, batch_sizes=(1, 4), repeats=2)
+    assert q["active_parameters"] < q["total_parameters"]
+    assert q["flops_per_sample"] > 0 and set(q["batches"]) == {"1", "4"}
+    assert all(b["latency_ms"] > 0 and b["peak_memory_mb"] > 0 for b in q["batches"].values())
+    lf = P.efficiency(checkpoints["late-fusion"], split, batch_sizes=(2,), repeats=1)
+    assert lf["active_parameters"] == lf["total_parameters"]
+
+
+def test_aggregate_mean_and_std_over_seeds():
+    a = {"m": {"MAE": 1.0, "grid": [[1.0, 2.0]]}, "flag": True, "name": "x"}
+    b = {"m": {"MAE": 3.0, "grid": [[3.0, float("nan")]]}, "flag": True, "name": "x"}
+    agg = P.aggregate([a, b])
+    assert agg["m"]["MAE"] == {"mean": 2.0, "std": 1.0, "values": [1.0, 3.0]}
+    assert agg["m"]["grid"][0][0]["mean"] == 2.0
+    assert agg["m"]["grid"][0][1]["mean"] == 2.0  # NaN ignored
+    assert agg["flag"] is True and agg["name"] == "x"
+    assert P.mean_of(agg["m"]["MAE"]) == 2.0 and P.mean_of(4.0) == 4.0
+
+
+def test_unknown_protocol_is_refused(setup):
+    checkpoints, split, sigma_ref = setup
+    with pytest.raises(ValueError, match="unknown protocol"):
+        P.run_protocol("telepathy", checkpoints["qamoe"], split, sigma_ref)
