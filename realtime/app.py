@@ -41,6 +41,7 @@ class LiveOptions:
     camera: str | None = None
     mic: str | None = None
     checkpoint: str | None = None
+    profile: str | None = None  # a device profile from qamoe-calibrate
     tui: bool = True
     jsonl: str | None = None
     duration: float | None = None  # seconds: media time for replay, wall time live
@@ -106,7 +107,13 @@ class Session:
             from .mediafile import MediaRecording  # noqa: PLC0415
 
             recording = MediaRecording(options.video)
-        self.engine = InferenceEngine(self._checkpoint())
+        checkpoint = self._checkpoint()
+        feature_map = None
+        if options.profile is not None:
+            from qamoe.calibration.profile import DeviceProfile  # noqa: PLC0415
+
+            feature_map = DeviceProfile.load(options.profile).normalizer(checkpoint.stats)
+        self.engine = InferenceEngine(checkpoint, feature_map=feature_map)
         self.store = FeatureStore(self.engine.modalities)
         self.recordings: list[Recording] = []
         self.capture: list[CaptureSource] = []

@@ -8,10 +8,14 @@ router.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Callable
 
+import numpy as np
 import torch
 
+from qamoe.calibration.uncertainty import VarianceScale
 from qamoe.checkpoint import Checkpoint
 
 from .window import ModalityWindow
@@ -39,8 +43,13 @@ class Inference:
 class InferenceEngine:
     """One checkpoint, batch size 1, no gradients. `modalities` are the names the model reads."""
 
-    def __init__(self, checkpoint: Checkpoint) -> None:
+    def __init__(self, checkpoint: Checkpoint, *, feature_map: Callable[[str, np.ndarray], np.ndarray] | None = None) -> None:
+        """feature_map(modality, raw (T, d)) -> raw (T, d): a device profile's correction, applied
+        before the checkpoint's own normalisation (qamoe.calibration.profile)."""
         self.checkpoint = checkpoint
+        self.feature_map = feature_map
+        # the checkpoint's validation-fitted variance scale (1 when it has none)
+        self.std_scale = math.sqrt(VarianceScale.from_extra(checkpoint.extra).scale)
         self.model = checkpoint.model.eval()
         self.config = checkpoint.config
         if self.config.num_classes:
@@ -55,7 +64,8 @@ class InferenceEngine:
             window = windows.get(name)
             if window is None or window.missing:
                 continue
-            normalised = self.checkpoint.stats[name].normalize(window.values)  # (T, d)
+            values = window.values if self.feature_map is None else self.feature_map(name, window.values)
+            normalised = self.checkpoint.stats[name].normalize(values)  # (T, d)
             features[name] = torch.from_numpy(normalised).unsqueeze(0)  # (1, T, d)
             lengths[name] = torch.tensor([normalised.shape[0]])
         if not features:  # everything missing: the model still answers (its prior), batch size 1
@@ -69,7 +79,7 @@ class InferenceEngine:
             top[name] = [(int(i), round(float(w), 4)) for w, i in zip(weights, index, strict=True)]
         return Inference(
             sentiment=float(out.prediction[0].clamp(-3, 3)),
-            std=float(out.std[0]),
+            std=float(out.std[0]) * self.std_scale,
             reliability={name: float(r[0]) for name, r in out.reliability.items()},
             top_experts=top,
         )

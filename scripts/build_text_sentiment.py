@@ -261,6 +261,12 @@ def write_card(out: Path, extra_sections: str = "") -> Path:
         "- The live window holds ~4 s of words (about 10); training texts were whole (up to 64 words). Short windows",
         "  carry less sentiment, so live sentiment is noisier than these metrics.",
         "- The variance scale was fitted on this data; on other domains (real conversations) the intervals may be too narrow.",
+        "- The ASR rows rest on 31 validation / 31 test samples; their numbers are noisy.",
+        "- Vision statistics come from a handful of faces in 4 short videos: a real user's face geometry may sit",
+        "  far from them (`qamoe-calibrate` + `--profile` shifts it back onto them).",
+        "- `SpeechRecognizer.reset()` (extractors/asr.py) does not fully reset pocketsphinx: the words of a clip",
+        "  depend on what was decoded before. The build and `qamoe.Predictor` give every clip a fresh decoder;",
+        "  the live pipeline decodes one continuous stream, where adaptation across utterances is intended.",
         "",
     ]
     path = out / "MODEL_CARD.md"

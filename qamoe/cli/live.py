@@ -28,6 +28,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     src.add_argument("--mic", metavar="DEVICE", help="microphone: 'default', an index or a name (sounddevice)")
     src.add_argument("--list-devices", action="store_true", help="list cameras and microphones, then exit")
     p.add_argument("--checkpoint", metavar="DIR", help="QA-MoE checkpoint directory (default: the shipped one for the source)")
+    p.add_argument("--profile", metavar="JSON", help="device profile from qamoe-calibrate: maps this setup's features onto the training data's")
     out = p.add_argument_group("output")
     out.add_argument("--no-tui", action="store_true", help="no terminal UI (headless)")
     out.add_argument("--jsonl", metavar="OUT", help="write one JSON object per update to OUT ('-' for standard output)")
@@ -55,7 +56,7 @@ def main(argv=None) -> None:
                 console.print(line, highlight=False)
             return
         options = LiveOptions(
-            demo=args.demo, video=args.video, camera=args.camera, mic=args.mic, checkpoint=args.checkpoint,
+            demo=args.demo, video=args.video, camera=args.camera, mic=args.mic, checkpoint=args.checkpoint, profile=args.profile,
             tui=not args.no_tui, jsonl=args.jsonl, duration=args.duration, fast=args.fast, rate_hz=args.rate,
             window_s=args.window, seed=args.seed,
         )

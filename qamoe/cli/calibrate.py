@@ -1,0 +1,153 @@
+"""qamoe-calibrate: measure your own microphone / camera once, for `qamoe-live --profile`.
+
+    qamoe-calibrate --mic default --camera 0 --seconds 10 --out ~/.config/qamoe/profile.json
+    qamoe-calibrate --video recording.mp4 --out profile.json     # from a recording of your setup
+
+Speak a few normal sentences while it records, facing the camera. It runs the live pipeline's own
+extractors and stores, per modality, the mean and spread of the features (audio only while the
+voice-activity detector hears speech; vision only where a face is found), the noise floor of the
+room (level when nobody speaks) and how often there was speech and a face. `qamoe-live --profile`
+then shifts live features onto the statistics the checkpoint was trained with (see
+qamoe/calibration/profile.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="qamoe-calibrate", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mic", help="microphone (sounddevice name or index; 'default')")
+    p.add_argument("--camera", help="camera index or device path")
+    p.add_argument("--video", help="a recorded file of your setup instead of live devices")
+    p.add_argument("--seconds", type=float, default=10.0, help="how long to record (default 10; --video: the first S seconds)")
+    p.add_argument("--out", default="qamoe-profile.json", help="profile file to write (default qamoe-profile.json)")
+    return p.parse_args(argv)
+
+
+def record_devices(mic, camera, seconds: float, console: Console):
+    """Records `seconds` from the devices; returns (audio chunks or None, video frames or None)."""
+    import threading  # noqa: PLC0415
+
+    from qamoe.realtime.clock import MonotonicClock  # noqa: PLC0415
+
+    clock = MonotonicClock()
+    sources = []
+    if mic is not None:
+        from qamoe.realtime.microphone import MicrophoneSource  # noqa: PLC0415
+
+        sources.append(MicrophoneSource(mic))
+    if camera is not None:
+        from qamoe.realtime.camera import CameraSource  # noqa: PLC0415
+
+        sources.append(CameraSource(camera))
+    items: dict[str, list] = {"audio": [], "video": []}
+    errors: list[str] = []
+    for s in sources:
+        s.open()
+    stop = time.monotonic() + seconds
+
+    def pump(source):
+        try:
+            while time.monotonic() < stop:
+                for stream, _t, item in source.read(clock):
+                    items[stream].append(item)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(str(exc))
+
+    threads = [threading.Thread(target=pump, args=(s,), daemon=True) for s in sources]
+    try:
+        with console.status(f"recording {seconds:.0f} s: speak a few normal sentences, facing the camera"):
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+    finally:
+        for s in sources:
+            s.close()
+    if errors:
+        raise ValueError("; ".join(errors))
+    return (items["audio"] if mic is not None else None), (items["video"] if camera is not None else None)
+
+
+def show(console: Console, profile) -> None:
+    table = Table(title=f"measured over {profile.seconds:.1f} s")
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    if profile.noise_floor_dbfs is not None:
+        table.add_row("noise floor (no speech)", f"{profile.noise_floor_dbfs:.1f} dBFS")
+    if profile.noise_log_energy is not None:
+        table.add_row("noise log-energy feature", f"{profile.noise_log_energy:.2f}")
+    if profile.speech_share is not None:
+        table.add_row("speech share (VAD)", f"{profile.speech_share:.0%}")
+    for name, m in profile.modalities.items():
+        table.add_row(f"{name}: usable frames", f"{m.frames} of {m.frames_seen} ({m.usable_share:.0%})")
+        if m.frames:
+            mean_std = sum(m.std) / len(m.std)
+            table.add_row(f"{name}: mean feature spread", f"{mean_std:.3f}")
+    console.print(table)
+    from qamoe.calibration.profile import MIN_FRAMES  # noqa: PLC0415
+
+    for name, m in profile.modalities.items():
+        if m.frames < MIN_FRAMES:
+            what = "frames of speech" if name == "audio" else "frames with a face"
+            console.print(f"[yellow]{name}: only {m.frames} {what} (at least {MIN_FRAMES} needed); live {name} "
+                          "features will not be adjusted - record longer, speaking and facing the camera[/]")
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    console = Console()
+    try:
+        if args.video is None and args.mic is None and args.camera is None:
+            raise ValueError("give --video PATH, or --mic NAME and/or --camera N")
+        if args.video is not None and (args.mic is not None or args.camera is not None):
+            raise ValueError("--video replaces the devices: give either --video or --mic/--camera")
+        if not args.seconds > 0:
+            raise ValueError("--seconds must be positive")
+        from qamoe.calibration.profile import measure  # noqa: PLC0415
+        from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
+        from qamoe.extractors.decode import MediaError, MediaReader  # noqa: PLC0415
+
+        try:
+            if args.video is not None:
+                if not Path(args.video).is_file():
+                    raise FileNotFoundError(f"{args.video}: no such file")
+                reader = MediaReader(args.video)
+                info = reader.info
+                audio = reader.audio(0.0, args.seconds) if info.has_audio else None
+                video = reader.video(0.0, args.seconds) if info.has_video else None
+                with console.status(f"measuring {args.video}"):
+                    profile = measure(audio, video, source={"video": str(Path(args.video).resolve())})
+            else:
+                from qamoe.realtime.sources import SourceError  # noqa: PLC0415
+
+                try:
+                    audio, video = record_devices(args.mic, args.camera, args.seconds, console)
+                except SourceError as exc:
+                    raise ValueError(str(exc)) from None
+                with console.status("measuring"):
+                    profile = measure(audio, video, source={"mic": args.mic, "camera": args.camera})
+            out = profile.save(args.out)
+        except (MediaError, ExtractorUnavailable, FileNotFoundError, ValueError) as err:
+            console.print(f"[bold red]error:[/] {' '.join(str(err).split())}", highlight=False, soft_wrap=True)
+            sys.exit(2)
+        show(console, profile)
+        console.print(f"profile written to [bold]{out.resolve()}[/]; use it with qamoe-live --profile {out}")
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted[/]")
+        sys.exit(130)
+    except ValueError as err:
+        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

