@@ -16,12 +16,11 @@ import argparse
 import json
 from pathlib import Path
 
-import numpy as np
 from rich.console import Console
 
 from qamoe.checkpoint import load_checkpoint
 from qamoe.cli.common import metrics_table
-from qamoe.data.synthetic import make_synthetic
+from qamoe.data.synthetic import make_synthetic, ridge_test_predictions
 from qamoe.data.tensors import TensorSplit
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.metrics import regression_metrics
@@ -30,20 +29,8 @@ MODALITIES = ("text", "audio", "vision")
 SHOWN = ("Non0_acc_2", "Mult_acc_7", "MAE", "Corr")
 
 
-def pooled(split, names):
-    parts = []
-    for name in names:
-        m = split.modalities[name]
-        masked = m.features * m.mask()[..., None]
-        parts += [masked.sum(1) / m.lengths[:, None], np.abs(masked).max(1)]
-    return np.concatenate(parts, 1)
-
-
 def ridge(data, names) -> dict:
-    x, xt = pooled(data.splits["train"], names), pooled(data.splits["test"], names)
-    x1 = np.c_[x, np.ones(len(x))]
-    w = np.linalg.solve(x1.T @ x1 + np.eye(x1.shape[1]), x1.T @ data.splits["train"].labels)
-    return regression_metrics(np.c_[xt, np.ones(len(xt))] @ w, data.splits["test"].labels)
+    return regression_metrics(ridge_test_predictions(data, names), data.splits["test"].labels)
 
 
 def checkpoint_rows(path: str, data) -> dict:

@@ -24,28 +24,9 @@ import torch
 import torch.nn as nn
 
 from qamoe.config import QAMoEConfig
-from qamoe.model import QAMoEOutput, TemporalEncoder, masked_mean, sinusoidal_positions
+from qamoe.model import QAMoEOutput, TemporalEncoder, masked_mean, modality_inputs, sinusoidal_positions
 from qamoe.moe import GLUExpert, MixtureOfExperts, TopKRouter
 from qamoe.registry import register_model
-
-
-def _inputs(config: QAMoEConfig, features, lengths, device):
-    """Yields (spec, x (B, T, d_m), valid (B, T)) per modality; an absent modality is one zero frame."""
-    sizes = {x.shape[0] for x in features.values()}
-    if len(sizes) != 1:
-        raise ValueError(f"modalities disagree on batch size: {sorted(sizes)}" if sizes else "no modality given")
-    batch = sizes.pop()
-    for spec in config.modalities:
-        x = features.get(spec.name)
-        if x is None:
-            x = torch.zeros(batch, 1, spec.dim, device=device)
-            n = torch.ones(batch, dtype=torch.long, device=device)
-        else:
-            if x.shape[-1] != spec.dim:
-                raise ValueError(f"modality {spec.name!r}: feature size {x.shape[-1]}, model expects {spec.dim}")
-            n = lengths[spec.name]
-        valid = torch.arange(x.shape[1], device=x.device)[None, :] < n[:, None]
-        yield spec, x, valid
 
 
 def _no_quality_output(config: QAMoEConfig, prediction, batch: int, device, gates=None, probs=None, uni=None):
@@ -87,7 +68,7 @@ class LateFusion(nn.Module):
     def forward(self, features, lengths) -> QAMoEOutput:
         device = self.weights.device
         preds = {}
-        for spec, x, valid in _inputs(self.config, features, lengths, device):
+        for spec, x, valid in modality_inputs(self.config, features, lengths, device):
             h = masked_mean(self.encoders[spec.name](x, valid), valid)
             preds[spec.name] = self.heads[spec.name](h)  # (B, out)
         stacked = torch.stack([preds[m] for m in self.config.modality_names], dim=0)  # (M, B, out)
@@ -151,7 +132,7 @@ class MulTStyle(nn.Module):
         device = next(self.parameters()).device
         d = self.config.d_model
         states, valids = {}, {}
-        for spec, x, valid in _inputs(self.config, features, lengths, device):
+        for spec, x, valid in modality_inputs(self.config, features, lengths, device):
             x = x * valid[..., None]  # padding must not leak into the last valid frames through the kernel
             h = self.proj[spec.name](x.transpose(1, 2)).transpose(1, 2)  # (B, T, d)
             h = (h + sinusoidal_positions(h.shape[1], d, h.device)) * valid[..., None]
@@ -198,7 +179,7 @@ class TopKMoE(nn.Module):
     def forward(self, features, lengths) -> QAMoEOutput:
         device = self.head.weight.device
         ys, gates, probs = [], {}, {}
-        for spec, x, valid in _inputs(self.config, features, lengths, device):
+        for spec, x, valid in modality_inputs(self.config, features, lengths, device):
             h = masked_mean(self.encoders[spec.name](x, valid), valid)
             y, gates[spec.name], probs[spec.name] = self.moes[spec.name](h)
             ys.append(y)

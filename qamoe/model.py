@@ -89,6 +89,31 @@ class QualityAwareMoE(nn.Module):
         return r * expert_out + (1 - r) * self.prior, gates, probs
 
 
+def batch_size(features: dict[str, torch.Tensor]) -> int:
+    sizes = {x.shape[0] for x in features.values()}
+    if len(sizes) != 1:
+        raise ValueError(f"modalities disagree on batch size: {sorted(sizes)}" if sizes else "no modality given")
+    return sizes.pop()
+
+
+def modality_inputs(config: QAMoEConfig, features: dict[str, torch.Tensor], lengths: dict[str, torch.Tensor], device):
+    """Yields (spec, x (B, T_m, d_m), valid (B, T_m) bool) per modality of the config, after checking
+    feature size and finiteness. A modality absent from `features` is one zero frame (missing)."""
+    batch = batch_size(features)
+    for spec in config.modalities:
+        x = features.get(spec.name)
+        if x is None:
+            x = torch.zeros(batch, 1, spec.dim, device=device)
+            n_frames = torch.ones(batch, dtype=torch.long, device=device)
+        else:
+            if x.shape[-1] != spec.dim:
+                raise ValueError(f"modality {spec.name!r}: feature size {x.shape[-1]}, model expects {spec.dim}")
+            if not torch.isfinite(x).all():
+                raise ValueError(f"modality {spec.name!r}: features hold NaN or infinity")
+            n_frames = lengths[spec.name]
+        yield spec, x, torch.arange(x.shape[1], device=x.device)[None, :] < n_frames[:, None]
+
+
 @dataclass
 class QAMoEOutput:
     prediction: torch.Tensor  # (B,) sentiment, or (B, C) class logits
@@ -141,21 +166,10 @@ class QAMoE(nn.Module):
         A modality of the config that is absent from `features` is missing for the whole batch:
         it reads as one zero frame, exactly like a zeroed modality under Protocol I.
         """
-        batch = self._batch_size(features)
+        batch = batch_size(features)
         device = next(self.parameters()).device
         ys, reliability, gates, probs, uni_pred, uni_logvar = [], {}, {}, {}, {}, {}
-        for spec in self.config.modalities:
-            x = features.get(spec.name)
-            if x is None:
-                x = torch.zeros(batch, 1, spec.dim, device=device)
-                n_frames = torch.ones(batch, dtype=torch.long, device=device)
-            else:
-                if x.shape[-1] != spec.dim:
-                    raise ValueError(f"modality {spec.name!r}: feature size {x.shape[-1]}, model expects {spec.dim}")
-                if not torch.isfinite(x).all():
-                    raise ValueError(f"modality {spec.name!r}: features hold NaN or infinity")
-                n_frames = lengths[spec.name]
-            valid = torch.arange(x.shape[1], device=x.device)[None, :] < n_frames[:, None]  # (B, T)
+        for spec, x, valid in modality_inputs(self.config, features, lengths, device):
             h = self.encoders[spec.name](x, valid)  # (B, T, d)
             mu, sigma2, r = self.projections[spec.name](h, valid)  # (B, d), (B, d), (B,)
             if not self.config.heteroscedastic:  # the mean vector alone
@@ -175,10 +189,3 @@ class QAMoE(nn.Module):
         else:
             log_variance = torch.zeros(batch, device=device)
         return QAMoEOutput(prediction, log_variance, reliability, gates, probs, uni_pred, uni_logvar)
-
-    @staticmethod
-    def _batch_size(features: dict[str, torch.Tensor]) -> int:
-        sizes = {x.shape[0] for x in features.values()}
-        if len(sizes) != 1:
-            raise ValueError(f"modalities disagree on batch size: {sorted(sizes)}" if sizes else "no modality given")
-        return sizes.pop()

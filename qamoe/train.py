@@ -8,7 +8,6 @@ epoch and `resume=True` continues from the last complete one (qamoe/train_state.
 
 from __future__ import annotations
 
-import math
 import time
 from contextlib import nullcontext
 from dataclasses import asdict, dataclass, replace

@@ -140,3 +140,23 @@ def make_synthetic(seed: int = 0, sizes: dict[str, int] | None = None) -> Multim
         ids = [f"sim{seed}_{split}_{i:04d}$_$0" for i in range(n)]
         splits[split] = SplitData(modalities, y, ids)
     return MultimodalDataset(f"synthetic-{seed}", splits)
+
+
+def pooled_features(split: SplitData, names) -> np.ndarray:
+    """(N, 2 * sum d_m): mean and max |x| of each named modality over its valid frames."""
+    parts = []
+    for name in names:
+        m = split.modalities[name]
+        masked = m.features * m.mask()[..., None]
+        parts += [masked.sum(1) / m.lengths[:, None], np.abs(masked).max(1)]
+    return np.concatenate(parts, 1)
+
+
+def ridge_test_predictions(data: MultimodalDataset, names, alpha: float = 1.0) -> np.ndarray:
+    """A closed-form ridge regression on pooled features, fitted on train, predicting test: how
+    informative the named modalities are without any learned temporal model."""
+    x, xt = pooled_features(data.splits["train"], names), pooled_features(data.splits["test"], names)
+    x1 = np.c_[x, np.ones(len(x))]
+    w = np.linalg.solve(x1.T @ x1 + alpha * np.eye(x1.shape[1]), x1.T @ data.splits["train"].labels)
+    return np.c_[xt, np.ones(len(xt))] @ w
+

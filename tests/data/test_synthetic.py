@@ -4,7 +4,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qamoe.data.synthetic import FACTOR_WEIGHTS, LABEL_SCALE, SPLIT_SIZES, make_synthetic, sample_factors, sample_labels
+from qamoe.data.synthetic import (
+    FACTOR_WEIGHTS, LABEL_SCALE, SPLIT_SIZES, make_synthetic, ridge_test_predictions, sample_factors, sample_labels,
+)
 from qamoe.metrics import regression_metrics
 
 MOSI_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmu-mosi" / "OpinionLevelSentiment.csv"
@@ -53,20 +55,8 @@ def test_latent_factors_add_up_to_the_label():
     np.testing.assert_allclose(z @ FACTOR_WEIGHTS, y / LABEL_SCALE, atol=1e-5)
 
 
-def pooled(split, names):
-    parts = []
-    for name in names:
-        m = split.modalities[name]
-        masked = m.features * m.mask()[..., None]
-        parts += [masked.sum(1) / m.lengths[:, None], np.abs(masked).max(1)]
-    return np.concatenate(parts, 1)
-
-
 def ridge_corr(data, names):
-    x, xt = pooled(data.splits["train"], names), pooled(data.splits["test"], names)
-    x1 = np.c_[x, np.ones(len(x))]
-    w = np.linalg.solve(x1.T @ x1 + np.eye(x1.shape[1]), x1.T @ data.splits["train"].labels)
-    return regression_metrics(np.c_[xt, np.ones(len(xt))] @ w, data.splits["test"].labels)["Corr"]
+    return regression_metrics(ridge_test_predictions(data, names), data.splits["test"].labels)["Corr"]
 
 
 def test_every_modality_informative_text_most_and_fusion_best(data):
