@@ -135,11 +135,11 @@ class SpeechRecognizer(_GatedRecognizer):
             raise ExtractorUnavailable("ASR needs pocketsphinx (its wheel ships the en-us model): pip install 'qamoe-live[media]'") from exc
         self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
         self._frate = int(self._decoder.config["frate"])
-        self._initial_cmn = self._decoder.get_cmn(False)
         super().__init__(vad, **kwargs)
 
     def _begin(self) -> None:
         self._decoder.start_utt()
+        self._decoded = True
 
     def _push(self, samples: np.ndarray) -> None:
         pcm = (np.clip(samples, -1.0, 1.0) * 32767.0).astype(np.int16)
@@ -167,11 +167,16 @@ class SpeechRecognizer(_GatedRecognizer):
         return self._words(final=True) if self._decoder.hyp() is not None else []
 
     def reset(self) -> None:
-        """New stream: also forget the cepstral mean adapted so far, so results do not depend on what
-        was decoded before (within a stream it keeps adapting across utterances, which helps)."""
+        """New stream: a new decoder (~0.5 s). Restoring the cepstral mean alone was not enough: the
+        words of a clip still depended on the clips decoded before it. Within a stream the decoder
+        keeps adapting across utterances, which helps."""
+        from pocketsphinx import Decoder  # noqa: PLC0415
+
         if getattr(self, "_in_utt", False):
             self._decoder.end_utt()
-        self._decoder.set_cmn(self._initial_cmn)
+        if getattr(self, "_decoded", False):
+            self._decoder = Decoder(samprate=SAMPLE_RATE, loglevel="FATAL")
+        self._decoded = False
         super().reset()
 
 

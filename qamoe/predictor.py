@@ -97,7 +97,7 @@ class Predictor:
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None):
         """-> ({modality: (T, d) raw features, T may be 0}, transcript, {modality: why missing})."""
-        from qamoe.data.text_sentiment import fresh_recognizer, media_features, write_wav  # noqa: PLC0415
+        from qamoe.data.text_sentiment import media_features, write_wav  # noqa: PLC0415
 
         feats: dict[str, np.ndarray] = {}
         reasons: dict[str, str] = {}
@@ -116,8 +116,6 @@ class Predictor:
                     path = Path(tmp) / "audio.wav"
                     write_wav(path, samples, int(sample_rate))
                 extractor = self._clip_extractor()
-                if text is None:
-                    fresh_recognizer(extractor)  # the same audio gives the same words, whatever came before
                 clip = extractor.extract(path, transcript=text)
             feats = media_features(clip)
             reasons = dict(clip.missing)

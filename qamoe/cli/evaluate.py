@@ -20,6 +20,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from qamoe.calibration.uncertainty import VarianceScale
 from qamoe.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.data.registry import DATASETS, load_dataset
@@ -102,7 +103,7 @@ def main(argv=None) -> None:
             "seed": args.seed,
             "metrics": metrics,
             "mean_reliability": reliability,
-            "mean_std": float(np.mean(np.exp(0.5 * predictions.log_variance))),
+            "mean_std": float(np.mean(VarianceScale.from_extra(checkpoint.extra).std(predictions.log_variance))),
         }
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)

@@ -69,7 +69,7 @@ VOICES = ("en-us", "en-us+f3", "en-us+m3", "en-gb+f2", "en-us+m7")
 RATES = (140, 190)
 SHARD = 100
 DIMS = {"text": 384, "audio": 44, "vision": 20}
-FORMAT = 2  # 2: a fresh ASR decoder per spoken clip
+FORMAT = 2  # 2: a fresh ASR decoder per spoken clip (SpeechRecognizer.reset gives one)
 
 
 @dataclass(frozen=True)
@@ -327,16 +327,6 @@ def voice_for(key: str, seed: int) -> tuple[str, int]:
     return rng.choice(VOICES), rng.randint(*RATES)
 
 
-def fresh_recognizer(extractor) -> None:
-    """Gives a `ClipExtractor` a new pocketsphinx decoder (keeping its VAD): `SpeechRecognizer.reset()`
-    does not reset the decoder fully (the words of a clip depend on the clips decoded before it, seen
-    here), so every clip gets its own decoder (~0.5 s) and the same audio always gives the same words."""
-    from qamoe.extractors.asr import SpeechRecognizer  # noqa: PLC0415
-
-    if type(extractor.asr) is SpeechRecognizer:
-        extractor.asr = SpeechRecognizer(vad=extractor.asr.vad)
-
-
 def build_spoken_shard(items: list[Text], extractor, seed: int) -> dict:
     texts, audios, transcripts, voices, rates, durations = [], [], [], [], [], []
     with tempfile.TemporaryDirectory() as tmp:
@@ -345,7 +335,6 @@ def build_spoken_shard(items: list[Text], extractor, seed: int) -> dict:
             samples, hz = speak(t.text, voice, rate)
             path = Path(tmp) / "speech.wav"
             write_wav(path, samples, hz)
-            fresh_recognizer(extractor)
             clip = extractor.extract(path)
             feats = media_features(clip)
             texts.append(feats["text"])

@@ -86,6 +86,16 @@ def test_asr_is_repeatable_and_silence_gives_no_words(recognizer, speech):
     assert recognizer.run(chunks(np.zeros(16000 * 2, np.float32))) == []
 
 
+def test_asr_words_do_not_depend_on_what_was_decoded_before(recognizer, speech):
+    audio, spans = speech
+    first = audio[: int(spans[0][1] * 16000) + 8000]
+    other = audio[int(spans[1][0] * 16000) - 4000 :]
+    alone = [(w.text, round(w.start, 2)) for w in recognizer.run(chunks(first))]
+    recognizer.run(chunks(other))
+    after_other = [(w.text, round(w.start, 2)) for w in recognizer.run(chunks(first))]
+    assert alone and after_other == alone
+
+
 def test_asr_accepts_other_rates(recognizer, speech):
     need_module("av")
     from scipy.signal import resample_poly
