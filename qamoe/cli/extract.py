@@ -13,6 +13,7 @@ layout (`Raw/Video/Full/<video>.mp4`) `--labels` may be left out: the labels and
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 import sys
 import time
@@ -34,20 +35,34 @@ def _parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
+def _positive(kind, upper: float | None = None):
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if not value > 0 or (upper is not None and value > upper) or value != value:
+            raise argparse.ArgumentTypeError(f"must be above 0{f' and at most {upper:g}' if upper else ''}, got {text}")
+        return value
+    return parse
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qamoe-extract", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--videos", required=True, type=Path, help="folder searched recursively for <video_id>.<ext> (or <video_id>_<segment>.<ext>)")
     p.add_argument("--labels", type=Path, help="labels CSV (CMU-MOSI layout or with a header); default: ../shared/data/cmu-mosi/OpinionLevelSentiment.csv")
     p.add_argument("--out", required=True, type=Path, help="output folder (created; reruns resume)")
-    p.add_argument("--workers", type=int, default=1, help="parallel processes (default 1)")
+    p.add_argument("--workers", type=_positive(int, 256), default=1, help="parallel processes (default 1)")
     p.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/n", help="only every n-th clip starting at i (split work across machines)")
-    p.add_argument("--folds", type=Path, help="standard_folds.json to split by (default: auto for CMU-MOSI/MOSEI ids, else hash of video id)")
+    p.add_argument("--folds", type=Path, help="standard_folds.json to split by (default: auto for CMU-MOSI/MOSEI ids, else hash of video id; "
+                   "a CMU-MOSI-layout table without its folds is refused); 'hash' splits by a hash of the video id")
     p.add_argument("--asr", default="pocketsphinx", help="ASR backend: pocketsphinx (default) or whisper")
     p.add_argument("--text-backend", default="minilm", help="text encoder: minilm (default), bert, or a local model folder")
-    p.add_argument("--fps", type=float, default=15.0, help="face analysis rate (default 15)")
+    p.add_argument("--fps", type=_positive(float, 240.0), default=15.0, help="face analysis rate (default 15)")
     p.add_argument("--openface", type=Path, help="folder of OpenFace 2.0 CSVs (<video>.csv): vision from them (27 features) instead of the face mesh")
     p.add_argument("--no-audio-gate", action="store_true", help="keep acoustic frames in silences too (live use drops them: keep the default for live checkpoints)")
-    p.add_argument("--limit", type=int, help="only the first N clips (after --shard), for a quick look")
+    p.add_argument("--verbose", action="store_true", help="show third-party progress bars and native-library log lines")
+    p.add_argument("--limit", type=_positive(int), help="only the first N clips (after --shard), for a quick look")
     return p
 
 
@@ -69,6 +84,9 @@ def _init_worker(config: dict, threads: int, *, keep_error: bool = False) -> Non
 
 
 def _pool_init(config: dict, threads: int) -> None:
+    import signal  # noqa: PLC0415
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle: no traceback per worker
     _init_worker(config, threads, keep_error=True)
 
 
@@ -84,11 +102,11 @@ def _extract_one(task: dict) -> dict:
         if _EXTRACTOR is None:
             raise RuntimeError(_INIT_ERROR or "extractors not loaded")
         feats = _EXTRACTOR.extract(source, task["start"], task["end"], transcript=record.text)
-        write_clip(out, record, source, feats)
     except Exception as exc:  # noqa: BLE001 - one broken clip must not stop the run
         reason = f"{type(exc).__name__}: {exc}"
-        write_failure(out, record, reason)
+        write_failure(out, record, reason)  # an OSError here (a full disk) stops the run
         return {"clip_id": record.clip_id, "ok": False, "reason": reason}
+    write_clip(out, record, source, feats, task.get("keys"))  # an OSError (a full disk) stops the run
     return {
         "clip_id": record.clip_id, "ok": True, "missing": sorted(feats.missing), "warnings": feats.warnings,
         "seconds": time.perf_counter() - started,
@@ -100,61 +118,142 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console  # noqa: PLC0415
 
     console = Console(stderr=True)
-    from qamoe.extractors.labels import LabelsError, assign_splits, index_media, locate, read_labels, shared_data_dir  # noqa: PLC0415
+    if not args.verbose:
+        from qamoe.cli.common import quiet_third_party  # noqa: PLC0415
 
-    labels = args.labels or shared_data_dir() / "cmu-mosi" / "OpinionLevelSentiment.csv"
+        quiet_third_party()
     try:
-        records = read_labels(labels)
-        split_source = assign_splits(records, args.folds)
-        media = index_media(args.videos)
-    except LabelsError as exc:
-        console.print(f"[red]qamoe-extract: {exc}[/red]")
-        return 2
-    records.sort(key=lambda r: (r.video_id, r.segment.zfill(8)))
-    i, n = args.shard
-    records = records[i::n][: args.limit] if args.limit else records[i::n]
+        return _run(args, console)
+    except KeyboardInterrupt:
+        console.print("qamoe-extract: interrupted; finished clips are kept: rerun the same command to continue", highlight=False)
+        return 130
+    except OSError as exc:  # a full or read-only disk, a folder without write permission
+        where = exc.filename or args.out
+        console.print(
+            f"[red]qamoe-extract: cannot write {where}: {exc.strerror or exc}; finished clips are kept: "
+            "free space (or fix permissions) and rerun[/red]", highlight=False, soft_wrap=True,
+        )
+        return 1
 
-    from qamoe.extractors.store import is_done, write_failure, write_json, write_manifest  # noqa: PLC0415
+
+def _run(args, console) -> int:
+    from qamoe.extractors.labels import (  # noqa: PLC0415
+        LabelsError, assign_splits, index_media, locate, read_labels_with_layout, shared_data_dir,
+    )
+    from qamoe.extractors.store import (  # noqa: PLC0415
+        MediaDigests, digest, features_key, read_manifest_if_any, read_meta, relabel, remove_clip, write_failure,
+        write_json, write_manifest,
+    )
 
     out: Path = args.out
+    if out.exists() and not out.is_dir():
+        console.print(f"[red]qamoe-extract: --out {out} is a file; give a folder[/red]")
+        return 2
+    if args.openface and not args.openface.is_dir():
+        console.print(f"[red]qamoe-extract: --openface {args.openface} is not a folder[/red]")
+        return 2
+    labels = args.labels or shared_data_dir() / "cmu-mosi" / "OpinionLevelSentiment.csv"
+    try:
+        all_records, layout = read_labels_with_layout(labels)
+        split_source = assign_splits(all_records, args.folds, require_folds=layout == "cmu-mosi")
+        media = index_media(args.videos)
+    except LabelsError as exc:
+        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
+        return 2
+    all_records.sort(key=lambda r: (r.video_id, r.segment.zfill(8)))
+    i, n = args.shard
+    records = all_records[i::n][: args.limit] if args.limit else all_records[i::n]
     if not records:
         console.print(f"[red]qamoe-extract: no clips in shard {i}/{n} of {labels}[/red]")
         return 1
-    out.mkdir(parents=True, exist_ok=True)
-    tasks, skipped, unfound = [], 0, []
-    for record in records:
-        if is_done(out, record):
-            skipped += 1
-            continue
-        source, start, end = locate(record, media)
-        if source is None:
-            unfound.append(record)
-            write_failure(out, record, f"no media file for video {record.video_id!r} under {args.videos}")
-            continue
-        tasks.append({"record": record.to_json(), "out": str(out), "source": str(source), "start": start, "end": end})
-    console.print(
-        f"qamoe-extract: {len(records)} clips in shard {i}/{n} ({labels}, splits from {split_source}); "
-        f"{skipped} already done, {len(unfound)} without a media file, {len(tasks)} to extract"
-    )
+    located, clashes = {}, []
+    for record in records:  # every clip's media file, before anything is written
+        try:
+            located[record.clip_id] = locate(record, media)
+        except LabelsError as exc:
+            clashes.append(str(exc))
+    if clashes:
+        console.print(f"[red]qamoe-extract: {clashes[0]}[/red]" + (f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""),
+                      highlight=False, soft_wrap=True)
+        return 2
 
-    results: list[dict] = []
     config = {"asr": args.asr, "text_backend": args.text_backend, "fps": args.fps, "face_detector": True, "audio_gate": not args.no_audio_gate}
     if args.openface:
-        if not args.openface.is_dir():
-            console.print(f"[red]qamoe-extract: --openface {args.openface} is not a folder[/red]")
-            return 2
         config["openface_dir"] = str(args.openface)
-    workers = max(1, min(args.workers, len(tasks) or 1))
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    started = time.perf_counter()
     from qamoe.extractors.clip import describe  # noqa: PLC0415
 
     try:
-        if tasks and workers == 1:  # load the models first: a missing backend fails before anything is written
+        description = describe(config)
+    except Exception as exc:  # noqa: BLE001 - an unknown text backend
+        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
+        return 2
+    settings_key = digest(description)
+    out.mkdir(parents=True, exist_ok=True)
+    old_manifest = read_manifest_if_any(out)
+
+    # the folder follows the labels table: clips no longer in it go, clips whose row or settings changed
+    # go (re-extracted when their shard runs), clips whose label or split alone changed are relabelled
+    listed = {r.file_stem: r for r in all_records}
+    removed = stale = relabelled = 0
+    if (out / "clips").is_dir():
+        for meta_path in sorted((out / "clips").glob("*.json")):
+            if meta_path.stem not in listed:
+                remove_clip(out, meta_path.stem)
+                removed += 1
+    for record in all_records:
+        meta = read_meta(out, record.file_stem)
+        if meta is None:
+            continue
+        old = meta.get("clip") if isinstance(meta.get("clip"), dict) else {}
+        row_changed = any(old.get(k) != v for k, v in record.to_json().items() if k not in ("label", "split"))
+        if meta.get("settings_key") != settings_key or row_changed:
+            remove_clip(out, record.file_stem)
+            stale += 1
+        elif old != record.to_json():
+            relabel(out, record, meta)
+            relabelled += 1
+    labels_sha = hashlib.sha256(Path(labels).read_bytes()).hexdigest()
+    write_manifest(out, description, {"labels": str(labels), "labels_sha256": labels_sha, "split_source": split_source,
+                                      "settings_key": settings_key})
+
+    digests = MediaDigests(out)
+    tasks, skipped, unfound = [], 0, []
+    for record in records:
+        source, start, end = located[record.clip_id]
+        if source is None:
+            remove_clip(out, record.file_stem)
+            unfound.append(record)
+            write_failure(out, record, f"no media file for video {record.video_id!r} under {args.videos}")
+            continue
+        keys = {"settings_key": settings_key, "features_key": features_key(digests(source), start, end, record.text, settings_key)}
+        meta = read_meta(out, record.file_stem)
+        if meta is not None and meta.get("features_key") == keys["features_key"]:
+            skipped += 1
+            continue
+        if meta is not None:  # the media file changed: its features are stale
+            remove_clip(out, record.file_stem)
+            stale += 1
+        tasks.append({"record": record.to_json(), "out": str(out), "source": str(source), "start": start, "end": end, "keys": keys})
+    digests.save()
+    changed = ""
+    if old_manifest is not None and old_manifest.get("config") not in (None, description["config"]):
+        changed = f"; extractor settings changed ({_settings_diff(old_manifest.get('config'), description['config'])}): re-extracting"
+    console.print(
+        f"qamoe-extract: {len(records)} clips in shard {i}/{n} ({labels}, splits from {split_source}); "
+        f"{skipped} already done ({relabelled} relabelled), {stale} stale, {removed} no longer listed (removed), "
+        f"{len(unfound)} without a media file, {len(tasks)} to extract{changed}",
+        highlight=False, soft_wrap=True,
+    )
+
+    results: list[dict] = []
+    workers = max(1, min(args.workers, len(tasks) or 1))
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    started = time.perf_counter()
+    try:
+        if tasks and workers == 1:  # load the models first: a missing backend fails before anything is extracted
             _init_worker(config, threads)
-        write_manifest(out, describe(config), {"labels": str(labels), "split_source": split_source})
-    except Exception as exc:  # noqa: BLE001 - a missing backend, a folder written with other settings
-        console.print(f"[red]qamoe-extract: {exc}[/red]")
+    except Exception as exc:  # noqa: BLE001 - a missing backend
+        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
         return 2
     if tasks:
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
@@ -168,27 +267,49 @@ def main(argv: list[str] | None = None) -> int:
                     results.append(result)
                     progress.update(bar, advance=1, last=_short(result))
             else:
-                import multiprocessing  # noqa: PLC0415
-
-                ctx = multiprocessing.get_context("spawn")
-                with ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(config, threads)) as pool:
-                    futures = {pool.submit(_extract_one, task): task for task in tasks}
-                    for future in as_completed(futures):
-                        try:
-                            result = future.result()
-                        except Exception as exc:  # noqa: BLE001 - a worker died (e.g. a crash in a native decoder)
-                            record = futures[future]["record"]
-                            result = {"clip_id": f"{record['video_id']}$_${record['segment']}", "ok": False, "reason": f"worker died: {exc}"}
-                            from qamoe.extractors.labels import ClipRecord  # noqa: PLC0415
-
-                            write_failure(out, ClipRecord(**record), result["reason"])
-                        results.append(result)
-                        progress.update(bar, advance=1, last=_short(result))
+                _run_pool(tasks, workers, config, threads, out, results, lambda r: progress.update(bar, advance=1, last=_short(r)))
 
     summary = _summary(records, skipped, unfound, results, time.perf_counter() - started)
+    summary.update({"relabelled": relabelled, "stale_removed": stale, "unlisted_removed": removed})
     write_json(out / "summary.json", summary)
     _print_summary(console, summary, out)
     return 0 if summary["done"] + summary["skipped"] > 0 else 1
+
+
+def _settings_diff(old, new) -> str:
+    if not isinstance(old, dict):
+        return "unknown before"
+    keys = sorted(set(old) | set(new))
+    return ", ".join(f"{k} {old.get(k)!r} -> {new.get(k)!r}" for k in keys if old.get(k) != new.get(k))
+
+
+def _run_pool(tasks, workers, config, threads, out, results, advance) -> None:
+    import multiprocessing  # noqa: PLC0415
+
+    from qamoe.extractors.labels import ClipRecord  # noqa: PLC0415
+    from qamoe.extractors.store import write_failure  # noqa: PLC0415
+
+    ctx = multiprocessing.get_context("spawn")
+    pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(config, threads))
+    try:
+        futures = {pool.submit(_extract_one, task): task for task in tasks}
+        for future in as_completed(futures):
+            try:
+                result = future.result()
+            except OSError:
+                raise  # a disk problem while writing: stops the run (reported by main)
+            except Exception as exc:  # noqa: BLE001 - a worker died (e.g. a crash in a native decoder)
+                record = futures[future]["record"]
+                result = {"clip_id": f"{record['video_id']}$_${record['segment']}", "ok": False, "reason": f"worker died: {exc}"}
+                write_failure(out, ClipRecord(**record), result["reason"])
+            results.append(result)
+            advance(result)
+    except BaseException:  # Ctrl-C or a disk error: stop the workers now instead of finishing the queue
+        pool.shutdown(wait=False, cancel_futures=True)
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.terminate()
+        raise
+    pool.shutdown()
 
 
 def _short(result: dict) -> str:
