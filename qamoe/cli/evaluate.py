@@ -23,6 +23,7 @@ from rich.table import Table
 from qamoe.calibration.uncertainty import VarianceScale
 from qamoe.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
+from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options, concat_splits
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.data.tensors import TensorSplit
 from qamoe.evaluate import predict_split, sigma_ref_tensors
@@ -40,12 +41,15 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--dataset", default="synthetic", choices=DATASETS)
     p.add_argument("--data")
     p.add_argument("--data-seed", type=int, help="simulator seed (default: the one the checkpoint was trained on)")
-    p.add_argument("--split", default="test", choices=("train", "valid", "test"))
+    p.add_argument("--split", default="test", choices=("train", "valid", "test", "all"),
+                   help="all: every clip of the data (ravdess: every clip of the folder, e.g. other speakers)")
+    p.add_argument("--predictions", help="also write one CSV row per clip: id, truth, prediction, std, r_<modality>")
     p.add_argument("--noise", type=float, default=0.0, help="noise intensity lambda")
     p.add_argument("--missing", type=float, default=0.0, help="missing rate eta")
     p.add_argument("--modalities", help="comma-separated available modalities (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation")
     p.add_argument("--out", required=True, help="directory for eval.json / PROTOCOL.json")
+    add_ravdess_arguments(p, training=False)
     args = p.parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     if args.protocol is None and (len(args.checkpoint) > 1 or args.seeds):
@@ -73,7 +77,7 @@ def main(argv=None) -> None:
         if data_seed is None:
             data_seed = checkpoint.provenance.get("dataset_args", {}).get("data_seed", 0)
         sizes = checkpoint.provenance.get("dataset_args", {}).get("sizes")
-        dataset = load_dataset(args.dataset, args.data, seed=data_seed, sizes=sizes)
+        dataset = load_dataset(args.dataset, args.data, seed=data_seed, sizes=sizes, options=dataset_options(args, checkpoint))
         if dataset.modality_dims != {m.name: m.dim for m in config.modalities}:
             raise CheckpointError(
                 f"checkpoint reads {[(m.name, m.dim) for m in config.modalities]}, "
@@ -86,7 +90,8 @@ def main(argv=None) -> None:
             if unknown:
                 raise ValueError(f"unknown modality {sorted(unknown)}; the checkpoint reads {list(config.modality_names)}")
         drop = frozenset(set(config.modality_names) - available)
-        split = TensorSplit(dataset.splits[args.split], checkpoint.stats)
+        split_data = select_split(dataset, args.split)
+        split = TensorSplit(split_data, checkpoint.stats)
         predictions = predict_split(
             checkpoint.model, split, sigma_ref=sigma_ref_tensors(checkpoint.stats),
             noise=args.noise, missing_rate=args.missing, drop=drop, seed=args.seed,
@@ -105,6 +110,11 @@ def main(argv=None) -> None:
             "mean_reliability": reliability,
             "mean_std": float(np.mean(VarianceScale.from_extra(checkpoint.extra).std(predictions.log_variance))),
         }
+        if getattr(dataset, "options", None):
+            result["dataset_options"] = dataset.options
+        if args.predictions:
+            write_predictions(args.predictions, split_data, predictions, checkpoint, dataset.class_names)
+            console.print(f"predictions written to {args.predictions}")
         out = Path(args.out)
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_json(out / "eval.json", result)
@@ -116,6 +126,43 @@ def main(argv=None) -> None:
         table.add_row(*(f"{v:.3f}" for v in reliability.values()))
         console.print(table)
         console.print(f"written to {out / 'eval.json'}")
+
+
+def dataset_options(args, checkpoint) -> dict | None:
+    """Loader options: ravdess reads its task, text source and folds from the checkpoint unless given."""
+    if args.dataset != "ravdess":
+        return None
+    stored = checkpoint.provenance.get("dataset_args", {}).get("ravdess") or {}
+    return ravdess_options(args, stored, split=args.split)
+
+
+def select_split(dataset, name: str):
+    """A split by name; "all" joins every split (a ravdess folder loaded with all_clips: each clip once)."""
+    return concat_splits(dataset) if name == "all" else dataset.splits[name]
+
+
+def write_predictions(path, split, predictions, checkpoint, class_names=()) -> None:
+    """One row per clip: id, truth, prediction, std (calibrated; empty for classes), r_<modality>."""
+    import csv
+    import os
+    import tempfile
+
+    modalities = list(predictions.reliability)
+    std = VarianceScale.from_extra(checkpoint.extra).std(predictions.log_variance)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["id", "truth", "prediction", "std", *(f"r_{m}" for m in modalities)])
+        for row, i in enumerate(predictions.index):
+            if checkpoint.config.num_classes:
+                names = list(class_names) or [str(c) for c in range(checkpoint.config.num_classes)]
+                truth, pred, sd = names[int(predictions.labels[row])], names[int(np.argmax(predictions.prediction[row]))], ""
+            else:
+                truth, pred, sd = f"{predictions.labels[row]:.4f}", f"{predictions.prediction[row]:.4f}", f"{std[row]:.4f}"
+            writer.writerow([split.ids[int(i)], truth, pred, sd, *(f"{predictions.reliability[m][row]:.4f}" for m in modalities)])
+    os.replace(tmp, path)
 
 
 def parse_seeds(text: str | None) -> list[int] | None:
@@ -170,7 +217,7 @@ def run_protocols(args, console: Console, *, models=None, names=None) -> dict[st
     data_seed = args.data_seed
     if data_seed is None:
         data_seed = first.provenance.get("dataset_args", {}).get("data_seed", 0)
-    dataset = load_dataset(args.dataset, args.data, seed=data_seed)
+    dataset = load_dataset(args.dataset, args.data, seed=data_seed, options=dataset_options(args, first))
     for label, entries in loaded.items():
         for seed, path, checkpoint in entries:
             if dataset.modality_dims != {m.name: m.dim for m in checkpoint.config.modalities}:
@@ -189,7 +236,7 @@ def run_protocols(args, console: Console, *, models=None, names=None) -> dict[st
             per_seed = []
             for seed, path, checkpoint in entries:
                 started = time.perf_counter()
-                split = TensorSplit(dataset.splits[args.split], checkpoint.stats)
+                split = TensorSplit(select_split(dataset, args.split), checkpoint.stats)
                 per_seed.append(run_protocol(name, checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=args.seed))
                 console.print(f"[dim]{name}: {label} seed {seed} ({time.perf_counter() - started:.1f} s)[/]")
             payload["models"][label] = {

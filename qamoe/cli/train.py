@@ -17,6 +17,7 @@ from qamoe.calibration.fit import coverage_table, fit_on_validation
 from qamoe.checkpoint import atomic_write_json, save_checkpoint
 from qamoe.config import QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
+from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.data.tensors import TensorSplit
 from qamoe.distributed import init_distributed, shutdown
@@ -51,6 +52,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--no-quality-gating", action="store_true", help="ablation: r_m = 1 in Eq. 7")
     p.add_argument("--no-variance", action="store_true", help="ablation: no log-variance head, MSE loss")
     p.add_argument("--no-prior", action="store_true", help="ablation: y_prior fixed at zero")
+    add_ravdess_arguments(p, training=True)
     return p.parse_args(argv)
 
 
@@ -69,7 +71,8 @@ def main(argv=None) -> None:
         if args.epochs < 1:
             raise ValueError("--epochs must be at least 1")
         sizes = parse_sizes(args.sizes) if args.sizes else None
-        dataset = load_dataset(args.dataset, args.data, seed=args.data_seed, sizes=sizes)
+        options = ravdess_options(args) if args.dataset == "ravdess" else None
+        dataset = load_dataset(args.dataset, args.data, seed=args.data_seed, sizes=sizes, options=options)
         model_config = model_config_for(
             dataset,
             d_model=args.d_model,
@@ -98,6 +101,8 @@ def main(argv=None) -> None:
         )
         provenance = {"dataset_args": {"dataset": args.dataset, "data": args.data, "data_seed": args.data_seed,
                                        "sizes": sizes}}
+        if getattr(dataset, "options", None):  # ravdess: task, text, folds, noise... for qamoe-eval
+            provenance["dataset_args"]["ravdess"] = dataset.options
         checkpoint, history = train_model(
             dataset, model_config, train_config, console=console, provenance=provenance, architecture=args.model,
             state_dir=out, resume=args.resume, ctx=ctx,

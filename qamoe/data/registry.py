@@ -7,6 +7,9 @@
               holding one), read without executing code (qamoe/data/mmsa.py)
   iemocap     6 emotions, mintrec 20 intents: MMSA-layout pickles with classification_labels;
               trained and scored as classification (accuracy, weighted F1)
+  ravdess     real voices (RAVDESS speech, FLAC) through the project's audio extractor, OpenFace
+              action units, statement or ASR text; folds by actor; `options` (qamoe/data/ravdess.py):
+              task, text, folds, all_clips, audio_snr, noise_kind, noise_seed, snr_splits, train_snrs, cache
 """
 
 from __future__ import annotations
@@ -14,14 +17,20 @@ from __future__ import annotations
 from qamoe.data.dataset import DataError, MultimodalDataset
 from qamoe.data.synthetic import make_synthetic
 
-DATASETS = ("synthetic", "extracted", "mosi", "mosei", "iemocap", "mintrec")
+DATASETS = ("synthetic", "extracted", "mosi", "mosei", "iemocap", "mintrec", "ravdess")
 
 
 # `sizes` is used by `qamoe-train --sizes` and read back by qamoe-eval from the provenance: keep it.
-def load_dataset(name: str, data: str | None = None, *, seed: int = 0, sizes: dict | None = None) -> MultimodalDataset:
-    """`synthetic` is generated from `seed` (split `sizes` optional); the others read files at `data`."""
+def load_dataset(name: str, data: str | None = None, *, seed: int = 0, sizes: dict | None = None,
+                 options: dict | None = None) -> MultimodalDataset:
+    """`synthetic` is generated from `seed` (split `sizes` optional); the others read files at `data`.
+    `options`: keyword arguments of the data set's loader (ravdess only)."""
     if name == "synthetic":
         return make_synthetic(seed, sizes=sizes)
+    if name == "ravdess":  # --data optional: ../shared/data/ravdess by default
+        from qamoe.data.ravdess import load_ravdess
+
+        return load_ravdess(data, **(options or {}))
     if data is None:
         raise DataError(f"--dataset {name} needs --data PATH")
     if name == "extracted":

