@@ -14,6 +14,7 @@ import numpy as np
 from scipy.stats import norm
 
 NOMINAL_LEVELS = (0.5, 0.8, 0.95)
+MAX_SCALE = 1e4  # beyond this a stored scale is damaged: sqrt(scale * variance) would overflow to infinity
 
 
 @dataclass(frozen=True)
@@ -39,8 +40,8 @@ class VarianceScale:
     def from_extra(cls, extra: dict) -> "VarianceScale":
         """The scale stored in a checkpoint's `extra`, or 1 (uncalibrated) when there is none."""
         value = (extra or {}).get("uncertainty", {}).get("variance_scale", 1.0)
-        if not isinstance(value, (int, float)) or not np.isfinite(value) or value <= 0:
-            raise ValueError(f"stored variance_scale must be a positive number, got {value!r}")
+        if not isinstance(value, (int, float)) or not np.isfinite(value) or not 0 < value <= MAX_SCALE:
+            raise ValueError(f"stored variance_scale must be a number in (0, {MAX_SCALE:g}], got {value!r}")
         return cls(float(value))
 
 

@@ -12,7 +12,8 @@ video frames to the face extractor. The result is a `ClipFeatures`:
 - `words`: the final words used for the text modality; `warnings`: decode problems (truncation...).
 
 Modality order and sizes: `MODALITIES = ("text", "audio", "vision")`, dims 384 (MiniLM; 768 for BERT),
-44 and 20 (27 with `openface_dir`: OpenFace 2.0 CSVs instead of the face mesh).
+44 and 20 (27 with `expression=True`: geometry + the expression network's 7 log-probabilities; 27 with
+`openface_dir`: OpenFace 2.0 CSVs instead of the face mesh).
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ def describe(config: dict) -> dict:
     prefix = Path(backend).name
     if config.get("openface_dir"):
         from .openface import FEATURE_NAMES as VISION_NAMES  # noqa: PLC0415, N811
+    elif config.get("expression"):
+        from .vision import FEATURE_NAMES_EXPRESSION as VISION_NAMES  # noqa: PLC0415, N811
     return {
         "modalities": {
             "text": {"dim": dim, "frame_rate": None, "feature_names": [f"{prefix}_{i:03d}" for i in range(dim)]},
@@ -70,12 +73,14 @@ class ClipExtractor:
 
     def __init__(
         self, asr: str = "pocketsphinx", text_backend: str = "minilm", fps: float = 15.0, face_detector: bool = True,
-        openface_dir: str | Path | None = None, audio_gate: bool = True,
+        openface_dir: str | Path | None = None, audio_gate: bool = True, expression: bool = False,
     ) -> None:
         """`openface_dir`: use OpenFace 2.0 CSVs (`<media file stem>.csv` in that folder, 27 features)
         for the vision modality instead of the face mesh (20 features).
         `audio_gate`: keep acoustic frames only while the VAD says speech, as the live pipeline does
-        (`qamoe.realtime.extraction.AudioProcessor` marks the others missing)."""
+        (`qamoe.realtime.extraction.AudioProcessor` marks the others missing).
+        `expression`: vision frames carry the expression network's 7 log-probabilities after the 20
+        geometry values (27 features; `vision.FaceFeatures(expression=True)`)."""
         from .asr import make_recognizer  # noqa: PLC0415 - heavy imports only when used
         from .text import TextEmbedder  # noqa: PLC0415
         from .vad import VoiceActivity  # noqa: PLC0415
@@ -88,8 +93,10 @@ class ClipExtractor:
         if self.openface_dir is None:
             from .vision import FaceFeatures  # noqa: PLC0415
 
-            self.vision = FaceFeatures(fps=fps, detector=face_detector)
+            self.vision = FaceFeatures(fps=fps, detector=face_detector, expression=expression)
         self.config = {"asr": asr, "text_backend": text_backend, "fps": fps, "face_detector": face_detector, "audio_gate": audio_gate}
+        if expression and self.openface_dir is None:  # only when on: older extraction folders keep their settings key
+            self.config["expression"] = True
         if self.openface_dir is not None:
             self.config["openface_dir"] = str(self.openface_dir)
 

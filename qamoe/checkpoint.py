@@ -8,6 +8,7 @@ half-written file under the real name.
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from dataclasses import dataclass, field
@@ -15,11 +16,12 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
+from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from qamoe.config import QAMoEConfig
 from qamoe.data.dataset import DataError
-from qamoe.data.stats import FeatureStats
+from qamoe.data.stats import MIN_STD, FeatureStats
 from qamoe.registry import build_model
 
 FORMAT = "qamoe-checkpoint"
@@ -131,6 +133,38 @@ def read_config(directory: str | Path) -> dict:
     return meta
 
 
+MAX_VARIANCE_SCALE = 1e4  # a calibrated variance scale beyond this means the stored number is damaged
+
+
+def _check_extra(directory: Path, extra) -> None:
+    if not isinstance(extra, dict):
+        raise CheckpointError(f"{directory / CONFIG}: field 'extra' must be an object")
+    uncertainty = extra.get("uncertainty", {})
+    value = uncertainty.get("variance_scale", 1.0) if isinstance(uncertainty, dict) else None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_VARIANCE_SCALE:
+        raise CheckpointError(
+            f"{directory / CONFIG}: stored variance_scale {value!r} is not a number in (0, {MAX_VARIANCE_SCALE:g}]"
+        )
+
+
+def _check_size(weights: Path, config: QAMoEConfig) -> None:
+    """Reads only the safetensors header: a config that describes a far bigger model than the file
+    holds is refused before the model is built (no memory is allocated for it)."""
+    from qamoe.config import estimated_parameters  # noqa: PLC0415
+
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            stored = sum(math.prod(handle.get_slice(k).get_shape()) for k in handle.keys())
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{weights} is damaged or not a safetensors file: {err}") from None
+    needed = estimated_parameters(config)
+    if needed > 20 * stored + 10_000_000:  # generous: other architectures are smaller than QA-MoE
+        raise CheckpointError(
+            f"{weights.parent / CONFIG} describes a model of about {needed:.3g} parameters, but {weights.name} "
+            f"holds {stored:.3g}: the config does not belong to these weights"
+        )
+
+
 def load_checkpoint(directory: str | Path, *, expect: QAMoEConfig | None = None) -> Checkpoint:
     """Loads and checks a checkpoint; `expect` refuses one whose model config differs from it."""
     directory = Path(directory)
@@ -152,10 +186,18 @@ def load_checkpoint(directory: str | Path, *, expect: QAMoEConfig | None = None)
         stats = {m.name: FeatureStats.from_dict(stats_raw[m.name], m.dim) for m in config.modalities}
     except DataError as err:
         raise CheckpointError(f"{directory / CONFIG}: {err}") from None
+    for name, s in stats.items():
+        if (s.std < MIN_STD).any() or (s.sigma_ref < 0).any():
+            raise CheckpointError(
+                f"{directory / CONFIG}: feature statistics of {name!r} hold a standard deviation of zero or below "
+                "(features would be divided by it): the checkpoint is damaged"
+            )
+    _check_extra(directory, meta.get("extra", {}))
 
     weights = directory / WEIGHTS
     if not weights.exists():
         raise CheckpointError(f"{weights} is missing")
+    _check_size(weights, config)
     try:
         tensors = load_file(str(weights))
     except (SafetensorError, OSError, ValueError) as err:

@@ -192,3 +192,70 @@ def test_disk_full_while_saving_training_state_keeps_the_last_complete_one(tmp_p
     monkeypatch.undo()
     restored = load_train_state(tmp_path, QAMoE(small_config), optimizer, scheduler)
     assert restored.epoch == 1 and restored.best_score == 0.5
+
+
+# ---------------------------------------------------------------- configs outside sane bounds (issue 14)
+
+def edit_config(directory, change):
+    import json
+
+    path = directory / "config.json"
+    meta = json.loads(path.read_text())
+    change(meta)
+    path.write_text(json.dumps(meta))
+
+
+MEMORY_BOMBS = {
+    "d_model 4e6": (lambda m: m["model"].update(d_model=4_000_000), "'d_model' must be an integer in"),
+    "num_experts 1e8": (lambda m: m["model"].update(num_experts=100_000_000), "'num_experts' must be an integer in"),
+    "expert_hidden 1e9": (lambda m: m["model"].update(expert_hidden=1_000_000_000), "'expert_hidden' must be an integer in"),
+    "encoder_layers 1e5": (lambda m: m["model"].update(encoder_layers=100_000), "'encoder_layers' must be an integer in"),
+    "encoder_heads 0": (lambda m: m["model"].update(encoder_heads=0), "'encoder_heads' must be an integer in"),
+    "feature dim 1e9": (lambda m: m["model"]["modalities"][1].update(dim=1_000_000_000), "above the sane limit"),
+    "inside every bound, too big together": (
+        lambda m: m["model"].update(d_model=8192, num_experts=1024, top_k=2, expert_hidden=65536), "parameters"),
+    "bigger than the weights file": (
+        lambda m: m["model"].update(d_model=1024, num_experts=16, top_k=2, expert_hidden=4096), "does not belong to these weights"),
+    "feature std 0": (lambda m: m["feature_stats"]["audio"]["std"].__setitem__(0, 0.0), "standard deviation of zero"),
+    "variance_scale 1e308": (lambda m: m["extra"].update(uncertainty={"variance_scale": 1e308}), "variance_scale"),
+    "variance_scale Infinity": (lambda m: m["extra"].update(uncertainty={"variance_scale": float("inf")}), "variance_scale"),
+    "variance_scale -1": (lambda m: m["extra"].update(uncertainty={"variance_scale": -1.0}), "variance_scale"),
+}
+
+
+@pytest.mark.parametrize("case", list(MEMORY_BOMBS))
+def test_checkpoint_configs_outside_sane_bounds_are_refused_before_any_allocation(tmp_path, small_config, monkeypatch, case):
+    change, message = MEMORY_BOMBS[case]
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    edit_config(tmp_path, change)
+
+    def no_model(*args, **kwargs):
+        raise AssertionError("a model was built from a config that should have been refused")
+
+    monkeypatch.setattr(checkpoint_module, "build_model", no_model)
+    with pytest.raises(CheckpointError, match=message):
+        load_checkpoint(tmp_path)
+
+
+def test_configs_outside_bounds_are_refused_by_the_dataclass_itself():
+    from qamoe.config import QAMoEConfig
+
+    for bad in ({"encoder_heads": 0}, {"d_model": 0}, {"num_experts": 10**8}, {"dropout": 1.5}, {"dropout": float("nan")},
+                {"encoder_layers": -1}, {"load_balance_weight": float("inf")}):
+        with pytest.raises(ValueError, match="model config field|out of range"):
+            QAMoEConfig(**bad)
+    assert QAMoEConfig(encoder_layers=0, num_experts=1, top_k=1).encoder_layers == 0  # the edges are allowed
+
+
+def test_predict_json_never_prints_infinity(tmp_path, small_config):
+    """A checkpoint that loads gives finite numbers; a damaged variance scale is refused, so `--json`
+    cannot print `Infinity` (not JSON)."""
+    from qamoe.calibration.uncertainty import VarianceScale
+
+    ck = make_checkpoint(small_config)
+    ck.extra["uncertainty"] = {"variance_scale": 1e308}
+    save_checkpoint(tmp_path, ck)
+    with pytest.raises(CheckpointError, match="variance_scale"):
+        load_checkpoint(tmp_path)
+    with pytest.raises(ValueError, match="variance_scale"):
+        VarianceScale.from_extra({"uncertainty": {"variance_scale": 1e308}})
