@@ -73,6 +73,7 @@ def main(argv=None) -> dict:
     rows, per_clip_r, per_clip_present, ids = [], [], [], None
     for snr in snrs:
         dataset = load_ravdess(data, audio_snr=snr, console=console, **options)
+        dataset.refill(checkpoint.stats)  # absent audio (no speech found) -> the checkpoint's "missing" frame
         split = concat_splits(dataset) if args.split == "all" else dataset.splits[args.split]
         clips = dataset.clips["test" if args.split == "all" else args.split]
         present = dataset.present["test" if args.split == "all" else args.split]["audio"]

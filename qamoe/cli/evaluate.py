@@ -90,6 +90,8 @@ def main(argv=None) -> None:
             if unknown:
                 raise ValueError(f"unknown modality {sorted(unknown)}; the checkpoint reads {list(config.modality_names)}")
         drop = frozenset(set(config.modality_names) - available)
+        if hasattr(dataset, "refill"):  # ravdess: absent modalities at this checkpoint's training mean
+            dataset.refill(checkpoint.stats)
         split_data = select_split(dataset, args.split)
         split = TensorSplit(split_data, checkpoint.stats)
         predictions = predict_split(

@@ -571,6 +571,17 @@ class RavdessDataset(MultimodalDataset):
     conditions: dict[str, list[str]] = field(default_factory=dict)  # split -> per-sample condition label
     options: dict = field(default_factory=dict)
 
+    def refill(self, stats: dict) -> None:
+        """Missing modalities become one frame at a checkpoint's training mean (`stats[m].mean`), so they
+        normalise to exactly the zero frame QA-MoE reads as missing, whatever folder was loaded."""
+        for split, data in self.splits.items():
+            for m, mod in data.modalities.items():
+                gone = ~self.present.get(split, {}).get(m, np.ones(len(mod.lengths), bool))
+                if m in stats and gone.any():
+                    mod.features[gone] = 0.0
+                    mod.features[gone, 0] = np.asarray(stats[m].mean, np.float32)
+                    mod.lengths[gone] = 1
+
 
 def _pad(seqs: list[np.ndarray], dim: int) -> ModalityData:
     lengths = np.array([len(s) for s in seqs], np.int64)

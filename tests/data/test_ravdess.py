@@ -142,6 +142,20 @@ def test_loads_by_actor_with_live_feature_sizes_and_caches(folder, cache):
     np.testing.assert_allclose(got.features[0, : got.lengths[0]], expected, rtol=1e-6, atol=1e-6)
 
 
+def test_refill_puts_absent_modalities_at_the_checkpoint_mean(folder, cache):
+    from qamoe.data.stats import fit_stats
+
+    ds = load_ravdess(folder, folds=FOLDS, cache=cache)
+    stats = fit_stats(ds.splits["train"].modalities)
+    stats["vision"].mean = stats["vision"].mean + 1.0  # another checkpoint's statistics
+    ds.refill(stats)
+    vision = ds.splits["train"].modalities["vision"]
+    gone = ~ds.present["train"]["vision"]
+    assert gone.sum() == 1 and vision.lengths[gone][0] == 1
+    normalised = stats["vision"].normalize(vision.features, vision.lengths)
+    assert np.allclose(normalised[gone], 0.0, atol=1e-5) and not np.allclose(normalised[~gone], 0.0)
+
+
 def test_emotion_task_and_all_clips(folder, cache):
     ds = load_ravdess(folder, folds=FOLDS, task="emotion", cache=cache)
     assert ds.task == "classification" and ds.num_classes == 8
