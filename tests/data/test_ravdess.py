@@ -164,6 +164,11 @@ def test_emotion_task_and_all_clips(folder, cache):
     assert sorted(every.splits["test"].ids) == sorted(r.id for r in read_labels(folder))
     with pytest.raises(DataError, match="no clip of actors"):
         load_ravdess(folder, folds="1:2:18", cache=cache)
+    augmented = load_ravdess(folder, folds=FOLDS, train_snrs=(None, 5.0), cache=cache)
+    base = ds.splits["train"].ids
+    assert augmented.splits["train"].ids == base + [f"{i}@white+5dB" for i in base]
+    assert augmented.conditions["train"] == ["clean"] * len(base) + ["white+5dB"] * len(base)
+    assert augmented.splits["test"].ids == ds.splits["test"].ids
 
 
 def test_waveform_noise_is_seeded_paired_and_costs_more_at_lower_snr(folder, cache, tmp_path):
