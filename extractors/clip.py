@@ -30,6 +30,9 @@ from .decode import MediaError, MediaReader
 MODALITIES = ("text", "audio", "vision")
 
 
+TRUNCATION_SLACK_S = 0.5  # decoding that ends this much before the stated duration reads as truncated
+
+
 @dataclass
 class ClipFeatures:
     features: dict[str, np.ndarray]
@@ -116,6 +119,14 @@ class ClipExtractor:
             reader.warnings.append(f"the clip ends at {end:.2f} s but the file at {info.duration:.2f} s: clip cut short")
         frames: dict[str, list] = {m: [] for m in MODALITIES}
         missing: dict[str, str] = {}
+        reached = 0.0  # media time decoding got to: a file that stops well before its stated end is truncated
+
+        def seen_video(frames_in):
+            nonlocal reached
+            for frame in frames_in:
+                reached = max(reached, frame.t)
+                yield frame
+
         words: list[Word] = []
 
         if info.has_audio:
@@ -125,6 +136,7 @@ class ClipExtractor:
             if self.audio_gate is not None:
                 self.audio_gate.reset()
             for chunk in reader.audio(start, end):
+                reached = max(reached, chunk.t + chunk.duration)
                 if self.audio_gate is not None:  # the live AudioProcessor's rule, chunk by chunk
                     self.audio_gate.feed(chunk)
                     self.audio_gate.pop_events()
@@ -160,13 +172,17 @@ class ClipExtractor:
             else:
                 missing["vision"] = f"no OpenFace CSV {csv_path.name} in {self.openface_dir}"
         elif info.has_video:
-            frames["vision"] = self.vision.run(reader.video(start, end))
+            frames["vision"] = self.vision.run(seen_video(reader.video(start, end)))
         else:
             missing["vision"] = "no video track"
 
         if not frames["audio"] and not frames["vision"] and self.openface_dir is None:  # frames seen, missing or not
             problems = "; ".join(reader.warnings) or "the streams are empty in this time range"
             raise MediaError(f"{path}: nothing decoded in [{start or 0:.2f}, {end if end is not None else 'end'}) s: {problems}")
+        stated = info.duration if end is None or info.duration is None else min(end, info.duration)
+        if stated and (info.has_audio or (info.has_video and self.openface_dir is None)) and reached < stated - TRUNCATION_SLACK_S:
+            reader.warnings.append(f"the media ended at {reached:.1f} s of the {stated:.1f} s its header states: "
+                                   "the file looks truncated")
         features, times, seen = {}, {}, {}
         for m in MODALITIES:
             features[m], times[m] = stack_frames(frames[m], self.dims[m])

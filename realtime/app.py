@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import time
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
@@ -34,6 +35,11 @@ from .threaded import LiveDriver
 from .tui import Dashboard, run_live
 
 
+GIVE_UP_AFTER_S = 20.0
+NO_SOURCE_EXIT = 4  # live devices: gave up without any working source
+LOG_FAILED_EXIT = 5  # the JSONL run log could not be written to the end
+
+
 @dataclass
 class LiveOptions:
     demo: bool = False
@@ -50,6 +56,10 @@ class LiveOptions:
     window_s: float = 4.0
     seed: int = 0
     fps: float = 15.0  # vision analysis rate for real video
+    # live devices: exit (code 4) after this many seconds in a row without any working source; None or
+    # 0 never gives up. 20 s: time to plug a camera in or answer a permission prompt, short enough
+    # that a wrong device name does not leave a person watching predictions made from nothing.
+    give_up_after: float | None = GIVE_UP_AFTER_S
 
     def validate(self) -> None:
         live = self.camera is not None or self.mic is not None
@@ -64,6 +74,12 @@ class LiveOptions:
             raise ValueError(f"--duration must be > 0 seconds, got {self.duration}")
         if self.rate_hz <= 0 or self.rate_hz > 50:
             raise ValueError(f"--rate must lie in (0, 50] updates per second, got {self.rate_hz}")
+        if self.give_up_after is not None and not 0 <= self.give_up_after < float("inf"):
+            raise ValueError(f"--give-up-after must be 0 (never) or a number of seconds, got {self.give_up_after}")
+        if self.jsonl is not None and self.jsonl != "-":
+            from .runlog import check_writable  # noqa: PLC0415
+
+            check_writable(self.jsonl)
 
     @property
     def live(self) -> bool:
@@ -79,9 +95,9 @@ def check_dims(checkpoint: Checkpoint, dims: dict[str, int], source: str, hint: 
 
 
 def check_media_checkpoint(checkpoint: Checkpoint, fps: float) -> None:
-    from .extraction import media_dims  # noqa: PLC0415
+    from .extraction import checkpoint_uses_expression, media_dims  # noqa: PLC0415
 
-    check_dims(checkpoint, media_dims(fps), "the media extractors",
+    check_dims(checkpoint, media_dims(fps, checkpoint_uses_expression(checkpoint)), "the media extractors",
                "use one trained on qamoe-extract output, or `qamoe-live --demo` for the simulator")
 
 
@@ -168,15 +184,21 @@ class Session:
         self.err.print("loading the extractors (face mesh, voice activity, speech recognition, MiniLM) ...")
         modalities = set(self.engine.modalities)
         return [
-            p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps)
+            p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps,
+                                        vision_dim=self.engine.dims.get("vision"))
             if p.name != "asr+text" or "text" in modalities
         ]
 
     # -- running -----------------------------------------------------------------------------------
     def run(self) -> int:
         log = JsonlLog(self.options.jsonl, sys.stdout if self.options.jsonl == "-" else None) if self.options.jsonl else None
+        self.log = log
         if log is not None:
             self.pipeline.subscribe(log)
+        self.gave_up: str | None = None
+        self.dashboard = None
+        if self.capture:
+            threading.Thread(target=self._watch_sources, name="source-watch", daemon=True).start()
         interrupted = False
         try:
             if self.options.tui:
@@ -194,8 +216,46 @@ class Session:
             return 130
         return code
 
+    def _watch_sources(self, poll_s: float = 0.25) -> None:
+        """Live devices: say plainly (screen and JSONL) when no source works, and end the session after
+        `give_up_after` seconds in a row of that."""
+        from .sources import RUNNING  # noqa: PLC0415
+
+        limit = self.options.give_up_after or None
+        since: float | None = None
+        reported = False
+        start = time.monotonic()
+        while not self.stop_event.wait(poll_s):
+            states = {s.name: s.state() for s in self.capture}
+            now = time.monotonic()
+            if any(st.state == RUNNING for st in states.values()):
+                if reported:
+                    self._notify("source_ok", "a source works again: " + ", ".join(n for n, st in states.items() if st.state == RUNNING))
+                since, reported = None, False
+                continue
+            since = since if since is not None else now
+            details = "; ".join(f"{name} {st}" for name, st in states.items())
+            if not reported and (now - start >= 1.0 or all(st.faulty for st in states.values())):
+                plan = f"giving up after {limit:g} s without one (--give-up-after)" if limit else "waiting for one (--give-up-after 0)"
+                self._notify("no_source", f"no working source: {details}; predictions have no input; {plan}")
+                reported = True
+            if limit is not None and now - since >= limit:
+                self.gave_up = f"gave up: no working source for {limit:g} s ({details})"
+                self._notify("gave_up", self.gave_up)
+                self.stop_event.set()
+                return
+
+    def _notify(self, kind: str, message: str) -> None:
+        if self.log is not None:
+            self.log.event(kind, message, t=round(self.clock.now(), 3))
+        if self.dashboard is not None:
+            self.dashboard.message = "" if kind == "source_ok" else message
+        elif kind != "gave_up":  # _finish prints that one
+            self.err.print(f"[bold yellow]{message}[/]", highlight=False, soft_wrap=True)
+
     def _run_tui(self) -> None:
         dashboard = Dashboard(source=self.source_label)
+        self.dashboard = dashboard
         self.pipeline.subscribe(dashboard.push)
         worker = self._start_driver(on_end=lambda: setattr(dashboard, "message", "replay finished: press q to quit"))
         try:
@@ -228,7 +288,9 @@ class Session:
             self._stop_driver(worker)
 
     def _print_line(self, update) -> None:
-        if update.seq % max(1, round(self.options.rate_hz)) == 0:
+        if update.seq % max(1, round(self.options.rate_hz)) == 0 and all(s.missing for s in update.modalities.values()):
+            self.console.print(f"t {update.t:6.1f}  no input: every modality is missing", highlight=False)
+        elif update.seq % max(1, round(self.options.rate_hz)) == 0:
             r = " ".join(f"{m} {'--' if s.missing else f'{s.reliability:.2f}'}" for m, s in update.modalities.items())
             self.console.print(f"t {update.t:6.1f}  {update.sentiment:+.2f} ± {update.std:.2f} {update.label:8s}  r: {r}", highlight=False)
 
@@ -272,6 +334,13 @@ class Session:
             self.err.print(f"replayed {summary.media_s:.1f} s of media in {summary.wall_s:.1f} s", highlight=False)
         for warning in self.warnings:
             self.err.print(f"[bold yellow]warning:[/] {warning}")
+        log = getattr(self, "log", None)
+        if log is not None and log.error is not None:
+            self.err.print(f"[bold red]error:[/] run log not complete: {log.error}", highlight=False, soft_wrap=True)
+            return LOG_FAILED_EXIT
+        if getattr(self, "gave_up", None):
+            self.err.print(f"[bold red]error:[/] {self.gave_up}", highlight=False, soft_wrap=True)
+            return NO_SOURCE_EXIT
         return 3 if any(w.startswith("replay failed") for w in self.warnings) else 0
 
 

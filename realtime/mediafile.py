@@ -35,9 +35,11 @@ class MediaRecording(Recording):
 
     def items(self) -> Iterator[tuple[float, str, Any]]:
         self._last_t = 0.0
+        self._read_to_end = False  # stopped early (--duration, Ctrl-C) is not truncation
         for item in self._merged():
             self._last_t = item[0]
             yield item
+        self._read_to_end = True
 
     def _merged(self) -> Iterator[tuple[float, str, Any]]:
         streams = []
@@ -55,7 +57,8 @@ class MediaRecording(Recording):
         """Decode errors, and a file that ends well before the duration its header states."""
         notes = list(self.reader.warnings)
         last = getattr(self, "_last_t", None)
-        if last is not None and self.duration and last < self.duration - TRUNCATION_SLACK_S:
+        ended = getattr(self, "_read_to_end", False)
+        if ended and last is not None and self.duration and last < self.duration - TRUNCATION_SLACK_S:
             notes.append(f"the media ended at {last:.1f} s of the {self.duration:.1f} s its header states: "
                          "the file looks truncated")
         return notes

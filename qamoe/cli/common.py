@@ -35,6 +35,54 @@ def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
     return table
 
 
+def quiet_third_party() -> None:
+    """Third-party progress bars (transformers' "Loading weights") and native-library log lines
+    (TFLite, absl, glog, OpenCV) off; call before those libraries are imported. --verbose skips it."""
+    for key, value in (("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+                       ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"), ("TF_CPP_MIN_LOG_LEVEL", "3"),
+                       ("GLOG_minloglevel", "3"), ("OPENCV_LOG_LEVEL", "OFF"), ("ABSL_MIN_LOG_LEVEL", "3")):
+        os.environ.setdefault(key, value)
+    try:
+        from transformers.utils import logging as hf_logging  # noqa: PLC0415
+
+        hf_logging.disable_progress_bar()
+        hf_logging.set_verbosity_error()
+    except ImportError:
+        pass
+    try:
+        from absl import logging as absl_logging  # noqa: PLC0415
+
+        absl_logging.set_verbosity(absl_logging.ERROR)
+    except ImportError:
+        pass
+    _native_stderr_to_log()
+
+
+NATIVE_LOG = "qamoe-native.log"
+
+
+def _native_stderr_to_log() -> None:
+    """Native libraries (TFLite, mediapipe's glog/absl, OpenCV) write to file descriptor 2 directly:
+    point that at a log file in the temp folder, and Python's own `sys.stderr` (our messages, warnings,
+    tracebacks) at a duplicate of the real one. Only in a real process, never under a test runner
+    that has replaced sys.stderr."""
+    import tempfile  # noqa: PLC0415
+
+    if sys.stderr is not sys.__stderr__ or sys.stderr is None:
+        return
+    try:
+        if sys.stderr.fileno() != 2:
+            return
+        sys.stderr.flush()
+        real = os.dup(2)
+        log = os.open(os.path.join(tempfile.gettempdir(), NATIVE_LOG), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except (OSError, ValueError, AttributeError):
+        return
+    os.dup2(log, 2)
+    os.close(log)
+    sys.stderr = sys.__stderr__ = os.fdopen(real, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace")
+
+
 @contextmanager
 def clear_errors(console: Console):
     """Turns the errors a user can cause (bad data, bad checkpoint, missing file) into one red line."""

@@ -38,11 +38,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     run.add_argument("--rate", type=float, default=5.0, metavar="HZ", help="updates per second (default 5)")
     run.add_argument("--window", type=float, default=4.0, metavar="SECONDS", help="seconds of features per update (default 4)")
     run.add_argument("--seed", type=int, default=0, help="random seed of the --demo scene (default 0)")
+    run.add_argument("--give-up-after", type=float, default=None, metavar="SECONDS",
+                     help="live devices: exit (code 4) after this many seconds in a row without any working source "
+                          "(default 20; 0 never gives up)")
+    p.add_argument("--verbose", action="store_true", help="show third-party progress bars and native-library log lines")
     return p.parse_args(argv)
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if not args.verbose:
+        from qamoe.cli.common import quiet_third_party  # noqa: PLC0415
+
+        quiet_third_party()
     console = Console()
     err = Console(stderr=True)
     try:
@@ -60,6 +68,8 @@ def main(argv=None) -> None:
             tui=not args.no_tui, jsonl=args.jsonl, duration=args.duration, fast=args.fast, rate_hz=args.rate,
             window_s=args.window, seed=args.seed,
         )
+        if args.give_up_after is not None:
+            options.give_up_after = args.give_up_after
         options.validate()
         if options.tui and not console.is_terminal:
             err.print("[yellow]standard output is not a terminal: running headless (--no-tui)[/]")
@@ -69,7 +79,7 @@ def main(argv=None) -> None:
             code = Session(options, console, err).run()
         finally:
             torch.set_num_threads(threads)
-    except (CheckpointError, DataError, MediaError, SourceError, ExtractorUnavailable, FileNotFoundError, ValueError) as error:
+    except (CheckpointError, DataError, MediaError, SourceError, ExtractorUnavailable, OSError, ValueError) as error:
         err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
