@@ -100,6 +100,20 @@ def test_noise_lands_at_the_requested_snr_and_pink_falls_as_1_over_f():
     assert bab.shape == (1000,) and abs(np.mean(bab**2) - 1) < 1e-6
 
 
+def test_split_all_joins_every_split_once():
+    from qamoe.data.ravdess import concat_splits
+    from qamoe.data.synthetic import make_synthetic
+
+    ds = make_synthetic(0, sizes={"train": 7, "valid": 3, "test": 5})
+    joined = concat_splits(ds)
+    assert joined.ids == ds.splits["train"].ids + ds.splits["valid"].ids + ds.splits["test"].ids
+    for m, data in joined.modalities.items():
+        i = len(ds.splits["train"]) + 1  # the second valid sample
+        src = ds.splits["valid"].modalities[m]
+        assert data.lengths[i] == src.lengths[1]
+        np.testing.assert_array_equal(data.features[i, : data.lengths[i]], src.features[1, : src.lengths[1]])
+
+
 def test_the_table_is_read_strictly(tmp_path):
     (tmp_path / "labels.csv").write_text("id,path,actor,emotion,statement,sentiment\nx,a.flac,1,joyful,hi,1\n")
     with pytest.raises(DataError, match="unknown emotion"):
