@@ -10,11 +10,14 @@ start of every epoch, so no RNG state needs saving and a resumed run repeats the
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import shutil
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
@@ -23,6 +26,8 @@ from qamoe.checkpoint import CheckpointError, atomic_write_json
 
 STATE_DIR = "train_state"
 LATEST = "latest.json"
+RUN = "run.json"  # what defines the run: settings and a fingerprint of the data; --resume checks it
+NOT_IDENTITY = ("device", "amp", "compile")  # how a run executes, not what it computes
 
 
 @dataclass
@@ -91,6 +96,83 @@ def _save_train_state(root: Path, state: TrainState, model, optimizer, scheduler
     return target
 
 
+def data_fingerprint(dataset) -> str:
+    """SHA-256 over every split's features, lengths, labels and ids (what the run learns from)."""
+    sha = hashlib.sha256()
+    for name in sorted(dataset.splits):
+        split = dataset.splits[name]
+        sha.update(f"split {name} {len(split.labels)}".encode())
+        for modality in sorted(split.modalities):
+            data = split.modalities[modality]
+            for array in (data.features, data.lengths):
+                array = np.ascontiguousarray(array)
+                sha.update(f"{modality} {array.dtype} {array.shape}".encode())
+                sha.update(array.tobytes())
+        labels = np.ascontiguousarray(split.labels)
+        sha.update(f"labels {labels.dtype} {labels.shape}".encode() + labels.tobytes())
+        sha.update("\n".join(map(str, split.ids)).encode())
+    return sha.hexdigest()
+
+
+def run_identity(model_config, train_config, architecture: str, dataset, dataset_args: dict) -> dict:
+    """Everything that makes two runs the same run (not where or how fast it executes)."""
+    train = {k: v for k, v in asdict(train_config).items() if k not in NOT_IDENTITY}
+    return json.loads(json.dumps({
+        "architecture": architecture, "model": model_config.to_dict(), "train": train,
+        "data": {"args": dataset_args, "name": dataset.name, "sha256": data_fingerprint(dataset)},
+    }, default=str))
+
+
+def _differences(old, new, prefix="") -> list[str]:
+    if isinstance(old, dict) and isinstance(new, dict):
+        out = []
+        for key in sorted(set(old) | set(new)):
+            out += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return out
+    return [] if old == new else [f"{prefix.rstrip('.')} {old!r} -> {new!r}"]
+
+
+def check_same_run(out: Path, identity: dict, *, resume: bool, write: bool = True) -> None:
+    """`--resume` continues only the run that was interrupted: same settings, same data (a
+    CheckpointError naming what differs otherwise). A new run records its identity first."""
+    root = Path(out) / STATE_DIR
+    if resume and (root / LATEST).exists():
+        try:
+            old = json.loads((root / RUN).read_text())
+        except FileNotFoundError:
+            raise CheckpointError(
+                f"{root} has no {RUN}: the interrupted run's settings and data cannot be checked, so it is not "
+                "resumed; delete that folder to start over"
+            ) from None
+        except (OSError, ValueError) as err:
+            raise CheckpointError(f"{root / RUN} is unreadable ({err}); delete {root} to start over") from None
+        diffs = _differences(old, identity)
+        if diffs:
+            shown = "; ".join(d if len(d) < 120 else d[:117] + "..." for d in diffs[:4])
+            more = f" (and {len(diffs) - 4} more)" if len(diffs) > 4 else ""
+            raise CheckpointError(
+                f"--resume continues only the same run, and {out} holds another: {shown}{more}; "
+                "rerun with the original settings and data, or use another --out"
+            )
+        return
+    if write:
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(root / RUN, identity)
+
+
+def check_out_folder(out: Path) -> None:
+    """Before any training: OUT must be a folder this process can write (a clear ValueError if not)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"--out {out}: cannot create the folder ({err.strerror or err})") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise ValueError(f"--out {out}: no permission to write there")
+
+
 def load_train_state(out: Path, model, optimizer, scheduler) -> TrainState | None:
     """Restores model, optimizer and scheduler in place; None when there is nothing to resume."""
     root = Path(out) / STATE_DIR
@@ -109,8 +191,12 @@ def load_train_state(out: Path, model, optimizer, scheduler) -> TrainState | Non
     missing = set(model.state_dict()) - set(model_tensors)
     if missing:
         raise CheckpointError(f"{root}: the saved training state is for another model ({len(missing)} tensors missing)")
-    model.load_state_dict(model_tensors)
-    _restore_optimizer(optimizer, tensors, meta["optimizer"])
-    scheduler.load_state_dict(meta["scheduler"])
+    try:
+        model.load_state_dict(model_tensors)
+        _restore_optimizer(optimizer, tensors, meta["optimizer"])
+        scheduler.load_state_dict(meta["scheduler"])
+    except (RuntimeError, ValueError, KeyError, TypeError) as err:
+        first = str(err).strip().splitlines()[0][:200]
+        raise CheckpointError(f"{root}: the saved training state does not fit this model ({first})") from None
     best = {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")} or None
     return TrainState(meta["epoch"], meta["best_score"], meta["best_epoch"], best, meta["history"])

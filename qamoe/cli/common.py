@@ -91,6 +91,10 @@ def clear_errors(console: Console):
     except (CheckpointError, DataError, FileNotFoundError, ValueError) as err:
         console.print(f"[bold red]error:[/] {err}")
         sys.exit(2)
+    except OSError as err:  # a full or read-only disk while writing results
+        where = f"{err.filename}: " if err.filename else ""
+        console.print(f"[bold red]error:[/] could not write {where}{err.strerror or err}", highlight=False)
+        sys.exit(1)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
         sys.exit(130)

@@ -95,6 +95,12 @@ def main(argv=None) -> None:
             console.print(f"[yellow]nothing to resume in {out}; starting from the first epoch[/]")
         elif not args.resume and (out / "train_state").exists():
             raise ValueError(f"{out} holds an interrupted run; add --resume to continue it, or choose another --out")
+        from qamoe.train_state import check_out_folder, check_same_run, run_identity  # noqa: PLC0415
+
+        check_out_folder(out)  # a file, or a folder that cannot be written: said before any training
+        check_same_run(out, run_identity(model_config, train_config, args.model, dataset, {
+            "dataset": args.dataset, "data": args.data, "data_seed": args.data_seed, "sizes": args.sizes,
+        }), resume=args.resume, write=ctx.is_main)
         console.print(
             f"training on [bold]{dataset.name}[/] ({', '.join(f'{k} {v}' for k, v in dataset.modality_dims.items())}), "
             f"{'clean' if args.clean else 'spectrum'} strategy, seed {args.seed}"
