@@ -2,7 +2,7 @@
 
 | processor          | eats            | runs                                             | writes                       |
 | ------------------ | --------------- | ------------------------------------------------ | ---------------------------- |
-| `VisionProcessor`  | VIDEO frames    | `FaceFeatures` (mediapipe face mesh)             | vision frames, face presence |
+| `VisionProcessor`  | VIDEO frames    | `FaceFeatures` (face mesh + expression network)  | vision frames, face presence, expression |
 | `AudioProcessor`   | AUDIO chunks    | `AudioFeatures` + `VoiceActivity` (silero)       | audio frames (missing outside speech), speech presence |
 | `SpeechProcessor`  | AUDIO chunks    | `SpeechRecognizer` (pocketsphinx) + `TextEmbedder` (MiniLM) | words, partial words, text frames |
 
@@ -23,22 +23,38 @@ from .streams import AUDIO, VIDEO
 
 
 class VisionProcessor:
+    """Face features; with the expression network on (the default) every face frame's expression
+    probabilities go to the store for the UI, and the model gets the first `dim` values of each frame
+    (20: geometry only, for a checkpoint trained without expression; 27: geometry + expression)."""
+
     stream, name = VIDEO, "vision"
 
-    def __init__(self, extractor=None, fps: float = 15.0) -> None:
+    def __init__(self, extractor=None, fps: float = 15.0, dim: int | None = None, expression: bool = True) -> None:
         if extractor is None:
             from qamoe.extractors.vision import FaceFeatures  # noqa: PLC0415 - heavy import
 
-            extractor = FaceFeatures(fps=fps)
+            extractor = FaceFeatures(fps=fps, expression=expression)
         self.extractor = extractor
+        self.dim = int(dim) if dim is not None else int(extractor.dim)
+        if self.dim > extractor.dim:
+            raise ValueError(f"the vision extractor gives {extractor.dim} features, the model reads {self.dim}")
 
     def process(self, t: float, item: VideoFrame, store: FeatureStore) -> None:
         for frame in self.extractor.feed(item):
-            _add(store, "vision", frame)
+            self._emit(frame, store)
 
     def flush(self, store: FeatureStore) -> None:
         for frame in self.extractor.flush():
-            _add(store, "vision", frame)
+            self._emit(frame, store)
+
+    def _emit(self, frame: FeatureFrame, store: FeatureStore) -> None:
+        if getattr(self.extractor, "expression", False) and not frame.missing:
+            from qamoe.extractors.vision import expression_of  # noqa: PLC0415
+
+            store.add_expression(frame.start, list(expression_of(frame.values).values()))
+        if len(frame.values) != self.dim:
+            frame = replace(frame, values=frame.values[: self.dim])
+        _add(store, "vision", frame)
 
 
 class AudioProcessor:
@@ -126,19 +142,38 @@ def quiet_native_logs() -> None:
         os.environ.setdefault(key, value)
 
 
-def media_processors(*, video: bool = True, audio: bool = True, fps: float = 15.0) -> list[Any]:
-    """The processors for real media, built now (loading the models takes seconds)."""
+def media_processors(*, video: bool = True, audio: bool = True, fps: float = 15.0, vision_dim: int | None = None) -> list[Any]:
+    """The processors for real media, built now (loading the models takes seconds). `vision_dim`: how
+    many face features the model reads (20, the default, as `media_dims()`; or 27 = + expression); the
+    expression is computed and shown either way."""
     quiet_native_logs()
     processors: list[Any] = []
     if video:
-        processors.append(VisionProcessor(fps=fps))
+        processors.append(VisionProcessor(fps=fps, dim=vision_dim if vision_dim is not None else 20))
     if audio:
         processors += [AudioProcessor(), SpeechProcessor()]
     return processors
 
 
-def media_dims(fps: float = 15.0) -> dict[str, int]:
-    """Feature sizes the real extractors produce, per modality (what a media checkpoint must read)."""
+def media_dims(fps: float = 15.0, expression: bool = False) -> dict[str, int]:
+    """Feature sizes the real extractors produce, per modality (what a media checkpoint must read);
+    `expression`: vision with the expression network's 7 values (27 instead of 20)."""
     from qamoe.extractors.clip import describe  # noqa: PLC0415
 
-    return {m: d["dim"] for m, d in describe({"fps": fps})["modalities"].items()}
+    return {m: d["dim"] for m, d in describe({"fps": fps, "expression": expression})["modalities"].items()}
+
+
+def checkpoint_uses_expression(checkpoint) -> bool:
+    """Whether a media checkpoint reads face geometry + expression (27 vision features) or geometry
+    only (20): its provenance's `vision_features` when recorded, else its vision size. False for a
+    checkpoint without vision or of another size (the dimension check then says what is wrong)."""
+    from qamoe.extractors.vision import uses_expression  # noqa: PLC0415
+
+    dims = {m.name: m.dim for m in checkpoint.config.modalities}
+    provenance = checkpoint.provenance if isinstance(checkpoint.provenance, dict) else {}
+    if "vision" not in dims:
+        return False
+    try:
+        return uses_expression(dims["vision"], provenance.get("vision_features"))
+    except ValueError:
+        return False

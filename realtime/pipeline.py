@@ -24,6 +24,7 @@ from .window import ModalityWindow, make_window
 SOURCE_STREAM = {"vision": VIDEO, "audio": AUDIO, "text": AUDIO}
 ABSENT_REASON = {"vision": "no face", "audio": "silence", "text": "no words"}
 PRESENCE_MAX_AGE_S = 1.5  # a face / speech indicator older than this reads as unknown
+EXPRESSION_S = 1.0  # the expression shown is the mean over the face frames of the last second
 
 
 @dataclass(frozen=True)
@@ -137,12 +138,21 @@ class Pipeline:
             sources={**self.source_states(),
                      **{f"extractor {name}": f"error: {message}" for name, message in self.stage.errors.copy().items()}},
             rates=rates,
+            expression=self._expression(now),
         )
         self.seq += 1
         self.latest = update
         for callback in self.subscribers:
             callback(update)
         return update
+
+    def _expression(self, now: float) -> dict[str, float]:
+        probs = self.store.expression(now - EXPRESSION_S, now)
+        if probs is None:
+            return {}
+        from qamoe.extractors.expression import EXPRESSIONS  # noqa: PLC0415
+
+        return {name: float(p) for name, p in zip(EXPRESSIONS, probs)}
 
     def _presence(self, what: str, now: float) -> bool | None:
         p = self.store.presence(what)

@@ -11,6 +11,8 @@ import threading
 from collections import deque
 from dataclasses import dataclass
 
+import numpy as np
+
 from qamoe.extractors.base import FeatureFrame, Word
 
 from .ringbuffer import RingBuffer
@@ -71,6 +73,7 @@ class FeatureStore:
         }
         self.transcript = Transcript(max_words)
         self._presence: dict[str, Presence] = {}
+        self._expressions: deque[tuple[float, np.ndarray]] = deque(maxlen=64)  # (time, 7 probabilities) per face frame
         self._lock = threading.Lock()
 
     def add_frame(self, modality: str, frame: FeatureFrame) -> None:
@@ -90,6 +93,17 @@ class FeatureStore:
     def presence(self, what: str) -> Presence | None:
         with self._lock:
             return self._presence.get(what)
+
+    def add_expression(self, t: float, probs: np.ndarray) -> None:
+        """The expression network's 7 probabilities of the face in the frame at `t` (bounded history)."""
+        with self._lock:
+            self._expressions.append((float(t), np.asarray(probs, np.float64)))
+
+    def expression(self, t0: float, t1: float) -> np.ndarray | None:
+        """Mean expression probabilities of the face frames with t0 < t <= t1, or None when there are none."""
+        with self._lock:
+            found = [p for t, p in self._expressions if t0 < t <= t1]
+        return np.mean(found, axis=0) if found else None
 
     def frames(self, modality: str, t0: float, t1: float) -> list[FeatureFrame]:
         """Frames of `modality` whose start lies in (t0, t1], oldest first."""

@@ -7,6 +7,7 @@
     ╰────────────────────────────────────────────────────────────────────────────╯
     modality  r_m   reliability         history              state
     text      0.62  ████████████░░░░░░  ▃▄▅▆▆▅▄▃▂▂▃▄▅▆▇▇▆▅  ok · 12 frames
+    vision    0.55  ██████████░░░░░░░░  ▅▅▅▆▆▅▅▅▅▅▅▅▅▆▆▆▆▅  ok · 60 frames · face happy 0.91
     ...
     face ● found   speech ● found   dropped 0   video 15.0/s
     transcript: ... i really love how this turned out
@@ -15,6 +16,10 @@
 `Dashboard` is a rich renderable (it lays itself out for the width and height it is given, so tests
 render it with a recording console at any size); `run_live` shows it with `rich.live.Live` and
 returns when `stop` is set, 'q' is pressed or Ctrl-C arrives, always restoring the terminal.
+
+The vision row names the face's expression (`Update.expression`, the expression network's mean over
+the last second: top class and its probability) whenever a face is seen, whether or not the
+checkpoint reads expression features.
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ from .update import Update
 SPARK = "▁▂▃▄▅▆▇█"
 LABEL_STYLE = {"negative": "bold red", "neutral": "bold yellow", "positive": "bold green"}
 HISTORY = 120  # updates of reliability history kept per modality (bounded)
+EXPRESSION_STYLE = {"happy": "bold green", "surprise": "bold cyan", "neutral": "bold white",
+                    "sad": "bold blue", "angry": "bold red", "disgust": "bold magenta", "fear": "bold yellow"}
 
 
 def sparkline(values: list[float | None], width: int) -> Text:
@@ -170,6 +177,10 @@ class Dashboard:
             else:
                 style = "green" if status.reliability >= 0.6 else "yellow" if status.reliability >= 0.4 else "red"
                 state = Text(f"ok · {status.frames} frames", style="green")
+            top = update.top_expression if name == "vision" else None
+            if top is not None:  # shown with or without frames the model can use: it is what the camera sees
+                state.append(" · face ", style="dim")
+                state.append(f"{top[0]} {top[1]:.2f}", style=EXPRESSION_STYLE.get(top[0], "bold"))
             table.add_row(
                 Text(name, "bold"), Text(f"{status.reliability:.2f}", style), bar(status.reliability, bar_w, style),
                 sparkline(history.get(name, []), spark_w), state,

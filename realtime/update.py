@@ -33,6 +33,9 @@ class Update:
     latency_ms: stage -> milliseconds of this tick (window, inference, total ... and e2e_* ages).
     dropped: ring buffer name -> items dropped so far; sources: source name -> state text.
     rates: stream -> items per second recently received ('updates' is this loop's rate).
+    expression: the face's expression over the last second, {class: probability} in the expression
+    network's order (angry, disgust, fear, happy, sad, surprise, neutral); empty without a face or
+    when the vision extractor computes none.
     """
 
     t: float
@@ -48,6 +51,15 @@ class Update:
     dropped: dict[str, int] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     rates: dict[str, float] = field(default_factory=dict)
+    expression: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def top_expression(self) -> tuple[str, float] | None:
+        """(most likely expression, its probability), or None."""
+        if not self.expression:
+            return None
+        name = max(self.expression, key=self.expression.get)
+        return name, self.expression[name]
 
     @property
     def reliability(self) -> dict[str, float]:
@@ -65,4 +77,6 @@ class Update:
             status["top_experts"] = [list(pair) for pair in status["top_experts"]]
         raw["latency_ms"] = {k: round(v, 2) for k, v in self.latency_ms.items()}
         raw["rates"] = {k: round(v, 2) for k, v in self.rates.items()}
+        raw["expression"] = {k: round(v, 4) for k, v in self.expression.items()}
+        raw["no_input"] = all(s.missing for s in self.modalities.values())  # the number is the prior alone
         return raw
