@@ -3,7 +3,7 @@ set of available modalities (writes eval.json), or run one of the paper's protoc
 models and training seeds (writes PROTOCOL.json; `--protocol all` also REPORT.md and heatmaps).
 
   qamoe-eval --checkpoint runs/default --noise 0.3 --missing 0.2 --out eval/
-  qamoe-eval --protocol all --seeds 1111,1112,1113 --out report/ \
+  qamoe-eval --protocol all --seeds 1111,1112,1113 --out report/ \\
       --checkpoint qamoe=runs/bench/qamoe --checkpoint mult=runs/bench/mult/seed{seed}
 
 With --seeds, each --checkpoint names one model: PATH/seed<SEED> or PATH with a {seed} placeholder
@@ -31,7 +31,7 @@ from qamoe.protocols import PROTOCOLS, aggregate, run_protocol
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="qamoe-eval", description=__doc__)
+    p = argparse.ArgumentParser(prog="qamoe-eval", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True, action="append",
                    help="checkpoint directory; with --protocol: [LABEL=]PATH, repeatable, PATH may hold {seed}")
     p.add_argument("--protocol", choices=(*PROTOCOLS, "all"),
@@ -62,6 +62,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     console = Console()
+    if Path(args.out).exists() and not Path(args.out).is_dir():  # said before any work, not after it
+        console.print(f"[bold red]error:[/] --out {args.out} is a file; give a folder", highlight=False)
+        sys.exit(2)
     use_all_cores()
     if args.protocol is not None:
         with clear_errors(console):

@@ -1,0 +1,28 @@
+"""Small CLI hostilities (issue 14): qamoe-eval --out naming a file is refused before any work, and
+its --help keeps its examples on their own lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from qamoe.cli import evaluate
+
+
+def test_eval_out_naming_a_file_is_refused_up_front(tmp_path, capsys):
+    target = tmp_path / "afile"
+    target.write_text("keep me")
+    with pytest.raises(SystemExit) as exit_:
+        evaluate.main(["--checkpoint", str(tmp_path / "no-such-checkpoint"), "--out", str(target)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert exit_.value.code == 2 and "is a file" in out and "Traceback" not in out
+    assert target.read_text() == "keep me"
+
+
+def test_eval_help_keeps_its_examples_apart(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        evaluate.parse_args(["--help"])
+    assert exit_.value.code == 0
+    lines = capsys.readouterr().out.splitlines()
+    examples = [line for line in lines if line.strip().startswith("qamoe-eval --")]
+    assert len(examples) >= 2, lines  # one example per line, not run into one paragraph
+    assert any(line.strip().startswith("--checkpoint qamoe=") for line in lines)
