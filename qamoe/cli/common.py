@@ -23,6 +23,18 @@ def use_all_cores() -> None:
     torch.set_num_threads(int(threads) if threads and threads.isdigit() else max(1, os.cpu_count() or 1))
 
 
+WIDE = 200  # result tables written to a file or pipe: wide enough not to be cut at 80 columns
+
+
+def make_console(*, stderr: bool = False, **kwargs) -> Console:
+    """A console for results: on a terminal it follows the terminal's width; into a file or a pipe
+    it is WIDE columns (COLUMNS, when set, still wins) so tables are not cut at Rich's default 80."""
+    stream = sys.stderr if stderr else sys.stdout
+    terminal = hasattr(stream, "isatty") and stream.isatty()
+    width = None if terminal or os.environ.get("COLUMNS") else WIDE
+    return Console(stderr=stderr, width=width, **kwargs)
+
+
 def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
     """One row per condition, one column per metric, in MMSA's order."""
     keys = [k for k in METRIC_ORDER if any(k in r for r in rows.values())]

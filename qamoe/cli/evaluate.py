@@ -22,7 +22,7 @@ from rich.table import Table
 
 from qamoe.calibration.uncertainty import VarianceScale
 from qamoe.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
-from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
+from qamoe.cli.common import make_console, clear_errors, metrics_table, use_all_cores
 from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options, concat_splits
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.data.tensors import TensorSplit
@@ -61,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    console = Console()
+    console = make_console()
     if Path(args.out).exists() and not Path(args.out).is_dir():  # said before any work, not after it
         console.print(f"[bold red]error:[/] --out {args.out} is a file; give a folder", highlight=False)
         sys.exit(2)

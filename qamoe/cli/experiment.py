@@ -29,7 +29,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qamoe.checkpoint import atomic_write_json
-from qamoe.cli.common import clear_errors, use_all_cores
+from qamoe.cli.common import make_console, clear_errors, use_all_cores
 from qamoe.data.registry import DATASETS
 from qamoe.experiments import GROUPS, checkpoint_dir, train_variants, variant
 from qamoe.train import TrainConfig
@@ -127,7 +127,7 @@ def missing_retrained(args, names: list[str], seeds: list[int], console: Console
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    console = Console()
+    console = make_console()
     use_all_cores()
     with clear_errors(console):
         from qamoe.cli.evaluate import parse_seeds, run_protocols

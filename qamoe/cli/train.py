@@ -65,7 +65,9 @@ def parse_sizes(text: str) -> dict[str, int]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    console = Console()
+    from qamoe.cli.common import make_console  # noqa: PLC0415 - tables not cut at 80 columns in a file
+
+    console = make_console()
     use_all_cores()
     with clear_errors(console):
         if args.epochs < 1:
