@@ -26,3 +26,15 @@ def test_eval_help_keeps_its_examples_apart(capsys):
     examples = [line for line in lines if line.strip().startswith("qamoe-eval --")]
     assert len(examples) >= 2, lines  # one example per line, not run into one paragraph
     assert any(line.strip().startswith("--checkpoint qamoe=") for line in lines)
+
+
+def test_result_tables_into_a_file_are_not_cut_at_80_columns(tmp_path, capsys, monkeypatch):
+    from qamoe.predictor import ASSETS
+
+    monkeypatch.delenv("COLUMNS", raising=False)
+    evaluate.main(["--checkpoint", str(ASSETS / "simulator"), "--out", str(tmp_path / "eval")])
+    out = capsys.readouterr().out
+    assert "…" not in out  # no ellipsised column
+    for key in ("Has0_acc_2", "Non0_F1_score", "Mult_acc_7", "MAE", "Corr"):
+        assert key in out
+    assert max(len(line) for line in out.splitlines()) > 80
