@@ -72,9 +72,9 @@ def save_checkpoint(directory: str | Path, checkpoint: Checkpoint, *, half: bool
     try:
         directory.mkdir(parents=True, exist_ok=True)
         _save(directory, checkpoint, half)
-    except OSError as err:
+    except (OSError, SafetensorError) as err:  # safetensors reports a full disk as its own error
         raise CheckpointError(
-            f"could not write the checkpoint to {directory}: {err.strerror or err}; "
+            f"could not write the checkpoint to {directory}: {getattr(err, 'strerror', None) or err}; "
             "files already there are unchanged"
         ) from None
     return directory

@@ -67,10 +67,10 @@ def save_train_state(out: Path, state: TrainState, model, optimizer, scheduler) 
     """Writes epoch `state.epoch`; on failure (a full disk) the previous complete state stays in use."""
     try:
         return _save_train_state(Path(out) / STATE_DIR, state, model, optimizer, scheduler)
-    except OSError as err:
+    except (OSError, SafetensorError) as err:  # safetensors reports a full disk as its own error
         raise CheckpointError(
             f"could not save the training state of epoch {state.epoch} in {Path(out) / STATE_DIR}: "
-            f"{err.strerror or err}; the last complete state is intact: free space and rerun with --resume"
+            f"{getattr(err, 'strerror', None) or err}; the last complete state is intact: free space and rerun with --resume"
         ) from None
 
 

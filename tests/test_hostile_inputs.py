@@ -259,3 +259,28 @@ def test_predict_json_never_prints_infinity(tmp_path, small_config):
         load_checkpoint(tmp_path)
     with pytest.raises(ValueError, match="variance_scale"):
         VarianceScale.from_extra({"uncertainty": {"variance_scale": 1e308}})
+
+
+def test_a_full_disk_reported_by_safetensors_itself_is_a_checkpoint_error(tmp_path, small_config, monkeypatch):
+    """safetensors raises its own SafetensorError ("I/O error: No space left on device"), not OSError."""
+    from safetensors import SafetensorError
+
+    import qamoe.train_state as train_state_module
+    from qamoe.train_state import TrainState, save_train_state
+
+    save_checkpoint(tmp_path, make_checkpoint(small_config, seed=0))
+    before = snapshot(tmp_path)
+
+    def full(*args, **kwargs):
+        raise SafetensorError("Error while serializing: I/O error: No space left on device (os error 28)")
+
+    monkeypatch.setattr(checkpoint_module, "save_file", full)
+    with pytest.raises(CheckpointError, match="No space left on device.*unchanged"):
+        save_checkpoint(tmp_path, make_checkpoint(small_config, seed=1))
+    assert snapshot(tmp_path) == before
+    monkeypatch.setattr(train_state_module, "save_file", full)
+    model = QAMoE(small_config)
+    optimizer = torch.optim.Adam(model.parameters())
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, 1)
+    with pytest.raises(CheckpointError, match="No space left on device.*--resume"):
+        save_train_state(tmp_path / "run", TrainState(epoch=1), model, optimizer, scheduler)
