@@ -5,6 +5,8 @@
     p.predict(text="What a wonderful day")       # any subset of text / audio / video
     p.predict(audio=samples, sample_rate=16000)  # spoken: VAD-gated ASR -> text, acoustic features -> audio
     p.predict(video="clip.mp4")                  # a recorded file (video or audio): all three modalities
+    p.predict(audio="speech.mp3")                # an audio file of any format PyAV decodes (FLAC, WAV, MP3, OGG ...)
+    p.predict(image="face.jpg")                  # a still face (path, or (H, W) / (H, W, 3) uint8 array)
 
 Features come from the same extractor code as `qamoe-extract` and the live pipeline (`ClipExtractor`:
 VAD-gated pocketsphinx, MiniLM per-word embeddings, acoustic features, face features), are cut the
@@ -12,6 +14,12 @@ way the default checkpoint's training data was (`qamoe.data.text_sentiment.media
 64 words, the speech frames of the last 4 s pooled to 64 frames like the live window) and go through
 the live pipeline's `InferenceEngine`. The standard deviation is calibrated with the checkpoint's
 stored variance scale (`extra["uncertainty"]`).
+
+Faces: the vision extractor always runs the expression network (`Prediction.expression`: the face's
+expression probabilities, mean over its face frames); the model reads the first 20 values of each
+frame (geometry) or all 27 (+ the expression log-probabilities), as its vision size says. A still
+image is one frame (`vision.still_image_features`: a small square picture is taken for a tight face
+crop and padded like FER2013 faces) repeated `vision.STILL_FACE_FRAMES` times.
 """
 
 from __future__ import annotations
@@ -32,6 +40,11 @@ def default_checkpoint_dir() -> Path:
     return ASSETS / "live"
 
 
+class NoUsableInput(ValueError):
+    """Nothing in the input carries evidence (no words, no speech, no face): no prediction is made,
+    because the model would answer from its prior alone with a confident-looking number."""
+
+
 @dataclass
 class Prediction:
     sentiment: float  # -3..+3
@@ -42,6 +55,8 @@ class Prediction:
     missing_reason: dict[str, str] = field(default_factory=dict)
     transcript: str | None = None  # the words the text modality read
     raw_std: float = 0.0  # exp(s / 2) before calibration
+    warnings: list[str] = field(default_factory=list)  # decode problems, e.g. a file that looks truncated
+    expression: dict[str, float] = field(default_factory=dict)  # the face's expression probabilities; empty without a face
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         from scipy.stats import norm  # noqa: PLC0415
@@ -92,7 +107,7 @@ class Predictor:
         if self._clip is None:
             from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
 
-            self._clip = ClipExtractor()
+            self._clip = ClipExtractor(expression=True)  # vision trimmed to the checkpoint's size below
         return self._clip
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None):
@@ -101,6 +116,8 @@ class Predictor:
 
         feats: dict[str, np.ndarray] = {}
         reasons: dict[str, str] = {}
+        self.last_warnings: list[str] = []
+        self.last_expression: dict[str, float] = {}
         transcript = text
         media = video if video is not None else audio
         if media is not None:
@@ -113,12 +130,18 @@ class Predictor:
                         samples = samples.mean(axis=1)
                     if samples.ndim != 1 or not len(samples):
                         raise ValueError("audio must be a non-empty 1-D array of samples")
+                    if not np.isfinite(samples).any():
+                        raise NoUsableInput("no usable input (audio: every sample is NaN or infinite); no prediction made")
+                    samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
                     path = Path(tmp) / "audio.wav"
                     write_wav(path, samples, int(sample_rate))
                 extractor = self._clip_extractor()
                 clip = extractor.extract(path, transcript=text)
             feats = media_features(clip)
+            self.last_expression = _mean_expression(clip.features["vision"]) if video is not None else {}
+            feats["vision"] = feats["vision"][:, : self.dims.get("vision", 20)]  # 20: geometry only, 27: + expression
             reasons = dict(clip.missing)
+            self.last_warnings = list(clip.warnings)
             if text is None:
                 transcript = " ".join(w.text for w in clip.words)
             if video is None:  # audio only: no camera was part of this input
@@ -126,6 +149,8 @@ class Predictor:
                 reasons.setdefault("vision", "no video given")
         elif text is not None:
             feats["text"] = self._text_features(text)
+            if not len(feats["text"]):
+                reasons["text"] = "no words in the given text"
         for name in self.dims:
             feats.setdefault(name, np.zeros((0, self.dims[name]), np.float32))
             if len(feats[name]) == 0:
@@ -134,8 +159,9 @@ class Predictor:
 
     # ------------------------------------------------------------ prediction
 
-    def predict_features(self, feats: dict[str, np.ndarray], *, transcript=None, reasons=None) -> Prediction:
-        """Raw (not normalised) features {modality: (T, d)}; a modality absent or with T == 0 is missing."""
+    def predict_features(self, feats: dict[str, np.ndarray], *, transcript=None, reasons=None, warnings=None) -> Prediction:
+        """Raw (not normalised) features {modality: (T, d)}; a modality absent or with T == 0 is missing.
+        Raises `NoUsableInput` when every modality is missing or holds no finite value."""
         from qamoe.realtime.inference import sentiment_label  # noqa: PLC0415
         from qamoe.realtime.window import ModalityWindow  # noqa: PLC0415
 
@@ -145,10 +171,16 @@ class Predictor:
             if values is None or len(values) == 0:
                 continue
             values = np.asarray(values, np.float32).reshape(-1, dim)
+            if not np.isfinite(values).any():  # all NaN / infinity: no evidence, not zeros
+                (reasons := dict(reasons or {})).setdefault(name, "no finite values")
+                continue
             values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
             if self._normalize is not None:
                 values = self._normalize(name, values)
             windows[name] = ModalityWindow(values, None, len(values), len(values))
+        if not windows:
+            why = "; ".join(f"{k}: {v}" for k, v in (reasons or {}).items()) or "every modality is empty"
+            raise NoUsableInput(f"no usable input ({why}); no prediction made")
         result = self.engine.infer(windows)
         raw_std = float(result.std)
         std = float(self.scale.std(np.log(raw_std**2)))
@@ -157,16 +189,49 @@ class Predictor:
             reliability={k: float(v) for k, v in result.reliability.items()},
             present={name: name in windows for name in self.dims},
             missing_reason={k: v for k, v in (reasons or {}).items() if k not in windows},
-            transcript=transcript, raw_std=raw_std,
+            transcript=transcript, raw_std=raw_std, warnings=list(warnings or []),
         )
 
-    def predict(self, text: str | None = None, audio=None, sample_rate: int = 16000, video=None) -> Prediction:
+    def predict(self, text: str | None = None, audio=None, sample_rate: int = 16000, video=None, image=None) -> Prediction:
         """Any subset of: `text` (a clean transcript), `audio` (1-D float samples at `sample_rate`, or
-        a path of an audio file), `video` (a path of a recorded video or audio file). With `text` and
-        media, the text modality reads the given text instead of the ASR's words."""
-        if text is None and audio is None and video is None:
-            raise ValueError("give text, audio or video")
+        a path of an audio file: FLAC, WAV, MP3, OGG, anything PyAV decodes), `video` (a path of a
+        recorded video or audio file), `image` (a still face: a path of an image file, or an (H, W) /
+        (H, W, 3) uint8 array). With `text` and media, the text modality reads the given text instead
+        of the ASR's words."""
+        if text is None and audio is None and video is None and image is None:
+            raise ValueError("give text, audio, video or image")
         if audio is not None and video is not None:
             raise ValueError("give audio or video, not both (a video's own sound track is used)")
+        if image is not None and video is not None:
+            raise ValueError("give image or video, not both (a video has its own faces)")
         feats, transcript, reasons = self.features(text, audio, sample_rate, video)
-        return self.predict_features(feats, transcript=transcript, reasons=reasons)
+        if image is not None:
+            feats["vision"], why, self.last_expression = self._image_features(image)
+            if why:
+                reasons["vision"] = why
+            else:
+                reasons.pop("vision", None)
+        prediction = self.predict_features(feats, transcript=transcript, reasons=reasons, warnings=self.last_warnings)
+        prediction.expression = dict(self.last_expression)
+        return prediction
+
+    def _image_features(self, image) -> tuple[np.ndarray, str | None, dict[str, float]]:
+        """A still face -> ((STILL_FACE_FRAMES, d) repeated frame or (0, d), why missing, expression)."""
+        from qamoe.extractors.vision import expression_of, still_face_window, still_image_features  # noqa: PLC0415
+
+        dim = self.dims.get("vision", 20)
+        frame = still_image_features(image)
+        if frame.missing:
+            return np.zeros((0, dim), np.float32), "no face found in the image", {}
+        return still_face_window(frame, dim), None, expression_of(frame.values)
+
+
+def _mean_expression(vision: np.ndarray) -> dict[str, float]:
+    """(T, 27) face frames -> mean expression probabilities over them ({} without frames)."""
+    from qamoe.extractors.vision import EXPRESSION_DIM, expression_of  # noqa: PLC0415
+
+    vision = np.asarray(vision)
+    if vision.ndim != 2 or len(vision) == 0 or vision.shape[1] != EXPRESSION_DIM:
+        return {}
+    probs = np.mean([list(expression_of(v).values()) for v in vision], axis=0)
+    return {name: float(p) for name, p in zip(expression_of(vision[0]).keys(), probs)}

@@ -1,7 +1,8 @@
 """qamoe-predict: sentiment, calibrated uncertainty and per-modality reliability of one recording or text.
 
     qamoe-predict clip.mp4                 # a recorded video: words (ASR), voice and face
-    qamoe-predict speech.wav               # an audio file: words (ASR) and voice
+    qamoe-predict speech.wav               # an audio file (WAV, FLAC, MP3, OGG ...): words (ASR) and voice
+    qamoe-predict face.jpg                 # a still face (any image Pillow reads): the face alone
     qamoe-predict notes.txt                # a text file (its whole content is the transcript)
     qamoe-predict --text "What a lovely day"
     qamoe-predict clip.mp4 --json          # one JSON object on stdout
@@ -20,6 +21,7 @@ from rich.console import Console
 from rich.table import Table
 
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -30,6 +32,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--checkpoint", help="checkpoint directory (default: the shipped one)")
     p.add_argument("--profile", help="device profile from qamoe-calibrate, applied to audio / vision features")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--verbose", action="store_true", help="show third-party progress bars and native-library log lines")
     return p.parse_args(argv)
 
 
@@ -48,20 +51,42 @@ def show(console: Console, source: str, result) -> None:
     for name, r in result.reliability.items():
         table.add_row(name, "yes" if result.present[name] else "no", f"{r:.3f}", result.missing_reason.get(name, ""))
     console.print(table)
+    if result.expression:
+        top = max(result.expression, key=result.expression.get)
+        console.print(f"face expression: [bold]{top}[/] {result.expression[top]:.2f}  "
+                      + "  ".join(f"{k} {v:.2f}" for k, v in result.expression.items() if k != top), highlight=False)
+
+
+def read_text_file(path: Path) -> str:
+    """A text file's content; a binary or non-UTF-8 file is refused instead of read as garbage words."""
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        raise ValueError(f"{path} is not a UTF-8 text file (undecodable byte at offset {err.start})") from None
+    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f")
+    if "\0" in text or controls > 0.01 * max(1, len(text)):
+        raise ValueError(f"{path} holds binary data, not text")
+    return text
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    if not args.verbose:
+        from qamoe.cli.common import quiet_third_party  # noqa: PLC0415
+
+        quiet_third_party()
     console = Console(stderr=args.json)
+    err_console = Console(stderr=True)  # errors and warnings: always standard error
     if (args.file is None) == (args.text is None):
-        console.print("[bold red]error:[/] give a FILE or --text (one of them)", soft_wrap=True)
+        err_console.print("[bold red]error:[/] give a FILE or --text (one of them)", soft_wrap=True)
         sys.exit(2)
     try:
         from qamoe.calibration.profile import DeviceProfile, ProfileError  # noqa: PLC0415
         from qamoe.checkpoint import CheckpointError  # noqa: PLC0415
         from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
         from qamoe.extractors.decode import MediaError  # noqa: PLC0415
-        from qamoe.predictor import Predictor  # noqa: PLC0415
+        from qamoe.predictor import NoUsableInput, Predictor  # noqa: PLC0415
 
         try:
             profile = DeviceProfile.load(args.profile) if args.profile else None
@@ -74,19 +99,26 @@ def main(argv=None) -> None:
                     raise FileNotFoundError(f"{path}: no such file")
                 source = str(path)
                 if path.suffix.lower() in TEXT_SUFFIXES:
-                    result = predictor.predict(text=path.read_text(encoding="utf-8", errors="replace"))
+                    result = predictor.predict(text=read_text_file(path))
+                elif path.suffix.lower() in IMAGE_SUFFIXES:
+                    result = predictor.predict(image=path, text=args.transcript)
                 else:
                     result = predictor.predict(video=path, text=args.transcript)
+        except NoUsableInput as err:
+            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
+            sys.exit(3)
         except (MediaError, CheckpointError, ProfileError, ExtractorUnavailable, FileNotFoundError, ValueError) as err:
             message = " ".join(str(err).split())
-            console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
             sys.exit(2)
         if args.json:
-            print(json.dumps({"source": source, **result.to_dict()}))
+            print(json.dumps({"source": source, **result.to_dict()}, allow_nan=False))
         else:
             show(console, source, result)
+        for warning in result.warnings:
+            err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
     except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]")
+        err_console.print("[yellow]interrupted[/]")
         sys.exit(130)
 
 
