@@ -308,8 +308,9 @@ def _run_pool(tasks, workers, config, threads, out, results, advance) -> None:
             results.append(result)
             advance(result)
     except BaseException:  # Ctrl-C or a disk error: stop the workers now instead of finishing the queue
+        processes = list((getattr(pool, "_processes", None) or {}).values())  # shutdown() forgets them
         pool.shutdown(wait=False, cancel_futures=True)
-        for process in list(getattr(pool, "_processes", {}).values()):
+        for process in processes:
             process.terminate()
         raise
     pool.shutdown()
