@@ -24,7 +24,7 @@ inter-ocular distance (IOD). They stand in for facial action units and are pose-
 | 13, 14, 15 | yaw, pitch, roll | head rotation (face normal left/right, up/down; eye-line tilt) | radians |
 | 16 | face_scale | IOD / image width (distance to the camera) | ratio |
 | 17, 18 | face_x, face_y | point between the eyes / image width, height | [0, 1] |
-| 19 | confidence | BlazeFace full-range detector score on the frame; 0 when only the mesh tracker holds the face | [0, 1] |
+| 19 | confidence | BlazeFace full-range detector score (run on every `detector_every`-th analysed frame, default 2, and on the first frame of a face; the frames between repeat it); 0 when the detector finds no face while the mesh tracker holds one | [0, 1] |
 
 "right"/"left" are the subject's.
 
@@ -160,9 +160,16 @@ class FaceFeatures(Extractor):
     feature_names = FEATURE_NAMES
 
     def __init__(self, fps: float = 15.0, min_detection_confidence: float = 0.5, detector: bool = True,
-                 expression: bool = False, static_images: bool = False) -> None:
+                 expression: bool = False, static_images: bool = False, detector_every: int = 2) -> None:
         """expression: append the expression network's 7 log-probabilities (dim 27 instead of 20);
-        static_images: every frame is a new picture (detect the face in each, no tracking)."""
+        static_images: every frame is a new picture (detect the face in each, no tracking);
+        detector_every: run the BlazeFace detector (the confidence value; about half the mesh's cost
+        again) on every n-th analysed frame of a tracked face, repeating its score in between
+        (always every frame with static_images). 2 keeps the extractor within 10 ms per frame on one
+        core of this machine with the expression network (benchmarks/EXTRACTORS.md)."""
+        if detector_every < 1:
+            raise ValueError(f"detector_every must be >= 1, got {detector_every}")
+        self.detector_every = 1 if static_images else int(detector_every)
         try:
             import mediapipe as mp  # noqa: PLC0415
         except ImportError as exc:
@@ -199,6 +206,8 @@ class FaceFeatures(Extractor):
             if self.use_detector else None
         )
         self._last_slot: int | None = None
+        self._score: float | None = None  # the detector's latest score on the face the mesh tracks
+        self._since_detection = 0
 
     def feed(self, chunk: VideoFrame) -> list[FeatureFrame]:
         slot = math.floor(chunk.t * self.fps + 1e-6)
@@ -234,11 +243,17 @@ class FaceFeatures(Extractor):
         end = frame.t + 1.0 / self.fps
         points = self.landmarks(image)
         if points is None:
+            self._score = None  # the next face gets a fresh detection
             return FeatureFrame(frame.t, end, np.zeros(self.dim, np.float32), missing=True)
         confidence = 1.0
         if self._detector is not None:
-            detections = self._detector.process(image).detections
-            confidence = float(max(d.score[0] for d in detections)) if detections else 0.0
+            if self._score is None or self._since_detection >= self.detector_every - 1:
+                detections = self._detector.process(image).detections
+                self._score = float(max(d.score[0] for d in detections)) if detections else 0.0
+                self._since_detection = 0
+            else:
+                self._since_detection += 1
+            confidence = self._score
         h, w = image.shape[:2]
         values = geometric_features(points, w, h, confidence)
         if self._net is not None:

@@ -178,3 +178,23 @@ def test_fer_faces_through_the_face_mesh(fer):
     assert np.argmax(frown.values[20:]) == 0 and np.exp(frown.values[20]) > 0.9  # angry
     with pytest.raises(ValueError, match="square grey"):
         fer_face_features(np.zeros((48, 40), np.uint8), faces)
+
+
+def test_the_detector_runs_on_every_second_frame_of_a_tracked_face(media_dir):
+    """confidence (index 19) comes from BlazeFace on every `detector_every`-th analysed frame and on the
+    first frame of a face; the frames between repeat it. Everything else is computed on every frame."""
+    need_module("mediapipe")
+    from qamoe.extractors.decode import MediaReader
+    from qamoe.extractors.vision import FaceFeatures
+
+    frames = list(MediaReader(media_dir / "single_face.mp4").video(0, 1.0))
+    every, second = FaceFeatures(detector_every=1), FaceFeatures()
+    a = stack_frames(every.run(frames), 20)[0]
+    b = stack_frames(second.run(frames), 20)[0]
+    assert len(a) == len(b) >= 10
+    np.testing.assert_allclose(a[:, :19], b[:, :19], atol=1e-6)  # the mesh's measures are untouched
+    np.testing.assert_allclose(b[0::2, 19], a[0::2, 19], atol=1e-6)  # detector frames: the same scores
+    np.testing.assert_allclose(b[1::2, 19], b[0::2, 19][: len(b[1::2])], atol=1e-6)  # held in between
+    assert not np.allclose(a[1::2, 19], a[0::2, 19][: len(a[1::2])])  # (which every-frame detection would change)
+    with pytest.raises(ValueError, match="detector_every"):
+        FaceFeatures(detector_every=0)
