@@ -103,8 +103,9 @@ class QAMoEConfig:
     #     "unimodal": each modality predicts the target from mu_m with sigma^2_m as its variance;
     #     "none": Eq. 10 through Eq. 7 alone (measured to leave r_m flat).
     variance_pooling: str = "clip"
-    # The temporal encoder reads [x_t, x_t - mean_t x] (the clip-mean-removed frames, as cepstral mean
-    # normalisation removes the speaker from speech features) and mu pools its states by mean and max,
+    # The temporal encoder reads [x_t, (x_t - mean_t x) / std_t x] (the frames with the clip's own
+    # mean and spread removed, as cepstral mean and variance normalisation removes the speaker from
+    # speech features) and mu pools its states by mean and max,
     # so a short burst of affect that sits on top of a large speaker offset is found.
     clip_contrast: bool = True
     max_pooling: bool = True

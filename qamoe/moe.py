@@ -22,15 +22,16 @@ class GLUExpert(nn.Module):
 
 
 class TopKRouter(nn.Module):
-    """g = softmax(W_g mu); keeps the k largest weights, renormalised to sum to 1.
+    """g = softmax(W_g x); keeps the k largest weights, renormalised to sum to 1.
 
-    Returns (gates, probs): gates (B, N) with exactly k non-zeros per row, probs (B, N) the dense
-    softmax the load-balance loss needs.
+    x (B, in_features) is what the router reads: mu_m, or [mu_m, log sigma^2_m] when the router is
+    quality-aware. Returns (gates, probs): gates (B, N) with exactly k non-zeros per row, probs (B, N)
+    the dense softmax the load-balance loss needs.
     """
 
-    def __init__(self, d_model: int, num_experts: int, top_k: int) -> None:
+    def __init__(self, in_features: int, num_experts: int, top_k: int) -> None:
         super().__init__()
-        self.proj = nn.Linear(d_model, num_experts, bias=False)
+        self.proj = nn.Linear(in_features, num_experts, bias=False)
         self.top_k = top_k
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,14 +53,18 @@ class MixtureOfExperts(nn.Module):
         self.router = router
         self.experts = experts
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """x: (B, d) -> (out (B, d), gates (B, N), probs (B, N))."""
-        gates, probs = self.router(x)
+    def forward(
+        self, x: torch.Tensor, route: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """x: (B, d), route: (B, d_r) what the router reads (default x) -> (out (B, d), gates (B, N), probs (B, N))."""
+        gates, probs = self.router(x if route is None else route)
         out = torch.zeros_like(x)
         for i, expert in enumerate(self.experts):
             rows = gates[:, i].nonzero(as_tuple=True)[0]
             if rows.numel():
-                out = out.index_add(0, rows, gates[rows, i, None] * expert(x[rows]))
+                # under autocast the router's softmax runs in float32 while x and the experts run in
+                # bf16/fp16; index_add needs one dtype, so the weighted output takes the buffer's
+                out = out.index_add(0, rows, (gates[rows, i, None] * expert(x[rows])).to(out.dtype))
         return out, gates, probs
 
 

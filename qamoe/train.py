@@ -29,6 +29,7 @@ from qamoe.distributed import DistContext, barrier, gather, init_distributed
 from qamoe.evaluate import Predictions, predict_split, sigma_ref_tensors
 from qamoe.loss import total_loss
 from qamoe.registry import build_model
+from qamoe.reliability import ConsistencyTargets
 from qamoe.train_state import TrainState, load_train_state, save_train_state
 
 VALID_SEED = 7  # the fixed degradation of the validation split used for model selection
@@ -45,8 +46,12 @@ class TrainConfig:
     grad_clip: float = 1.0
     seed: int = 1111
     spectrum: bool = True  # False: train on clean data
-    max_noise: float = 1.0  # lambda_batch ~ U(0, max_noise)
-    max_missing: float = 1.0  # eta_batch ~ U(0, max_missing)
+    max_noise: float = 1.0  # lambda ~ U(0, max_noise)
+    max_missing: float = 1.0  # eta ~ U(0, max_missing)
+    # "per_modality": every sample and modality draws its own (lambda, eta), so "text noisy, audio
+    # clean" is seen; "shared": the paper's Eq. 11, one (lambda, eta) for the whole batch; "mix": each
+    # batch picks one of the two at random.
+    spectrum_draw: str = "per_modality"
     device: str = "auto"  # auto | cpu | cuda
     amp: bool = True  # bf16 autocast, on GPUs only
     compile: bool = False  # torch.compile the model where it works
@@ -93,6 +98,22 @@ def selection_score(ctx: DistContext, model, valid: TensorSplit, sigma_ref, trai
     return 0.5 * (error(clean) + error(noisy)), scores
 
 
+SPECTRUM_DRAWS = ("per_modality", "shared", "mix")
+
+
+def draw_spectrum(train: TrainConfig, batch: int, modalities: int, generator: torch.Generator):
+    """(lambda, eta) for one training batch: floats (shared draw) or (B, M) tensors (per modality)."""
+    scale = torch.tensor([train.max_noise, train.max_missing])
+    mode = train.spectrum_draw
+    if mode == "mix":
+        mode = "shared" if float(torch.rand(1, generator=generator)) < 0.5 else "per_modality"
+    if mode == "shared":  # Eq. 11
+        lam, eta = torch.rand(2, generator=generator) * scale
+        return float(lam), float(eta)
+    levels = torch.rand(2, batch, modalities, generator=generator) * scale[:, None, None]
+    return levels[0], levels[1]
+
+
 def _epoch_batches(ctx: DistContext, n: int, train: TrainConfig, epoch: int) -> list[torch.Tensor]:
     """This rank's sample indices for every step of the epoch."""
     if ctx.distributed:
@@ -131,6 +152,8 @@ def train_model(
     ctx: DistContext | None = None,
 ) -> tuple[Checkpoint, dict]:
     """Trains, keeps the best epoch by the validation selection score, returns it and a history."""
+    if train.spectrum_draw not in SPECTRUM_DRAWS:
+        raise ValueError(f"spectrum_draw must be one of {SPECTRUM_DRAWS}, got {train.spectrum_draw!r}")
     ctx = ctx or init_distributed(train.device)
     seed_everything(train.seed)  # the same initial weights on every rank
     stats = fit_stats(dataset.splits["train"].modalities)
@@ -152,6 +175,8 @@ def train_model(
         torch.autocast("cuda", dtype=torch.bfloat16) if train.amp and ctx.device.type == "cuda" else nullcontext()
     )
 
+    learns_consistency = model_config.reliability_objective == "consistency" and hasattr(model, "probe")
+    consistency_targets = ConsistencyTargets() if learns_consistency and model_config.modality_variance else None
     started = time.perf_counter()
     progress = Progress(
         TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
@@ -170,20 +195,22 @@ def train_model(
             losses = []
             for index in _epoch_batches(ctx, len(train_split), train, epoch):
                 batch = train_split.batch(index)
-                if train.spectrum:  # Eq. 11: one (lambda, eta) pair for the whole batch
-                    lam, eta = torch.rand(2, generator=corrupt) * torch.tensor([train.max_noise, train.max_missing])
+                clean = _on(ctx.device, batch.features, batch.lengths)
+                features, lengths, targets, probe_answers = *clean, None, None
+                if train.spectrum:
+                    lam, eta = draw_spectrum(train, len(batch.labels), len(model_config.modalities), corrupt)
                     degraded = degrade(
                         batch.features, batch.lengths, modalities=model_config.modalities, sigma_ref=sigma_ref,
-                        noise=float(lam), missing_rate=float(eta), generator=corrupt,
+                        noise=lam, missing_rate=eta, generator=corrupt,
                     )
-                    features, lengths = degraded.features, degraded.lengths
-                else:
-                    features, lengths = batch.features, batch.lengths
-                features = {k: v.to(ctx.device) for k, v in features.items()}
-                lengths = {k: v.to(ctx.device) for k, v in lengths.items()}
+                    features, lengths = _on(ctx.device, degraded.features, degraded.lengths)
+                    if consistency_targets is not None:
+                        targets = consistency_targets(model, clean, (features, lengths), degraded.missing)
                 with autocast:
+                    if targets is not None:  # the probes learn from the clean view
+                        probe_answers = model.probe(model.encode(*clean))
                     output = runner(features, lengths)
-                    loss, _ = total_loss(output, batch.labels.to(ctx.device), model_config)
+                    loss, _ = total_loss(output, batch.labels.to(ctx.device), model_config, targets, probe_answers)
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
@@ -218,6 +245,10 @@ def train_model(
         **(provenance or {}),
     }
     return Checkpoint(model, stats, record), {"history": state.history}
+
+
+def _on(device, features: dict, lengths: dict) -> tuple[dict, dict]:
+    return {k: v.to(device) for k, v in features.items()}, {k: v.to(device) for k, v in lengths.items()}
 
 
 def model_config_for(dataset: MultimodalDataset, base: QAMoEConfig | None = None, **overrides) -> QAMoEConfig:

@@ -21,14 +21,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from qamoe.data.synthetic import AFFECT_DIM_SD, RECIPES, ModalityRecipe, sample_factors, world_directions
+from qamoe.data.synthetic import BURST_SHARE, RECIPES, ModalityRecipe, frame_and_speaker_sd, sample_factors, world_directions
 from qamoe.extractors.base import FeatureFrame, Word
 
 from .sources import Recording
 from .streams import WORDS, feature_stream
 
-SPEAKER_SD = 0.6  # per-clip speaker offset, in units of the dimension's background sd (as the simulator)
-SALIENT_SHARE = {"text": 0.3, "audio": 0.35, "vision": 0.4}  # share of frames that carry the affect
+SALIENT_SHARE = {"text": 0.3, **BURST_SHARE}  # share of frames that carry the affect
 SEGMENT_S = 5.0  # a new latent draw (a new "utterance") every SEGMENT_S seconds
 
 
@@ -131,9 +130,9 @@ class DemoScene(Recording):
 
     def _frames(self, name: str, recipe: ModalityRecipe, rng: np.random.Generator) -> Iterator[tuple[float, str, Any]]:
         period = 1.0 / recipe.frames_per_second
-        background = np.where(np.arange(recipe.dim) < recipe.affect_dims, AFFECT_DIM_SD, 1.0)
-        spread = background * np.sqrt(1 + SPEAKER_SD**2)
-        speaker = rng.normal(0.0, SPEAKER_SD, recipe.dim) * background
+        frame_sd, speaker_sd = frame_and_speaker_sd(name, recipe)
+        spread = np.sqrt(frame_sd**2 + speaker_sd**2)
+        speaker = rng.standard_normal(recipe.dim) * speaker_sd
         stream = feature_stream(name)
         words = PHRASES["neutral"]
         k = 0
@@ -144,7 +143,7 @@ class DemoScene(Recording):
                 return
             _, scene = self.scene_at(start)
             z = self._segment_factors(start)
-            frame = rng.standard_normal(recipe.dim) * background + speaker
+            frame = rng.standard_normal(recipe.dim) * frame_sd + speaker
             if rng.random() < SALIENT_SHARE[name]:
                 frame += (z * np.array(recipe.loadings)) @ self.directions[name]
             frame += rng.standard_normal(recipe.dim) * spread * self.noise_at(name, start)

@@ -1,7 +1,9 @@
+from dataclasses import replace
+
 import torch
 
 from qamoe.config import QAMoEConfig
-from qamoe.model import ProbabilisticProjection, QAMoE, QualityAwareMoE, TemporalEncoder, masked_mean
+from qamoe.model import ProbabilisticProjection, QAMoE, QualityAwareMoE, TemporalEncoder, clip_summary, masked_mean
 
 
 def test_forward_returns_prediction_variance_reliability_and_gates(small_config, small_batch):
@@ -18,12 +20,12 @@ def test_forward_returns_prediction_variance_reliability_and_gates(small_config,
     torch.testing.assert_close(out.std, torch.exp(out.log_variance / 2))
 
 
-def test_reliability_is_eq6_of_the_frame_averaged_variance():
+def test_frames_pooling_is_eq6_of_the_frame_averaged_variance():
     torch.manual_seed(1)
-    proj = ProbabilisticProjection(8)
-    h = torch.randn(4, 5, 8)
+    proj = ProbabilisticProjection(8, 3, "frames")
+    h, x = torch.randn(4, 5, 8), torch.randn(4, 5, 3)
     valid = torch.arange(5)[None, :] < torch.tensor([5, 3, 1, 2])[:, None]
-    mu, sigma2, r = proj(h, valid)
+    mu, sigma2, r = proj(h, x, valid)
     frame_sigma2 = torch.nn.functional.softplus(proj.log_scale(h))
     torch.testing.assert_close(sigma2[1], frame_sigma2[1, :3].mean(0))
     torch.testing.assert_close(mu[2], proj.mean(h[2, 0]))
@@ -31,22 +33,76 @@ def test_reliability_is_eq6_of_the_frame_averaged_variance():
     torch.testing.assert_close(r, 1 / (1 + sigma2.mean(-1)))
 
 
+def test_clip_pooling_reads_one_summary_of_the_valid_frames():
+    torch.manual_seed(1)
+    proj = ProbabilisticProjection(8, 3, "clip")
+    h, x = torch.randn(2, 5, 8), torch.randn(2, 5, 3)
+    valid = torch.arange(5)[None, :] < torch.tensor([5, 3])[:, None]
+    _, sigma2, r = proj(h, x, valid)
+    # padding frames do not count: changing them leaves sample 1 alone
+    h2, x2 = h.clone(), x.clone()
+    h2[1, 3:], x2[1, 3:] = 100.0, 100.0
+    _, sigma2_b, _ = proj(h2, x2, valid)
+    torch.testing.assert_close(sigma2[1], sigma2_b[1])
+    summary = clip_summary(h, x, valid)
+    assert summary.shape == (2, 2 * 8 + 2 * 3 + 2)
+    torch.testing.assert_close(summary[1, -1], torch.log1p(torch.tensor(3.0)))
+    torch.testing.assert_close(r, 1 / (1 + sigma2.mean(-1)))
+    # dropped tokens (zero frames) show in the summary's zero share
+    x3 = x.clone()
+    x3[0, :2] = 0.0
+    assert clip_summary(h, x3, valid)[0, -2] == 2 / 5
+
+
 def test_reliability_falls_monotonically_as_variance_grows():
-    proj = ProbabilisticProjection(4)
+    proj = ProbabilisticProjection(4, 2)
     valid = torch.ones(1, 1, dtype=torch.bool)
     rs = []
     with torch.no_grad():
         proj.log_scale[2].weight.zero_()
         for bias in (-5.0, 0.0, 5.0, 20.0):
             proj.log_scale[2].bias.fill_(bias)
-            rs.append(float(proj(torch.zeros(1, 1, 4), valid)[2]))
+            rs.append(float(proj(torch.zeros(1, 1, 4), torch.zeros(1, 1, 2), valid)[2]))
     assert rs == sorted(rs, reverse=True) and len(set(rs)) == 4
     assert 0.99 < rs[0] < 1 and 0 < rs[-1] < 0.05
 
 
+def test_router_reads_the_variance_when_quality_aware(small_config, small_batch):
+    from dataclasses import replace
+
+    torch.manual_seed(3)
+    aware = QAMoE(small_config)
+    assert aware.experts["audio"].moe.router.proj.in_features == 2 * small_config.d_model
+    blind = QAMoE(replace(small_config, router_quality=False))
+    assert blind.experts["audio"].moe.router.proj.in_features == small_config.d_model
+
+
+def test_gate_gradient_switch_decides_whether_the_fused_loss_reaches_sigma2(small_config, small_batch):
+    from dataclasses import replace
+
+    for gate_gradient in (False, True):
+        torch.manual_seed(4)
+        model = QAMoE(replace(small_config, gate_gradient=gate_gradient, router_quality=False))
+        out = model(*small_batch)
+        out.prediction.sum().backward()
+        grad = model.projections["audio"].log_scale[2].weight.grad
+        reached = grad is not None and grad.abs().sum() > 0
+        assert reached == gate_gradient
+
+
+def test_reliability_fusion_scales_modality_outputs_by_reliability(small_config, small_batch):
+    from dataclasses import replace
+
+    torch.manual_seed(5)
+    plain = QAMoE(small_config).eval()
+    torch.manual_seed(5)
+    fused = QAMoE(replace(small_config, reliability_fusion=True)).eval()
+    assert not torch.allclose(plain(*small_batch).prediction, fused(*small_batch).prediction)
+
+
 def test_interpolation_at_r_one_is_the_experts_and_at_r_zero_the_prior(small_config):
     torch.manual_seed(2)
-    model = QAMoE(small_config)
+    model = QAMoE(replace(small_config, router_quality=False))  # the router reads mu alone
     block: QualityAwareMoE = model.experts["audio"]
     with torch.no_grad():
         block.prior.copy_(torch.arange(16.0))
@@ -117,10 +173,14 @@ def test_ablation_switches(small_config, small_batch):
     torch.testing.assert_close(a.reliability["audio"], b.reliability["audio"])
     assert not torch.allclose(a.prediction, b.prediction)
 
-    no_var = QAMoE(replace(small_config, heteroscedastic=False)).eval()
-    out = no_var(*small_batch)
-    assert no_var.log_variance_head is None
+    no_head = QAMoE(replace(small_config, heteroscedastic=False)).eval()  # w/o variance head: MSE, r_m kept
+    out = no_head(*small_batch)
+    assert no_head.log_variance_head is None
     assert torch.equal(out.log_variance, torch.zeros(5))
+    assert all(not torch.equal(r, torch.ones(5)) for r in out.reliability.values())
+    no_sigma = QAMoE(replace(small_config, modality_variance=False)).eval()  # w/o sigma^2: r_m = 1, Eq. 10 kept
+    out = no_sigma(*small_batch)
+    assert no_sigma.log_variance_head is not None
     assert all(torch.equal(r, torch.ones(5)) for r in out.reliability.values())
 
     no_prior = QAMoE(replace(small_config, use_prior=False))
@@ -164,4 +224,6 @@ def test_golden_output_with_fixed_seed(small_config, small_batch):
     torch.testing.assert_close(out.prediction, expected, atol=1e-4, rtol=0)
 
 
-GOLDEN = [-0.13767, -0.13622, -0.13882, -0.13481, -0.13557]
+# recomputed when the encoder began to read the clip-normalised frames and pool by mean and max, the
+# variance to come from one clip summary and the router to read [mu, log sigma^2] (reliability issue)
+GOLDEN = [0.17014, 0.169, 0.17118, 0.1632, 0.16899]

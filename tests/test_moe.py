@@ -57,3 +57,19 @@ def test_load_balance_is_one_when_uniform_and_larger_when_collapsed():
     collapsed_gates = torch.zeros(8, n)
     collapsed_gates[:, 0] = 1
     assert float(load_balance_loss(collapsed_gates, collapsed_probs)) > 3.5
+
+
+def test_mixture_runs_under_bf16_autocast_where_the_router_softmax_stays_float32():
+    # the dtype mix of CUDA autocast: Linear layers in bf16, softmax in float32; index_add refuses
+    # mixed dtypes, on the CPU as on the GPU
+    torch.manual_seed(0)
+    d, n, k = 8, 4, 2
+    moe = MixtureOfExperts(
+        router=TopKRouter(d, n, k), experts=torch.nn.ModuleList(GLUExpert(d, 16, 0.0) for _ in range(n))
+    )
+    x = torch.randn(5, d)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, gates, _ = moe(x.to(torch.bfloat16))
+    assert out.dtype == torch.bfloat16 and torch.isfinite(out.float()).all()
+    reference, _, _ = moe(x)
+    torch.testing.assert_close(out.float(), reference, atol=0.1, rtol=0.1)

@@ -15,14 +15,14 @@ from rich.table import Table
 
 from qamoe.calibration.fit import coverage_table, fit_on_validation
 from qamoe.checkpoint import atomic_write_json, save_checkpoint
-from qamoe.config import QAMoEConfig
+from qamoe.config import RELIABILITY_OBJECTIVES, QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.data.tensors import TensorSplit
 from qamoe.distributed import init_distributed, shutdown
 from qamoe.evaluate import predict_split, sigma_ref_tensors
-from qamoe.train import TrainConfig, model_config_for, train_model
+from qamoe.train import SPECTRUM_DRAWS, TrainConfig, model_config_for, train_model
 
 DEFAULT_OUT = "runs/default"
 REPORT_NOISE, REPORT_MISSING, REPORT_SEED = 0.5, 0.5, 0
@@ -50,7 +50,17 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--half", action="store_true", help="store the weights as float16 (shipped checkpoints)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/train_state after an interruption")
     p.add_argument("--no-quality-gating", action="store_true", help="ablation: r_m = 1 in Eq. 7")
-    p.add_argument("--no-variance", action="store_true", help="ablation: no log-variance head, MSE loss")
+    p.add_argument("--no-variance", action="store_true", help="ablation: no log-variance head (Eq. 9), MSE loss")
+    p.add_argument("--no-modality-variance", action="store_true", help="ablation: no sigma^2_m, r_m = 1 (Eq. 10 kept)")
+    p.add_argument("--spectrum-draw", default=TrainConfig.spectrum_draw, choices=SPECTRUM_DRAWS,
+                   help="per_modality: each sample and modality its own (lambda, eta); shared: Eq. 11; mix: either")
+    p.add_argument("--reliability-objective", default=QAMoEConfig.reliability_objective,
+                   choices=RELIABILITY_OBJECTIVES, help="how sigma^2_m learns quality (see qamoe/reliability.py)")
+    p.add_argument("--variance-pooling", default=QAMoEConfig.variance_pooling, choices=("clip", "frames"))
+    p.add_argument("--gate-gradient", action="store_true", help="let the fused loss reach sigma^2 through Eq. 7")
+    p.add_argument("--no-router-quality", action="store_true", help="the router reads mu_m alone")
+    p.add_argument("--reliability-fusion", action="store_true", help="scale each y_m by M r_m / sum r before fusion")
+    p.add_argument("--beta-nll", type=float, default=QAMoEConfig.beta_nll, help="beta-NLL weight (0: Eq. 10)")
     p.add_argument("--no-prior", action="store_true", help="ablation: y_prior fixed at zero")
     add_ravdess_arguments(p, training=True)
     return p.parse_args(argv)
@@ -83,11 +93,18 @@ def main(argv=None) -> None:
             expert_hidden=2 * args.d_model,
             quality_gating=not args.no_quality_gating,
             heteroscedastic=not args.no_variance,
+            modality_variance=not args.no_modality_variance,
             use_prior=not args.no_prior,
+            reliability_objective=args.reliability_objective,
+            variance_pooling=args.variance_pooling,
+            gate_gradient=args.gate_gradient,
+            router_quality=not args.no_router_quality,
+            reliability_fusion=args.reliability_fusion,
+            beta_nll=args.beta_nll,
         )
         train_config = replace(
             TrainConfig(), epochs=args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
-            spectrum=not args.clean, device=args.device, compile=args.compile, amp=not args.no_amp,
+            spectrum=not args.clean, spectrum_draw=args.spectrum_draw, device=args.device, compile=args.compile, amp=not args.no_amp,
         )
         ctx = init_distributed(args.device)
         out = Path(args.out)
