@@ -141,3 +141,29 @@ def test_qamoe_predict_reads_audio_files_and_images(voice_files, fer_faces, tmp_
     assert max(out["expression"], key=out["expression"].get) == "happy"
     main([str(tmp_path / "face.jpg")])
     assert "face expression: happy" in capsys.readouterr().out
+
+
+def test_a_video_of_a_face_reports_its_expression(predictor, fer_faces, tmp_path):
+    """A recorded video: the face's expression (mean over its face frames) rides along, and the model
+    reads the first `dims["vision"]` values of each frame (20 for the shipped, geometry-only checkpoint)."""
+    import av
+    from fractions import Fraction
+
+    from qamoe.extractors.vision import fer_canvas
+
+    path = tmp_path / "smiling.mp4"
+    canvas, _ = fer_canvas(fer_faces[SMILING], size=256)
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=15)
+        stream.width = stream.height = 256
+        stream.pix_fmt = "yuv420p"
+        for i in range(30):
+            frame = av.VideoFrame.from_ndarray(canvas, format="rgb24")
+            frame.pts, frame.time_base = i, Fraction(1, 15)
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    feats, _, reasons = predictor.features(video=path)
+    assert feats["vision"].shape[1] == predictor.dims["vision"] == 20 and len(feats["vision"]) > 0
+    result = predictor.predict(video=path)
+    assert result.present["vision"] and not result.present["audio"]
+    assert max(result.expression, key=result.expression.get) == "happy" and result.expression["happy"] > 0.9

@@ -198,3 +198,34 @@ def test_the_detector_runs_on_every_second_frame_of_a_tracked_face(media_dir):
     assert not np.allclose(a[1::2, 19], a[0::2, 19][: len(a[1::2])])  # (which every-frame detection would change)
     with pytest.raises(ValueError, match="detector_every"):
         FaceFeatures(detector_every=0)
+
+
+def test_qamoe_extract_with_expression_writes_27_vision_features(media_dir, tmp_path):
+    """The offline path runs the same extractor: `qamoe-extract --expression` -> (T, 27) vision frames
+    whose first 20 values are the geometry and whose last 7 are log-probabilities."""
+    need_module("av")
+    need_module("pocketsphinx")
+    need_module("transformers")
+    import json
+    import shutil
+
+    from qamoe.cli.extract import main
+    from qamoe.extractors.clip import describe
+
+    info = describe({"fps": 15.0, "expression": True})["modalities"]["vision"]
+    assert info["dim"] == 27 and info["feature_names"][20:23] == ["logp_angry", "logp_disgust", "logp_fear"]
+    assert describe({"fps": 15.0})["modalities"]["vision"]["dim"] == 20
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(media_dir / "single_face.mp4", videos / "face1.mp4")
+    (tmp_path / "labels.csv").write_text("video_id,label,split\nface1,1.0,train\n")
+    out = tmp_path / "out"
+    assert main(["--videos", str(videos), "--labels", str(tmp_path / "labels.csv"), "--out", str(out), "--expression"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["modalities"]["vision"]["dim"] == 27 and manifest["config"]["expression"] is True
+    (shard,) = (out / "clips").glob("*.npz")
+    with np.load(shard, allow_pickle=False) as z:
+        vision = z["vision"]
+    assert vision.shape[1] == 27 and len(vision) >= 30
+    assert np.allclose(np.exp(vision[:, 20:]).sum(1), 1, atol=1e-3)
+    assert 0.8 < np.median(vision[:, 10]) < 1.3  # nose_to_chin, a geometry value in IOD units

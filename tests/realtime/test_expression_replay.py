@@ -121,3 +121,77 @@ def test_sentiment_follows_the_face_with_an_expression_checkpoint(replay):
     smiling = np.mean([u["sentiment"] for u in replay if 1.2 <= u["t"] <= SECONDS])
     frowning = np.mean([u["sentiment"] for u in replay if SECONDS + 1.2 <= u["t"] <= 2 * SECONDS])
     assert smiling > 0.3 and frowning < -0.3 and smiling - frowning > 1.0, (smiling, frowning)
+
+
+@pytest.fixture(scope="module")
+def expression_checkpoint(tmp_path_factory) -> Path:
+    """The shipped checkpoint's architecture with a 27-feature vision input (untrained, seed 0) and a
+    provenance that says so: what the retrained default of issue 11 will look like to the pipeline."""
+    import dataclasses
+
+    import torch
+
+    from qamoe.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+    from qamoe.data.stats import FeatureStats
+    from qamoe.realtime.checkpoints import default_media_checkpoint
+
+    shipped = load_checkpoint(default_media_checkpoint())
+    config = shipped.config
+    mods = tuple(dataclasses.replace(m, dim=27) if m.name == "vision" else m for m in config.modalities)
+    torch.manual_seed(0)
+    model = type(shipped.model)(dataclasses.replace(config, modalities=mods)).eval()
+    stats = dict(shipped.stats)
+    stats["vision"] = FeatureStats(np.zeros(27, np.float32), np.ones(27, np.float32), np.ones(27, np.float32))
+    out = tmp_path_factory.mktemp("ckpt27")
+    save_checkpoint(out, Checkpoint(model, stats, {"vision_features": "geometry+expression", "purpose": "test"}, {}))
+    return out
+
+
+def test_a_checkpoint_reading_expression_gets_27_features(smile_then_frown, expression_checkpoint, tmp_path):
+    from qamoe.checkpoint import load_checkpoint
+    from qamoe.realtime.app import check_media_checkpoint
+    from qamoe.realtime.extraction import checkpoint_uses_expression
+
+    checkpoint = load_checkpoint(expression_checkpoint)
+    assert checkpoint_uses_expression(checkpoint)
+    check_media_checkpoint(checkpoint, 15.0)  # accepted: the media extractors give 27 with expression
+    log = tmp_path / "run27.jsonl"
+    try:
+        main(["--video", str(smile_then_frown), "--checkpoint", str(expression_checkpoint), "--no-tui", "--jsonl", str(log),
+              "--fast", "--rate", "4"])
+    except SystemExit as exit:
+        assert exit.code == 0
+    updates = read_jsonl(log)
+    smiling = [u for u in updates if 1.2 <= u["t"] <= SECONDS]
+    frowning = [u for u in updates if SECONDS + 1.2 <= u["t"] <= 2 * SECONDS]
+    assert smiling and frowning and all(not u["modalities"]["vision"]["missing"] for u in smiling + frowning)
+    assert top(smiling[-1])[0] == "happy" and top(frowning[-1])[0] == "angry"
+    # the model reads the frames (an untrained one: its output only has to move with the face)
+    assert abs(np.mean([u["sentiment"] for u in smiling]) - np.mean([u["sentiment"] for u in frowning])) > 1e-3
+
+
+def test_the_checkpoint_size_picks_the_feature_set(tmp_path):
+    from qamoe.checkpoint import CheckpointError, load_checkpoint
+    from qamoe.realtime.app import check_media_checkpoint
+    from qamoe.realtime.checkpoints import default_media_checkpoint
+    from qamoe.realtime.extraction import VisionProcessor, checkpoint_uses_expression, media_dims
+
+    shipped = load_checkpoint(default_media_checkpoint())
+    assert not checkpoint_uses_expression(shipped)
+    check_media_checkpoint(shipped, 15.0)
+    assert media_dims()["vision"] == 20 and media_dims(expression=True)["vision"] == 27
+
+    class Extractor27:  # a stand-in with the real extractor's sizes, to check the processor's contract
+        dim, expression = 27, True
+
+    with pytest.raises(ValueError, match="gives 27 features, the model reads 35"):
+        VisionProcessor(Extractor27(), dim=35)
+    shipped.provenance = {**shipped.provenance, "vision_features": "geometry+expression"}  # contradicts its size
+    assert not checkpoint_uses_expression(shipped)
+    check_media_checkpoint(shipped, 15.0)  # falls back to what the size says
+    with pytest.raises(CheckpointError):
+        import dataclasses
+
+        bad = dataclasses.replace(shipped.config, modalities=tuple(
+            dataclasses.replace(m, dim=35) if m.name == "vision" else m for m in shipped.config.modalities))
+        check_media_checkpoint(type(shipped)(type(shipped.model)(bad), shipped.stats), 15.0)
