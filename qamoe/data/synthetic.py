@@ -59,7 +59,7 @@ class ModalityRecipe:
 
 RECIPES = {
     "text": ModalityRecipe(64, 40, 2.5, (1.6, 0.5, 0.0), 16, TOKENS),
-    "audio": ModalityRecipe(32, 60, 6.0, (0.25, 0.65, 0.0), 8),
+    "audio": ModalityRecipe(32, 60, 6.0, (0.18, 0.45, 0.0), 8),
     "vision": ModalityRecipe(24, 50, 5.0, (0.0, 0.3, 0.7), 8),
 }
 SPLIT_SIZES = {"train": 1284, "valid": 229, "test": 686}
@@ -168,12 +168,16 @@ def make_synthetic(seed: int = 0, sizes: dict[str, int] | None = None) -> Multim
 
 
 def pooled_features(split: SplitData, names) -> np.ndarray:
-    """(N, 2 * sum d_m): mean and max |x| of each named modality over its valid frames."""
+    """(N, 3 * sum d_m): per modality, the clip mean of the frames, and the max and min over the clip
+    of the frames with the clip's own mean and spread removed (where a short burst shows)."""
     parts = []
     for name in names:
         m = split.modalities[name]
-        masked = m.features * m.mask()[..., None]
-        parts += [masked.sum(1) / m.lengths[:, None], np.abs(masked).max(1)]
+        valid = m.mask()[..., None]
+        mean = (m.features * valid).sum(1) / m.lengths[:, None]
+        spread = np.sqrt((((m.features - mean[:, None]) * valid) ** 2).sum(1) / m.lengths[:, None]) + 0.1
+        contrast = (m.features - mean[:, None]) / spread[:, None]
+        parts += [mean, np.where(valid, contrast, -np.inf).max(1), np.where(valid, contrast, np.inf).min(1)]
     return np.concatenate(parts, 1)
 
 
