@@ -17,6 +17,9 @@ seconds of one speaker are too narrow to estimate a spread, so rescaling is opt-
 A modality is left untouched when the profile measured fewer than `MIN_FRAMES` usable frames, or when
 the checkpoint never saw real frames of it (its training statistics are constant: sigma_ref == 0),
 as with vision in the default checkpoint. Text (words) has no device statistics.
+The vision profile holds the 20 face-geometry values; for a checkpoint that reads 27 (geometry + the
+expression network's 7 log-probabilities) only the geometry is shifted: a person's expression is not
+a property of the camera.
 """
 
 from __future__ import annotations
@@ -114,17 +117,24 @@ class DeviceProfile:
         maps: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
         for name, prof in self.modalities.items():
             s = stats.get(name)
-            if s is None or prof.frames < MIN_FRAMES or len(prof.mean) != len(s.mean):
+            n = len(prof.mean)
+            # vision: a geometry profile (20) also serves a checkpoint that reads expression too (27)
+            fits = s is not None and (n == len(s.mean) or (name == "vision" and n < len(s.mean)))
+            if not fits or prof.frames < MIN_FRAMES:
                 continue
             if not np.any(np.asarray(s.sigma_ref) > 0):  # the checkpoint never saw real frames of it
                 continue
             dev_mean = np.asarray(prof.mean, np.float32)
             if scale:
-                gain = np.asarray(s.std, np.float64) / np.maximum(np.asarray(prof.std, np.float64), 1e-6)
+                gain = np.asarray(s.std, np.float64)[:n] / np.maximum(np.asarray(prof.std, np.float64), 1e-6)
                 gain = np.clip(gain, 1 / MAX_GAIN, MAX_GAIN).astype(np.float32)
             else:
                 gain = np.ones_like(dev_mean)
-            maps[name] = (dev_mean, gain, np.asarray(s.mean, np.float32))
+            train_mean = np.asarray(s.mean, np.float32)
+            if n < len(train_mean):  # values the profile does not cover pass through unchanged
+                dev_mean = np.concatenate([dev_mean, train_mean[n:]])
+                gain = np.concatenate([gain, np.ones(len(train_mean) - n, np.float32)])
+            maps[name] = (dev_mean, gain, train_mean)
 
         def apply(name: str, values: np.ndarray) -> np.ndarray:
             if name not in maps:

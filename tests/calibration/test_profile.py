@@ -97,3 +97,20 @@ def test_measure_separates_speech_from_the_noise_floor():
     assert p.noise_floor_dbfs == pytest.approx(-60, abs=1.5)
     assert p.modalities["audio"].mean[0] == pytest.approx(0.3, abs=0.02)
     json.dumps(p.to_dict())  # JSON-able
+
+
+def test_a_geometry_profile_shifts_only_the_geometry_of_an_expression_checkpoint():
+    """Vision profiles hold the 20 face-geometry values; a checkpoint reading 27 (geometry + the 7
+    expression log-probabilities) gets its geometry shifted and its expression values untouched."""
+    prof = DeviceProfile({"vision": ModalityProfile(100, 100, [1.0] * 20, [2.0] * 20)})
+    train = {"vision": stats([0.0] * 27, [1.0] * 27)}
+    x = np.full((2, 27), 3.0, np.float32)
+    for scale in (False, True):
+        y = prof.normalizer(train, scale=scale)("vision", x)
+        assert y.shape == (2, 27)
+        np.testing.assert_allclose(y[:, 20:], 3.0)  # expression: as measured
+        np.testing.assert_allclose(y[:, :20], 2.0 if not scale else 1.0)  # geometry: (3 - 1) * gain onto mean 0
+    # the other way round (a 27-value profile, a 20-value checkpoint) does not fit: left alone
+    wide = DeviceProfile({"vision": ModalityProfile(100, 100, [1.0] * 27, [2.0] * 27)})
+    z = np.ones((2, 20), np.float32)
+    assert wide.normalizer({"vision": stats([0.0] * 20, [1.0] * 20)})("vision", z) is z
