@@ -123,3 +123,17 @@ def test_a_truncated_faststart_mp4_is_predicted_only_with_a_warning(tmp_path, ca
     assert "warning:" in err and "looks truncated" in err
     code, out, err = run([str(path), "--transcript", "what a wonderful day", "--json"], capsys)
     assert code == 0 and json.loads(out)["warnings"] == []  # the whole file: no warning
+
+
+def test_quiet_by_default_and_verbose_on_request():
+    """No "Loading weights" bar and no TFLite/absl lines on standard error unless --verbose."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("TRANSFORMERS_VERBOSITY", None)
+    env.pop("HF_HUB_DISABLE_PROGRESS_BARS", None)
+    quiet = subprocess.run([sys.executable, "-m", "qamoe.cli.predict", "--text", "a fine day", "--json"],
+                           capture_output=True, text=True, env=env, timeout=300)
+    assert quiet.returncode == 0 and json.loads(quiet.stdout)["present"]["text"]
+    assert quiet.stderr == ""
