@@ -114,6 +114,48 @@ def draw_spectrum(train: TrainConfig, batch: int, modalities: int, generator: to
     return levels[0], levels[1]
 
 
+class SignalViews:
+    """Copies of the training split degraded on the *signal* before extraction (audio at several SNRs,
+    say), aligned clip by clip with it. Each training sample reads, per modality that has views, the
+    clean features or one of the views, drawn uniformly; feature-level noise is then left off that
+    modality (the view is its noise), and missingness still applies. The consistency target compares
+    the view with the clean features, so r_m learns what a real bad microphone does."""
+
+    def __init__(self, views: dict[str, list], stats: dict) -> None:
+        """views: modality -> list of SplitData with the training split's clips in its order."""
+        self.tensors = {name: [TensorSplit(v, stats) for v in split_views] for name, split_views in views.items()}
+
+    def draw(self, batch, generator: torch.Generator) -> tuple[dict, dict]:
+        """The batch's features and lengths with each sample's view of every viewed modality."""
+        features, lengths = dict(batch.features), dict(batch.lengths)
+        for name, tensors in self.tensors.items():
+            choice = torch.randint(0, len(tensors) + 1, (len(batch.index),), generator=generator)  # 0: clean
+            n = batch.lengths[name].clone()
+            for k, view in enumerate(tensors, start=1):
+                n[choice == k] = view.lengths[name][batch.index[choice == k]]
+            x = torch.zeros(len(n), int(n.max()), batch.features[name].shape[-1])
+            clean_rows = choice == 0
+            width = min(x.shape[1], batch.features[name].shape[1])
+            x[clean_rows, :width] = batch.features[name][clean_rows, :width]
+            for k, view in enumerate(tensors, start=1):
+                rows = choice == k
+                if rows.any():
+                    source = view.features[name][batch.index[rows]]
+                    width = min(x.shape[1], source.shape[1])
+                    x[rows, :width] = source[:, :width]
+            features[name], lengths[name] = x, n
+        return features, lengths
+
+    def quiet_feature_noise(self, noise, batch: int, names: tuple[str, ...]) -> torch.Tensor:
+        """(B, M) feature-level noise with the viewed modalities' columns set to zero."""
+        noise = torch.as_tensor(noise, dtype=torch.float32)
+        noise = noise.expand(batch, len(names)).clone() if noise.ndim == 0 else noise.clone()
+        for column, name in enumerate(names):
+            if name in self.tensors:
+                noise[:, column] = 0.0
+        return noise
+
+
 def _epoch_batches(ctx: DistContext, n: int, train: TrainConfig, epoch: int) -> list[torch.Tensor]:
     """This rank's sample indices for every step of the epoch."""
     if ctx.distributed:
@@ -150,8 +192,13 @@ def train_model(
     state_dir: str | Path | None = None,
     resume: bool = False,
     ctx: DistContext | None = None,
+    signal_views: dict[str, list] | None = None,
 ) -> tuple[Checkpoint, dict]:
-    """Trains, keeps the best epoch by the validation selection score, returns it and a history."""
+    """Trains, keeps the best epoch by the validation selection score, returns it and a history.
+
+    signal_views: modality -> training-split copies degraded on the signal (see `SignalViews`); with
+    the spectrum strategy each sample reads the clean features or one of them.
+    """
     if train.spectrum_draw not in SPECTRUM_DRAWS:
         raise ValueError(f"spectrum_draw must be one of {SPECTRUM_DRAWS}, got {train.spectrum_draw!r}")
     ctx = ctx or init_distributed(train.device)
@@ -160,6 +207,7 @@ def train_model(
     sigma_ref = sigma_ref_tensors(stats)
     train_split = TensorSplit(dataset.splits["train"], stats)
     valid_split = TensorSplit(dataset.splits["valid"], stats)
+    views = SignalViews(signal_views, stats) if signal_views and train.spectrum else None
 
     model = build_model(architecture, model_config).to(ctx.device)
     optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, betas=(0.9, 0.999), weight_decay=train.weight_decay)
@@ -199,8 +247,12 @@ def train_model(
                 features, lengths, targets, probe_answers = *clean, None, None
                 if train.spectrum:
                     lam, eta = draw_spectrum(train, len(batch.labels), len(model_config.modalities), corrupt)
+                    source_features, source_lengths = batch.features, batch.lengths
+                    if views is not None:
+                        source_features, source_lengths = views.draw(batch, corrupt)
+                        lam = views.quiet_feature_noise(lam, len(batch.labels), model_config.modality_names)
                     degraded = degrade(
-                        batch.features, batch.lengths, modalities=model_config.modalities, sigma_ref=sigma_ref,
+                        source_features, source_lengths, modalities=model_config.modalities, sigma_ref=sigma_ref,
                         noise=lam, missing_rate=eta, generator=corrupt,
                     )
                     features, lengths = _on(ctx.device, degraded.features, degraded.lengths)

@@ -84,3 +84,30 @@ def test_a_config_json_from_before_the_reliability_fields_loads_as_it_was_traine
     raw["heteroscedastic"] = False
     assert QAMoEConfig.from_dict(raw).modality_variance is False
     assert QAMoEConfig.from_dict(json.loads(json.dumps(QAMoEConfig().to_dict()))) == QAMoEConfig()
+
+
+def test_signal_views_give_each_sample_the_clean_clip_or_one_view_and_silence_feature_noise():
+    import numpy as np
+
+    from qamoe.data.dataset import ModalityData, SplitData
+    from qamoe.data.stats import fit_stats
+    from qamoe.data.tensors import TensorSplit
+    from qamoe.train import SignalViews
+
+    rng = np.random.default_rng(0)
+    n = 40
+    clean = SplitData({"audio": ModalityData(rng.normal(size=(n, 6, 2)), np.full(n, 6)),
+                       "text": ModalityData(rng.normal(size=(n, 3, 2)), np.full(n, 3))}, np.zeros(n))
+    view = SplitData({"audio": ModalityData(rng.normal(size=(n, 9, 2)) + 50.0, np.full(n, 9)),
+                      "text": clean.modalities["text"]}, np.zeros(n))
+    stats = fit_stats(clean.modalities)
+    views = SignalViews({"audio": [view]}, stats)
+    batch = TensorSplit(clean, stats).batch(torch.arange(n))
+    features, lengths = views.draw(batch, torch.Generator().manual_seed(0))
+    from_view = lengths["audio"] == 9
+    assert 0 < int(from_view.sum()) < n  # both the clean clip and the view are drawn
+    assert (features["audio"][from_view, :9].mean((1, 2)) > 10).all()  # the view's frames, normalised
+    torch.testing.assert_close(features["audio"][~from_view, :6], batch.features["audio"][~from_view])
+    assert torch.equal(features["text"], batch.features["text"])
+    noise = views.quiet_feature_noise(0.5, n, ("text", "audio"))
+    assert noise.shape == (n, 2) and (noise[:, 0] == 0.5).all() and (noise[:, 1] == 0).all()

@@ -25,6 +25,7 @@ import sys
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 from rich.console import Console
 from rich.table import Table
 
@@ -34,7 +35,8 @@ from qamoe.data.registry import DATASETS
 from qamoe.experiments import GROUPS, checkpoint_dir, train_variants, variant
 from qamoe.train import TrainConfig
 
-COMPARISON_PROTOCOLS = {"ablations": ("mixture", "reliability"), "training": ("mixture",), "training-all": ("mixture",)}
+COMPARISON_PROTOCOLS = {"ablations": ("mixture", "reliability"), "reliability": ("mixture", "reliability"),
+                        "training": ("mixture",), "training-all": ("mixture",)}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -82,6 +84,35 @@ def comparison_rows(payload: dict, reference: str) -> tuple[list[str], list[list
             "—" if label == reference else f"{delta:+.3f}",
         ])
     return header, rows, worse
+
+
+def paired_rows(args, names: list[str], seeds: list[int], reference: str) -> tuple[list[str], list[list[str]], dict]:
+    """Each model against `reference`, clip by clip on the same mixture test set (qamoe/paired.py)."""
+    from qamoe.checkpoint import load_checkpoint
+    from qamoe.data.registry import load_dataset
+    from qamoe.data.tensors import TensorSplit
+    from qamoe.evaluate import sigma_ref_tensors
+    from qamoe.paired import mixture_errors, paired_test
+
+    dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)
+    errors = {}
+    for name in names:
+        per_seed = []
+        for seed in seeds:
+            checkpoint = load_checkpoint(checkpoint_dir(args.runs, name, seed))
+            split = TensorSplit(dataset.splits[args.split], checkpoint.stats)
+            per_seed.append(mixture_errors(checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=args.eval_seed))
+        errors[name] = np.stack(per_seed)
+    header = ["model", f"Δ mixture error vs {reference} (95 % CI)", "Wilcoxon p", f"seeds where {reference} is better"]
+    rows, results = [], {}
+    for name in names:
+        if name == reference:
+            continue
+        result = paired_test(errors[name], errors[reference])
+        results[name] = result
+        rows.append([name, f"{result['mean_difference']:+.3f} [{result['ci95'][0]:+.3f}, {result['ci95'][1]:+.3f}]",
+                     f"{result['wilcoxon_p']:.2g}", f"{result['seeds'] - result['seeds_a_lower']}/{result['seeds']}"])
+    return header, rows, results
 
 
 def missing_retrained(args, names: list[str], seeds: list[int], console: Console) -> dict:
@@ -162,7 +193,7 @@ def main(argv=None) -> None:
             checkpoint=[],
         )
         payloads = run_protocols(eval_args, console, models=models, names=protocols)
-        if "mixture" in payloads and args.experiment != "baselines":
+        if "mixture" in payloads:
             reference = "qamoe" if "qamoe" in names else names[0]
             header, rows, worse = comparison_rows(payloads["mixture"], reference)
             table = Table(title=f"{args.experiment}: stochastic mixture test set, {len(seeds)} seed(s)")
@@ -171,10 +202,20 @@ def main(argv=None) -> None:
             for row in rows:
                 table.add_row(*row)
             console.print(table)
+            paired_header, paired, paired_results = paired_rows(args, names, seeds, reference)
+            table = Table(title=f"paired against {reference}: the same clips under the same corruptions")
+            for h in paired_header:
+                table.add_column(h)
+            for row in paired:
+                table.add_row(*row)
+            console.print(table)
             result = {"experiment": args.experiment, "seeds": seeds, "epochs": args.epochs, "reference": reference,
-                      "worse_than_reference_on_mixture_mae": worse, "header": header, "rows": rows}
+                      "worse_than_reference_on_mixture_mae": worse, "header": header, "rows": rows,
+                      "paired": paired_results}
             atomic_write_json(Path(args.out) / f"{args.experiment}.json", result)
-            (Path(args.out) / f"{args.experiment}.md").write_text(markdown_table(header, rows) + "\n")
+            (Path(args.out) / f"{args.experiment}.md").write_text(
+                markdown_table(header, rows) + "\n\n" + markdown_table(paired_header, paired) + "\n"
+            )
             console.print(f"written to {Path(args.out) / f'{args.experiment}.json'}")
 
 
