@@ -110,9 +110,14 @@ class ClipExtractor:
     def describe(self) -> dict:
         return describe(self.config)
 
-    def extract(self, path: str | Path, start: float | None = None, end: float | None = None, transcript: str | None = None) -> ClipFeatures:
+    def extract(self, path: str | Path, start: float | None = None, end: float | None = None, transcript: str | None = None,
+                progress=None) -> ClipFeatures:
+        """`progress(stage, t, end)`: optional, called as decoding advances ("audio", then "video"; t and
+        end in seconds of media, end None when unknown), e.g. for a progress bar on long files."""
         reader = MediaReader(path)  # raises MediaError if the file cannot be read at all
         info = reader.info
+        stated_end = info.duration if end is None or info.duration is None else min(end, info.duration)
+        report = progress or (lambda stage, t, until: None)
         if start is not None and info.duration is not None and start >= info.duration:
             raise MediaError(f"{path}: the clip starts at {start:.2f} s, after the end of the file ({info.duration:.2f} s)")
         if end is not None and info.duration is not None and end > info.duration + 0.5:
@@ -125,6 +130,7 @@ class ClipExtractor:
             nonlocal reached
             for frame in frames_in:
                 reached = max(reached, frame.t)
+                report("video", frame.t, stated_end)
                 yield frame
 
         words: list[Word] = []
@@ -137,6 +143,7 @@ class ClipExtractor:
                 self.audio_gate.reset()
             for chunk in reader.audio(start, end):
                 reached = max(reached, chunk.t + chunk.duration)
+                report("audio", chunk.t + chunk.duration, stated_end)
                 if self.audio_gate is not None:  # the live AudioProcessor's rule, chunk by chunk
                     self.audio_gate.feed(chunk)
                     self.audio_gate.pop_events()

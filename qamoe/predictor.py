@@ -84,6 +84,7 @@ class Predictor:
         self._normalize = profile.normalizer(checkpoint.stats) if profile is not None else None
         self._clip = None
         self._embedder = None
+        self.progress = None  # optional callback(stage, t, end) while a media file is read (qamoe-predict's bar)
 
     @classmethod
     def load(cls, directory: str | Path | None = None, *, profile=None) -> "Predictor":
@@ -136,7 +137,7 @@ class Predictor:
                     path = Path(tmp) / "audio.wav"
                     write_wav(path, samples, int(sample_rate))
                 extractor = self._clip_extractor()
-                clip = extractor.extract(path, transcript=text)
+                clip = extractor.extract(path, transcript=text, progress=self.progress)
             feats = media_features(clip)
             self.last_expression = _mean_expression(clip.features["vision"]) if video is not None else {}
             feats["vision"] = feats["vision"][:, : self.dims.get("vision", 20)]  # 20: geometry only, 27: + expression

@@ -137,3 +137,45 @@ def test_quiet_by_default_and_verbose_on_request():
                            capture_output=True, text=True, env=env, timeout=300)
     assert quiet.returncode == 0 and json.loads(quiet.stdout)["present"]["text"]
     assert quiet.stderr == ""
+
+
+def test_reading_a_media_file_reports_progress(tmp_path, predictor):
+    """A long file shows where it is (qamoe-predict's bar): audio first, then video, up to the end."""
+    from io import StringIO
+
+    from rich.console import Console
+
+    path = write_test_mp4(tmp_path / "clip.mp4")
+    seen = []
+    predictor._clip_extractor().extract(path, progress=lambda stage, t, end: seen.append((stage, t, end)))
+    stages = [s for s, _, _ in seen]
+    assert stages[0] == "audio" and stages[-1] == "video" and "audio" not in stages[stages.index("video"):]
+    assert seen[-1][2] == pytest.approx(6.0, abs=0.2) and seen[-1][1] > 5.0
+    assert all(b[1] >= a[1] for a, b in zip(seen, seen[1:]) if a[0] == b[0])  # never backwards within a stage
+    screen = StringIO()
+    with predict_cli.media_progress(Console(file=screen, force_terminal=True, width=100), path) as update:
+        update("audio", 3.0, 6.0)
+    assert "listening to clip.mp4" in screen.getvalue()
+    with predict_cli.media_progress(Console(file=StringIO(), force_terminal=False), path) as update:
+        assert update is None  # not a terminal: no bar
+
+
+def write_test_mp4(path, seconds=6):
+    av = pytest.importorskip("av")
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        video = container.add_stream("mpeg4", rate=15)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=16000)
+        audio.layout = "mono"
+        for i in range(15 * seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        tone = (0.1 * np.sin(np.arange(16000 * seconds) / 16000 * 2 * np.pi * 220)).astype(np.float32)
+        for k in range(0, len(tone), 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = 16000, k
+            container.mux(audio.encode(chunk))
+        container.mux(audio.encode())
+    return path

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
@@ -55,6 +56,27 @@ def show(console: Console, source: str, result) -> None:
         top = max(result.expression, key=result.expression.get)
         console.print(f"face expression: [bold]{top}[/] {result.expression[top]:.2f}  "
                       + "  ".join(f"{k} {v:.2f}" for k, v in result.expression.items() if k != top), highlight=False)
+
+
+@contextmanager
+def media_progress(console: Console, path: Path):
+    """A progress bar on standard error while a media file is read (on a terminal only): the
+    callback `Predictor.progress` takes (stage, t, end) in seconds of media."""
+    if not console.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn  # noqa: PLC0415
+
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[at]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as bar:
+        task = bar.add_task(f"reading {path.name}", total=None, at="")
+
+        def update(stage: str, t: float, end: float | None) -> None:
+            what = "listening to" if stage == "audio" else "looking at"
+            at = f"{t:.0f} / {end:.0f} s" if end else f"{t:.0f} s"
+            bar.update(task, description=f"{what} {path.name}", total=end, completed=min(t, end or t), at=at)
+
+        yield update
 
 
 def read_text_file(path: Path) -> str:
@@ -103,7 +125,9 @@ def main(argv=None) -> None:
                 elif path.suffix.lower() in IMAGE_SUFFIXES:
                     result = predictor.predict(image=path, text=args.transcript)
                 else:
-                    result = predictor.predict(video=path, text=args.transcript)
+                    with media_progress(err_console, path) as progress:  # a long file: a bar, not 60 s of silence
+                        predictor.progress = progress
+                        result = predictor.predict(video=path, text=args.transcript)
         except NoUsableInput as err:
             err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
             sys.exit(3)
