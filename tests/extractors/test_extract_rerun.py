@@ -176,3 +176,73 @@ def test_ctrl_c_during_extraction_is_one_line(fake, folder, monkeypatch, capsys)
     assert run(folder, write_labels(folder, ROWS)) == 130
     err = capsys.readouterr().err
     assert "interrupted" in err and "Traceback" not in err and "KeyboardInterrupt" not in err
+
+
+def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_no_worker(tmp_path):
+    """The real thing: qamoe-extract --workers 2 in its own process, SIGINT after the first clip."""
+    import glob
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    for module in ("av", "pocketsphinx", "silero_vad", "transformers", "mediapipe"):
+        pytest.importorskip(module)
+
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    rows = []
+    for i in range(10):
+        write_tone_video(videos / f"w{i}.mp4", seconds=4)
+        rows.append(f"w{i},0,0,4,0.5,{['train', 'valid', 'test'][i % 3]}")
+    labels = write_labels(tmp_path, rows)
+    marker = f"qamoe-test-{os.getpid()}-{time.time_ns()}"
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "QAMOE_TEST_MARKER": marker}
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qamoe.cli.extract", "--videos", str(videos), "--labels", str(labels), "--out", str(out),
+         "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.time() + 300
+    while not glob.glob(str(out / "clips" / "*.json")) and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    assert proc.poll() is None, "extraction finished before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr[-2000:]
+    assert "interrupted" in stderr and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
+    time.sleep(1.0)
+    left = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if marker.encode() in environ.read_bytes():
+                left.append(environ.parent.name)
+        except OSError:
+            pass
+    assert left == [], f"worker processes left running: {left}"
+
+
+def write_tone_video(path, seconds: int = 6):
+    """A small real video: a 220 Hz tone and changing grey frames, faststart MP4."""
+    import av  # noqa: PLC0415
+
+    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
+        video = container.add_stream("mpeg4", rate=15)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        audio = container.add_stream("aac", rate=16000)
+        audio.layout = "mono"
+        for i in range(15 * seconds):
+            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame))
+        container.mux(video.encode())
+        tone = (0.1 * np.sin(np.arange(16000 * seconds) / 16000 * 2 * np.pi * 220)).astype(np.float32)
+        for k in range(0, len(tone), 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="flt", layout="mono")
+            chunk.sample_rate, chunk.pts = 16000, k
+            container.mux(audio.encode(chunk))
+        container.mux(audio.encode())
+    return path
