@@ -167,20 +167,21 @@ class Predictor:
         from qamoe.realtime.window import ModalityWindow  # noqa: PLC0415
 
         windows = {}
+        reasons = dict(reasons or {})
         for name, dim in self.dims.items():
             values = feats.get(name)
             if values is None or len(values) == 0:
                 continue
             values = np.asarray(values, np.float32).reshape(-1, dim)
             if not np.isfinite(values).any():  # all NaN / infinity: no evidence, not zeros
-                (reasons := dict(reasons or {})).setdefault(name, "no finite values")
+                reasons.setdefault(name, "no finite values")
                 continue
             values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
             if self._normalize is not None:
                 values = self._normalize(name, values)
             windows[name] = ModalityWindow(values, None, len(values), len(values))
         if not windows:
-            why = "; ".join(f"{k}: {v}" for k, v in (reasons or {}).items()) or "every modality is empty"
+            why = "; ".join(f"{m}: {reasons.get(m, 'not given')}" for m in self.dims)
             raise NoUsableInput(f"no usable input ({why}); no prediction made")
         result = self.engine.infer(windows)
         raw_std = float(result.std)
@@ -189,7 +190,7 @@ class Predictor:
             sentiment=float(result.sentiment), std=std, label=sentiment_label(result.sentiment),
             reliability={k: float(v) for k, v in result.reliability.items()},
             present={name: name in windows for name in self.dims},
-            missing_reason={k: v for k, v in (reasons or {}).items() if k not in windows},
+            missing_reason={k: v for k, v in reasons.items() if k not in windows},
             transcript=transcript, raw_std=raw_std, warnings=list(warnings or []),
         )
 
