@@ -248,13 +248,16 @@ class Session:
     def _notify(self, kind: str, message: str) -> None:
         if self.log is not None:
             self.log.event(kind, message, t=round(self.clock.now(), 3))
-        if self.dashboard is not None:
-            self.dashboard.message = "" if kind == "source_ok" else message
+        if self.options.tui:  # the dashboard's status line (kept until the dashboard exists)
+            self.status_message = "" if kind == "source_ok" else message
+            if self.dashboard is not None:
+                self.dashboard.message = self.status_message
         elif kind != "gave_up":  # _finish prints that one
             self.err.print(f"[bold yellow]{message}[/]", highlight=False, soft_wrap=True)
 
     def _run_tui(self) -> None:
         dashboard = Dashboard(source=self.source_label)
+        dashboard.message = getattr(self, "status_message", "")
         self.dashboard = dashboard
         self.pipeline.subscribe(dashboard.push)
         worker = self._start_driver(on_end=lambda: setattr(dashboard, "message", "replay finished: press q to quit"))

@@ -131,3 +131,21 @@ def test_a_replay_stopped_early_is_not_called_truncated_but_a_cut_file_is(tmp_pa
     for _ in recording.items():
         pass
     assert any("looks truncated" in w for w in recording.warnings())
+
+
+def test_the_no_source_message_reaches_the_dashboard_even_before_it_exists():
+    from types import SimpleNamespace
+
+    from qamoe.realtime.app import LiveOptions, Session
+    from qamoe.realtime.clock import MonotonicClock
+
+    session = Session.__new__(Session)  # only the notification path, no devices or models
+    session.options = LiveOptions(camera="7", tui=True)
+    session.log, session.dashboard, session.clock = None, None, MonotonicClock()
+    session._notify("no_source", "no working source: camera 7 retrying")
+    dashboard = SimpleNamespace(message="")
+    session.dashboard = dashboard
+    dashboard.message = session.status_message  # what _run_tui does when it builds the dashboard
+    assert "no working source" in dashboard.message
+    session._notify("source_ok", "a source works again: camera 7")
+    assert dashboard.message == ""
