@@ -18,10 +18,13 @@ class RunStats:
     reliability_sum: dict[str, float] = field(default_factory=dict)
     missing_count: dict[str, int] = field(default_factory=dict)
     last: Update | None = None
+    with_input: int = 0  # updates where at least one modality was present (the others: prior alone)
 
     def add(self, update: Update) -> None:
         self.updates += 1
-        self.sentiment_sum += update.sentiment
+        if not all(status.missing for status in update.modalities.values()):
+            self.with_input += 1
+            self.sentiment_sum += update.sentiment
         for name, status in update.modalities.items():
             self.reliability_sum[name] = self.reliability_sum.get(name, 0.0) + status.reliability
             self.missing_count[name] = self.missing_count.get(name, 0) + int(status.missing)
@@ -41,9 +44,15 @@ class RunStats:
             return ["no updates were published"]
         last = self.last
         words = len(last.transcript.split())
+        if not self.with_input:  # never a number made from nothing
+            head = f"{self.updates} updates over {last.t:.1f} s, none with any input: no sentiment"
+        else:
+            blind = f" ({self.updates - self.with_input} without any input left out)" if self.with_input < self.updates else ""
+            last_text = ("last: no input" if all(s.missing for s in last.modalities.values())
+                         else f"last {last.sentiment:+.2f} ± {last.std:.2f} ({last.label})")
+            head = f"{self.updates} updates over {last.t:.1f} s; mean sentiment {self.sentiment_sum / self.with_input:+.2f}{blind}; {last_text}"
         return [
-            f"{self.updates} updates over {last.t:.1f} s; mean sentiment {self.sentiment_sum / self.updates:+.2f}; "
-            f"last {last.sentiment:+.2f} ± {last.std:.2f} ({last.label})",
+            head,
             f"transcript ({words} words): {last.transcript[-200:]}" if words else "transcript: (no words)",
             f"dropped: {sum(last.dropped.values())} items" + (
                 " (" + ", ".join(f"{k} {v}" for k, v in last.dropped.items() if v) + ")" if any(last.dropped.values()) else ""

@@ -149,3 +149,20 @@ def test_the_no_source_message_reaches_the_dashboard_even_before_it_exists():
     assert "no working source" in dashboard.message
     session._notify("source_ok", "a source works again: camera 7")
     assert dashboard.message == ""
+
+
+def test_the_run_summary_gives_no_sentiment_made_from_nothing():
+    from qamoe.realtime.summary import RunStats
+    from qamoe.realtime.update import ModalityStatus, Update
+
+    def update(t, missing):
+        mods = {m: ModalityStatus(reliability=0.35, missing=missing, reason="camera 7 retrying" if missing else "")
+                for m in ("text", "audio", "vision")}
+        return Update(seq=int(t * 5), t=t, sentiment=0.14, std=1.8, label="neutral", modalities=mods)
+
+    stats = RunStats()
+    for i in range(10):
+        stats.add(update(i * 0.2, missing=True))
+    assert stats.lines()[0] == "10 updates over 1.8 s, none with any input: no sentiment"
+    stats.add(update(2.0, missing=False))
+    assert "mean sentiment +0.14 (10 without any input left out)" in stats.lines()[0]
