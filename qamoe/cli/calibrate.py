@@ -110,8 +110,10 @@ def main(argv=None) -> None:
             raise ValueError("give --video PATH, or --mic NAME and/or --camera N")
         if args.video is not None and (args.mic is not None or args.camera is not None):
             raise ValueError("--video replaces the devices: give either --video or --mic/--camera")
-        if not args.seconds > 0:
-            raise ValueError("--seconds must be positive")
+        if not 0 < args.seconds <= 3600:
+            raise ValueError(f"--seconds must lie in (0, 3600], got {args.seconds}")
+        if Path(args.out).is_dir():  # said before recording, not after
+            raise ValueError(f"--out {args.out} is a folder; give a file name such as {Path(args.out) / 'profile.json'}")
         from qamoe.calibration.profile import measure  # noqa: PLC0415
         from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
         from qamoe.extractors.decode import MediaError, MediaReader  # noqa: PLC0415
@@ -139,6 +141,9 @@ def main(argv=None) -> None:
         except (MediaError, ExtractorUnavailable, FileNotFoundError, ValueError) as err:
             console.print(f"[bold red]error:[/] {' '.join(str(err).split())}", highlight=False, soft_wrap=True)
             sys.exit(2)
+        except OSError as err:  # a full or read-only disk, no permission
+            console.print(f"[bold red]error:[/] could not write {args.out}: {err.strerror or err}", highlight=False, soft_wrap=True)
+            sys.exit(1)
         show(console, profile)
         console.print(f"profile written to [bold]{out.resolve()}[/]; use it with qamoe-live --profile {out}")
     except KeyboardInterrupt:

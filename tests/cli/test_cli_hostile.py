@@ -38,3 +38,21 @@ def test_result_tables_into_a_file_are_not_cut_at_80_columns(tmp_path, capsys, m
     for key in ("Has0_acc_2", "Non0_F1_score", "Mult_acc_7", "MAE", "Corr"):
         assert key in out
     assert max(len(line) for line in out.splitlines()) > 80
+
+
+@pytest.mark.parametrize("extra, message", [(["--seconds", "inf"], "--seconds must lie in"), (["--seconds", "0"], "--seconds must lie in")])
+def test_calibrate_refuses_bad_seconds_before_recording(tmp_path, capsys, extra, message):
+    from qamoe.cli import calibrate
+
+    with pytest.raises(SystemExit) as exit_:
+        calibrate.main(["--video", str(tmp_path / "any.mp4"), "--out", str(tmp_path / "p.json"), *extra])
+    assert exit_.value.code == 2 and message in " ".join(capsys.readouterr().out.split())
+
+
+def test_calibrate_out_naming_a_folder_is_refused_before_recording(tmp_path, capsys):
+    from qamoe.cli import calibrate
+
+    with pytest.raises(SystemExit) as exit_:
+        calibrate.main(["--video", str(tmp_path / "any.mp4"), "--out", str(tmp_path)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert exit_.value.code == 2 and "is a folder" in out and "Traceback" not in out
