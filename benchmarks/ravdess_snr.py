@@ -59,7 +59,7 @@ def main(argv=None) -> dict:
     from qamoe.evaluate import predict_split, sigma_ref_tensors
     from qamoe.metrics import regression_metrics
 
-    console = Console()
+    console = Console(width=140)
     checkpoint = load_checkpoint(args.checkpoint)
     stored = checkpoint.provenance.get("dataset_args", {}).get("ravdess") or {}
     data = args.data or stored.get("data")
@@ -108,7 +108,9 @@ def main(argv=None) -> dict:
         "checkpoint": str(Path(args.checkpoint).resolve()), "split": args.split, "noise_kind": args.noise_kind,
         "noise_seed": args.noise_seed, "dataset_options": {k: v for k, v in options.items() if k != "cache"},
         "rows": rows,
+        # positive: r_audio falls as the SNR falls; vs the noise level (the reliability protocol's sign) it is -rho
         "spearman_rho_r_audio_vs_snr": float(rho), "p_value": float(pval), "spearman_rho_present_only": float(rho_present),
+        "spearman_rho_r_audio_vs_noise_level": float(-rho),
         "mean_r_audio_monotone": bool(np.all(np.diff(np.array(means)[order]) < 0)),
         "share_of_clips_monotone": monotone_clips,
         "mean_within_clip_rho": float(np.mean(within)) if within else None,
@@ -131,7 +133,7 @@ def main(argv=None) -> dict:
             cells += [f"{row['MAE']:.3f}", f"{row['Corr']:.3f}", "" if bal is None else f"{bal:.3f}"]
         table.add_row(*cells)
     console.print(table)
-    console.print(f"Spearman rho(r_audio, SNR) = {rho:.3f} (p = {pval:.2g}; audio present only {rho_present:.3f}); "
+    console.print(f"Spearman rho(r_audio, SNR) = {rho:.3f} (vs the noise level {-rho:.3f}; p = {pval:.2g}; audio present only {rho_present:.3f}); "
                   f"mean r_audio monotone: {payload['mean_r_audio_monotone']}; clips monotone: {monotone_clips:.2f}; "
                   f"mean within-clip rho {payload['mean_within_clip_rho']}")
     console.print(f"written to {out}")
