@@ -62,7 +62,7 @@ def test_predict_usage_errors(argv, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
-    assert "error:" in capsys.readouterr().out
+    assert "error:" in capsys.readouterr().err
 
 
 def test_predict_corrupt_file_is_one_clear_line(tmp_path, capsys):
@@ -74,7 +74,7 @@ def test_predict_corrupt_file_is_one_clear_line(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main([str(bad)])
     assert exc.value.code == 2
-    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and "broken.mp4" in lines[0]
 
 
@@ -83,7 +83,7 @@ def test_predict_bad_checkpoint(tmp_path, capsys):
 
     with pytest.raises(SystemExit) as exc:
         main(["--text", "hello", "--checkpoint", str(tmp_path)])
-    assert exc.value.code == 2 and "error:" in capsys.readouterr().out
+    assert exc.value.code == 2 and "error:" in capsys.readouterr().err
 
 
 def test_calibrate_from_a_video_and_use_the_profile(talking_clip, tmp_path, capsys):
