@@ -191,7 +191,7 @@ def ridge_test_predictions(data: MultimodalDataset, names, alpha: float = 1.0) -
 
 
 
-def _burst_contrast(x: np.ndarray, valid: np.ndarray, salient: np.ndarray) -> np.ndarray:
+def burst_contrast(x: np.ndarray, valid: np.ndarray, salient: np.ndarray) -> np.ndarray:
     """(N, T, d) -> (N, d): mean of the salient frames minus mean of the other valid frames."""
     rest = valid & ~salient
     inside = (x * salient[..., None]).sum(1) / np.maximum(salient.sum(1, keepdims=True), 1)
@@ -223,7 +223,7 @@ def oracle_correlation(seed: int, name: str, noise: float, *, sizes: dict[str, i
             sigma_ref={name: torch.from_numpy(stats.sigma_ref)}, noise=noise, missing_rate=0.0,
             generator=torch.Generator().manual_seed(degradation_seed * 1_000_003 + k),
         )
-        summaries[split] = _burst_contrast(degraded.features[name].numpy(), m.mask(), salient[split][name])
+        summaries[split] = burst_contrast(degraded.features[name].numpy(), m.mask(), salient[split][name])
     x, xt = summaries["train"], summaries["test"]
     x1 = np.c_[x, np.ones(len(x))]
     w = np.linalg.solve(x1.T @ x1 + alpha * np.eye(x1.shape[1]), x1.T @ data.splits["train"].labels)

@@ -8,7 +8,7 @@ import itertools
 import numpy as np
 import pytest
 
-from qamoe.data.synthetic import FACTOR_WEIGHTS, RECIPES, make_synthetic
+from qamoe.data.synthetic import FACTOR_WEIGHTS, RECIPES, burst_contrast, make_synthetic_with_salient
 from qamoe.realtime import checkpoints
 from qamoe.realtime.clock import VirtualClock
 from qamoe.realtime.replay import ReplayDriver
@@ -16,20 +16,21 @@ from qamoe.realtime.simulated import DemoScene, world_directions
 from qamoe.realtime.streams import WORDS, feature_stream
 
 
-def label_direction(data, name):
-    """Regression coefficient of clip-mean features on the label, per dimension: it points along
-    the direction through which the simulator writes sentiment into this modality."""
+def label_direction(data, salient, name):
+    """Regression coefficient of each clip's burst contrast (its affect-carrying frames against the
+    rest) on the label, per dimension: it points along the direction through which the simulator
+    writes sentiment into this modality."""
     split = data.splits["train"]
     m = split.modalities[name]
-    means = m.features.sum(1) / m.lengths[:, None]
+    contrast = burst_contrast(m.features, m.mask(), salient["train"][name])
     y = split.labels - split.labels.mean()
-    return (means - means.mean(0)).T @ y / (y @ y)
+    return (contrast - contrast.mean(0)).T @ y / (y @ y)
 
 
 @pytest.mark.parametrize("name", list(RECIPES))
 def test_demo_writes_sentiment_along_the_simulators_own_directions(name):
-    data = make_synthetic(0, sizes={"train": 1284, "valid": 2, "test": 2})
-    observed = label_direction(data, name)
+    data, salient = make_synthetic_with_salient(0, sizes={"train": 1284, "valid": 2, "test": 2})
+    observed = label_direction(data, salient, name)
     recipe = RECIPES[name]
 
     affect = slice(0, recipe.affect_dims)  # the dims that carry affect; the rest is background only
