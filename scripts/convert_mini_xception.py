@@ -297,6 +297,7 @@ def main() -> None:
     from qamoe.extractors.expression import load_mini_xception, mini_xception  # noqa: PLC0415
 
     torch.manual_seed(0)
+    torch.set_num_threads(1)  # small convolutions: more threads only spin against each other here
     layers, weights = read_keras(args.hdf5)
     report: dict = {"source": args.hdf5.name, "source_bytes": args.hdf5.stat().st_size}
     if args.check_only:
