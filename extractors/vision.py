@@ -306,7 +306,7 @@ def still_face_extractor() -> FaceFeatures:
 
 
 def fer_face_features(face: np.ndarray, faces: FaceFeatures | None = None, *, pad: float = 2.0, size: int = 192,
-                      t: float = 0.0) -> FeatureFrame:
+                      t: float = 0.0, transform=None) -> FeatureFrame:
     """One FER2013 face (48x48 grey uint8) -> its vision feature frame (geometry + expression, 27
     values, `missing=True` when the mesh finds no face), through `fer_canvas` and the same
     `FaceFeatures.analyse` live video uses. `faces`: an extractor built with `static_images=True`
@@ -314,10 +314,24 @@ def fer_face_features(face: np.ndarray, faces: FaceFeatures | None = None, *, pa
 
     The geometry describes the canvas: face_scale, face_x, face_y are those of a face filling half the
     picture (pad 2); the detector confidence is BlazeFace's on the upscaled face. Measured on FER2013
-    (benchmarks/EXTRACTORS.md): the mesh finds 96 % of the faces; ~14 ms CPU (30 ms wall on a loaded core) per face."""
+    (benchmarks/EXTRACTORS.md): the mesh finds 96 % of the faces; ~14 ms CPU (30 ms wall on a loaded core) per face.
+    `transform`: an optional function RGB canvas -> RGB uint8 image applied before the analysis, for
+    degrading the picture the way a camera would (blur, darkness, occlusion, downscaling) so the
+    features show what that does to the face mesh and the network."""
     faces = faces if faces is not None else still_face_extractor()
     canvas, _ = fer_canvas(face, pad, size)
+    if transform is not None:
+        canvas = np.ascontiguousarray(transform(canvas))
     return faces.analyse(VideoFrame(t, canvas))
+
+
+def fer_face_batch(images: np.ndarray, faces: FaceFeatures | None = None, **options) -> tuple[np.ndarray, np.ndarray]:
+    """(N, 48, 48) FER2013 faces -> ((N, dim) float32 feature rows, zeros where no face was found;
+    (N,) bool found), one `fer_face_features` call per face (`options` go to it)."""
+    faces = faces if faces is not None else still_face_extractor()
+    frames = [fer_face_features(face, faces, **options) for face in images]
+    values = np.stack([f.values for f in frames]) if frames else np.zeros((0, faces.dim), np.float32)
+    return values.astype(np.float32), np.array([not f.missing for f in frames], bool)
 
 
 TIGHT_CROP_MAX = 128  # a square-ish picture up to this side is taken for a tight face crop (FER2013: 48)

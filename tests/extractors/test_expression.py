@@ -229,3 +229,23 @@ def test_qamoe_extract_with_expression_writes_27_vision_features(media_dir, tmp_
     assert vision.shape[1] == 27 and len(vision) >= 30
     assert np.allclose(np.exp(vision[:, 20:]).sum(1), 1, atol=1e-3)
     assert 0.8 < np.median(vision[:, 10]) < 1.3  # nose_to_chin, a geometry value in IOD units
+
+
+def test_degraded_fer_faces_lose_the_face_or_its_expression(fer):
+    """`transform` degrades the picture before the analysis, as a camera would: blur loses the face,
+    darkness flattens the network's output (measured on 60 faces: found 97 % clean, 27 % blurred with
+    sigma 4 px at 192 px; mean top probability 0.76 clean, 0.43 at 15 % brightness)."""
+    need_module("mediapipe")
+    cv2 = need_module("cv2")
+    from qamoe.extractors.vision import FaceFeatures, fer_face_batch
+
+    images, _ = fer
+    idx = np.random.default_rng(4).choice(len(images), 60, replace=False)
+    faces = FaceFeatures(expression=True, static_images=True)
+    clean, found = fer_face_batch(images[idx], faces)
+    assert clean.shape == (60, 27) and clean.dtype == np.float32 and not clean[~found].any()
+    _, found_blur = fer_face_batch(images[idx], faces, transform=lambda c: cv2.GaussianBlur(c, (0, 0), 4))
+    dark, found_dark = fer_face_batch(images[idx], faces, transform=lambda c: (c * 0.15).astype(np.uint8))
+    assert found.mean() > 0.9 and found_blur.mean() < found.mean() - 0.4
+    top = lambda v, ok: float(np.exp(v[ok, 20:]).max(1).mean())  # noqa: E731
+    assert found_dark.mean() > 0.8 and top(dark, found_dark) < top(clean, found) - 0.15
