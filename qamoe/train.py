@@ -225,6 +225,8 @@ def train_model(
 
     learns_consistency = model_config.reliability_objective == "consistency" and hasattr(model, "probe")
     consistency_targets = ConsistencyTargets() if learns_consistency and model_config.modality_variance else None
+    if consistency_targets is not None:  # a resumed run continues the running spread where it stood
+        consistency_targets.spread = dict(state.extra.get("reliability_spread", {}))
     started = time.perf_counter()
     progress = Progress(
         TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
@@ -277,6 +279,8 @@ def train_model(
                 state.best_score, state.best_epoch = score, epoch
                 state.best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             state.epoch = epoch
+            if consistency_targets is not None:
+                state.extra["reliability_spread"] = dict(consistency_targets.spread)
             if state_dir is not None and ctx.is_main:
                 save_train_state(state_dir, state, model, optimizer, scheduler)
             barrier(ctx)

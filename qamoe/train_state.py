@@ -37,6 +37,7 @@ class TrainState:
     best_epoch: int = -1
     best_model: dict[str, torch.Tensor] | None = None
     history: list[dict] = field(default_factory=list)
+    extra: dict = field(default_factory=dict)  # JSON state of training helpers (the consistency target's spread)
 
 
 def _optimizer_tensors(optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
@@ -88,6 +89,7 @@ def _save_train_state(root: Path, state: TrainState, model, optimizer, scheduler
     atomic_write_json(target / "state.json", {
         "epoch": state.epoch, "best_score": state.best_score, "best_epoch": state.best_epoch,
         "history": state.history, "optimizer": optim_meta, "scheduler": scheduler.state_dict(),
+        "extra": state.extra,
     })
     atomic_write_json(root / LATEST, {"epoch": state.epoch, "dir": target.name})
     for old in root.glob("epoch-*"):  # earlier epochs, and partial directories of killed writes
@@ -199,4 +201,4 @@ def load_train_state(out: Path, model, optimizer, scheduler) -> TrainState | Non
         first = str(err).strip().splitlines()[0][:200]
         raise CheckpointError(f"{root}: the saved training state does not fit this model ({first})") from None
     best = {k[len("best."):]: v for k, v in tensors.items() if k.startswith("best.")} or None
-    return TrainState(meta["epoch"], meta["best_score"], meta["best_epoch"], best, meta["history"])
+    return TrainState(meta["epoch"], meta["best_score"], meta["best_epoch"], best, meta["history"], meta.get("extra", {}))
