@@ -136,6 +136,8 @@ def main(argv=None) -> None:
 def dataset_options(args, checkpoint) -> dict | None:
     """Loader options: ravdess reads its task, text source and folds from the checkpoint unless given."""
     if args.dataset != "ravdess":
+        if args.audio_snr is not None:
+            raise ValueError("--audio-snr degrades real audio before extraction: it needs --dataset ravdess")
         return None
     stored = checkpoint.provenance.get("dataset_args", {}).get("ravdess") or {}
     return ravdess_options(args, stored, split=args.split)
