@@ -82,10 +82,13 @@ def total_loss(
         unimodal = unimodal_loss(output, target, config)
         loss = loss + config.unimodal_weight * unimodal
         parts["unimodal"] = float(unimodal.detach())
-    if config.reliability_objective == "consistency" and (probe_answers or output.unimodal_prediction):
-        # the probes are fitted plainly, on the clean view when there is one (see qamoe/reliability.py)
-        answers = replace(output, unimodal_prediction=probe_answers) if probe_answers else output
-        probes = unimodal_loss(answers, target, config, attenuated=False)
+    if config.reliability_objective == "consistency" and output.unimodal_prediction:
+        # the probes are fitted plainly, on the degraded view and on the clean one when there is one
+        # (see qamoe/reliability.py)
+        probes = unimodal_loss(output, target, config, attenuated=False)
+        if probe_answers:
+            clean = replace(output, unimodal_prediction=probe_answers)
+            probes = 0.5 * (probes + unimodal_loss(clean, target, config, attenuated=False))
         loss = loss + config.unimodal_weight * probes
         parts["probes"] = float(probes.detach())
     if config.reliability_objective == "consistency" and reliability_targets and config.modality_variance:

