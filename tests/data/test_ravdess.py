@@ -244,3 +244,22 @@ def test_train_then_eval_every_clip_with_predictions_and_snr(folder, cache, tmp_
 
     result = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert result["split"] == "all" and result["dataset_options"]["audio_snr"] == 0
+
+
+@pytest.mark.slow
+def test_asr_text_is_the_embedding_of_what_pocketsphinx_heard(folder, cache):
+    ds = load_ravdess(folder, folds=FOLDS, text="asr", cache=cache)
+    statement = load_ravdess(folder, folds=FOLDS, cache=cache)
+    extractor = RavdessExtractor({s: ds.clips[s] for s in ds.splits}, FeatureCache(cache))
+    matched = 0
+    for split, data in ds.splits.items():
+        text = data.modalities["text"]
+        for i, clip in enumerate(ds.clips[split]):
+            heard = str(extractor.asr(clip, split, Condition())["transcript"])  # cached by the load above
+            assert ds.present[split]["text"][i] == bool(heard.split())
+            assert text.lengths[i] == max(1, len(heard.split()))
+            if heard == clip.statement:  # recognised exactly: the same vectors as the given statement
+                ref = statement.splits[split].modalities["text"]
+                np.testing.assert_allclose(text.features[i, : text.lengths[i]], ref.features[i, : ref.lengths[i]], atol=1e-5)
+                matched += 1
+    assert matched >= 3  # pocketsphinx gets most of these two sentences right
