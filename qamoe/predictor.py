@@ -184,8 +184,8 @@ class Predictor:
             why = "; ".join(f"{m}: {reasons.get(m, 'not given')}" for m in self.dims)
             raise NoUsableInput(f"no usable input ({why}); no prediction made")
         result = self.engine.infer(windows)
-        raw_std = float(result.std)
-        std = float(self.scale.std(np.log(raw_std**2)))
+        raw_std = float(result.raw_std)  # exp(s / 2); the engine's std already carries the variance scale once
+        std = float(result.std)
         return Prediction(
             sentiment=float(result.sentiment), std=std, label=sentiment_label(result.sentiment),
             reliability={k: float(v) for k, v in result.reliability.items()},

@@ -35,9 +35,10 @@ def sentiment_label(value: float) -> str:
 @dataclass(frozen=True)
 class Inference:
     sentiment: float  # -3..+3 (clipped)
-    std: float  # predictive standard deviation exp(s / 2), same units
+    std: float  # calibrated predictive standard deviation: exp(s / 2) x sqrt(the checkpoint's variance scale)
     reliability: dict[str, float]  # r_m in (0, 1] per modality of the model
     top_experts: dict[str, list[tuple[int, float]]]  # modality -> [(expert index, gate weight)], largest first
+    raw_std: float = 0.0  # exp(s / 2), before the variance scale
 
 
 class InferenceEngine:
@@ -82,4 +83,5 @@ class InferenceEngine:
             std=float(out.std[0]) * self.std_scale,
             reliability={name: float(r[0]) for name, r in out.reliability.items()},
             top_experts=top,
+            raw_std=float(out.std[0]),
         )
