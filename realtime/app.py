@@ -52,7 +52,10 @@ class LiveOptions:
     jsonl: str | None = None
     duration: float | None = None  # seconds: media time for replay, wall time live
     fast: bool = False  # replay without pacing
-    rate_hz: float = 5.0
+    rate_hz: float = 5.0  # fixed update rate; with events, the floor
+    events: bool = True  # video and live devices: update as soon as a face frame or word arrives (not the demo)
+    max_rate_hz: float = 20.0  # cap on event-driven updates per second
+    device: str = "cpu"  # where the model runs: cpu | cuda | auto
     window_s: float = 4.0
     seed: int = 0
     fps: float = 15.0  # vision analysis rate for real video
@@ -74,6 +77,8 @@ class LiveOptions:
             raise ValueError(f"--duration must be > 0 seconds, got {self.duration}")
         if self.rate_hz <= 0 or self.rate_hz > 50:
             raise ValueError(f"--rate must lie in (0, 50] updates per second, got {self.rate_hz}")
+        if not 0 < self.max_rate_hz <= 100:
+            raise ValueError(f"--max-rate must lie in (0, 100] updates per second, got {self.max_rate_hz}")
         if self.give_up_after is not None and not 0 <= self.give_up_after < float("inf"):
             raise ValueError(f"--give-up-after must be 0 (never) or a number of seconds, got {self.give_up_after}")
         if self.jsonl is not None and self.jsonl != "-":
@@ -129,7 +134,7 @@ class Session:
             from qamoe.calibration.profile import DeviceProfile  # noqa: PLC0415
 
             feature_map = DeviceProfile.load(options.profile).normalizer(checkpoint.stats)
-        self.engine = InferenceEngine(checkpoint, feature_map=feature_map)
+        self.engine = InferenceEngine(checkpoint, feature_map=feature_map, device=options.device)
         self.store = FeatureStore(self.engine.modalities)
         self.recordings: list[Recording] = []
         self.capture: list[CaptureSource] = []
@@ -142,10 +147,12 @@ class Session:
             self.driver = ReplayDriver(
                 self.pipeline, self.recordings, self.clock, rate_hz=options.rate_hz,
                 pace=None if options.fast else 1.0, duration=options.duration,
+                events=options.events and not options.demo, max_rate_hz=max(options.max_rate_hz, options.rate_hz),
             )
         else:
             self.clock = MonotonicClock()
-            self.driver = LiveDriver(self.pipeline, self.capture, self.clock, rate_hz=options.rate_hz)
+            self.driver = LiveDriver(self.pipeline, self.capture, self.clock, rate_hz=options.rate_hz,
+                                     events=options.events, max_rate_hz=max(options.max_rate_hz, options.rate_hz))
 
     def _checkpoint(self) -> Checkpoint:
         if self.options.demo:
@@ -291,9 +298,14 @@ class Session:
             self._stop_driver(worker)
 
     def _print_line(self, update) -> None:
-        if update.seq % max(1, round(self.options.rate_hz)) == 0 and all(s.missing for s in update.modalities.values()):
+        """About one line per second (updates may come faster, event-driven)."""
+        last = getattr(self, "_printed_t", None)
+        if last is not None and update.t - last < 1.0 - 1e-6:
+            return
+        self._printed_t = update.t
+        if all(s.missing for s in update.modalities.values()):
             self.console.print(f"t {update.t:6.1f}  no input: every modality is missing", highlight=False)
-        elif update.seq % max(1, round(self.options.rate_hz)) == 0:
+        else:
             r = " ".join(f"{m} {'--' if s.missing else f'{s.reliability:.2f}'}" for m, s in update.modalities.items())
             self.console.print(f"t {update.t:6.1f}  {update.sentiment:+.2f} ± {update.std:.2f} {update.label:8s}  r: {r}", highlight=False)
 

@@ -44,9 +44,16 @@ class Inference:
 class InferenceEngine:
     """One checkpoint, batch size 1, no gradients. `modalities` are the names the model reads."""
 
-    def __init__(self, checkpoint: Checkpoint, *, feature_map: Callable[[str, np.ndarray], np.ndarray] | None = None) -> None:
+    def __init__(self, checkpoint: Checkpoint, *, feature_map: Callable[[str, np.ndarray], np.ndarray] | None = None,
+                 device: str = "cpu") -> None:
         """feature_map(modality, raw (T, d)) -> raw (T, d): a device profile's correction, applied
-        before the checkpoint's own normalisation (qamoe.calibration.profile)."""
+        before the checkpoint's own normalisation (qamoe.calibration.profile); device: cpu, cuda
+        (an error without a usable GPU) or auto. The model runs in float32 on either."""
+        from qamoe.distributed import resolve_device  # noqa: PLC0415
+
+        self.device = resolve_device(device)
+        if self.device.type != "cpu":
+            checkpoint.model.to(self.device)
         self.checkpoint = checkpoint
         self.feature_map = feature_map
         # the checkpoint's validation-fitted variance scale (1 when it has none)
@@ -67,12 +74,12 @@ class InferenceEngine:
                 continue
             values = window.values if self.feature_map is None else self.feature_map(name, window.values)
             normalised = self.checkpoint.stats[name].normalize(values)  # (T, d)
-            features[name] = torch.from_numpy(normalised).unsqueeze(0)  # (1, T, d)
-            lengths[name] = torch.tensor([normalised.shape[0]])
+            features[name] = torch.from_numpy(normalised).unsqueeze(0).to(self.device)  # (1, T, d)
+            lengths[name] = torch.tensor([normalised.shape[0]], device=self.device)
         if not features:  # everything missing: the model still answers (its prior), batch size 1
             first = self.config.modalities[0]
-            features[first.name] = torch.zeros(1, 1, first.dim)
-            lengths[first.name] = torch.tensor([1])
+            features[first.name] = torch.zeros(1, 1, first.dim, device=self.device)
+            lengths[first.name] = torch.tensor([1], device=self.device)
         out = self.model(features, lengths)
         top = {}
         for name, gates in out.gates.items():

@@ -8,11 +8,13 @@ devices.
 
 from __future__ import annotations
 
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Callable
 
 from .inference import InferenceEngine, sentiment_label
+from .latency import LatencyTracker
 from .ringbuffer import RingBuffer
 from .stage import FeatureStage
 from .store import FeatureStore
@@ -25,6 +27,10 @@ SOURCE_STREAM = {"vision": VIDEO, "audio": AUDIO, "text": AUDIO}
 ABSENT_REASON = {"vision": "no face", "audio": "silence", "text": "no words"}
 PRESENCE_MAX_AGE_S = 1.5  # a face / speech indicator older than this reads as unknown
 EXPRESSION_S = 1.0  # the expression shown is the mean over the face frames of the last second
+# what triggers an event-driven update: a face frame (usable or not: a lost face should show too), a
+# text frame, a word first shown (partial or final). Audio frames come continuously (100 per second)
+# and would keep the model at its maximum rate: the floor ticker brings them in.
+TRIGGERS = frozenset({"vision", "text", "words"})
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,16 @@ class Pipeline:
         self.latest: Update | None = None
         self._last_tick_wall: float | None = None
         self._tick_interval_s: float | None = None
+        self.latency = LatencyTracker()
+        stage.tracker = self.latency
+        self.wake = threading.Event()  # set when something arrived that should trigger an update
+        self.triggered = False  # the same, for the replay driver (reset by whoever reads it)
+        self.store.listeners += [self.latency.stored, self._on_stored]
+
+    def _on_stored(self, kind: str, t: float, usable: bool) -> None:
+        if kind in TRIGGERS:
+            self.triggered = True
+            self.wake.set()
 
     def subscribe(self, callback: Callable[[Update], None]) -> None:
         self.subscribers.append(callback)
@@ -88,11 +104,11 @@ class Pipeline:
 
     def tick(self, now: float) -> Update:
         """Windows the store at pipeline time `now` (s), runs the model, publishes and returns the Update."""
-        started = time.perf_counter()
+        started = time.monotonic()
         windows = self.windows(now)
-        windowed = time.perf_counter()
+        windowed = time.monotonic()
         result = self.engine.infer(windows)
-        inferred = time.perf_counter()
+        inferred = time.monotonic()
 
         faults = self.stream_faults()
         modalities = {}
@@ -109,11 +125,12 @@ class Pipeline:
         for m, w in windows.items():  # how old the newest frame in the window is when the update leaves
             if w.newest_end is not None:
                 latency[f"age/{m}"] = max(0.0, (now - w.newest_end) * 1000)
-        words = self.store.transcript.words(until=now) + self.store.transcript.partial(until=now)
+        partial = self.store.transcript.partial(until=now)
+        words = self.store.transcript.words(until=now) + partial
         if words:
             latency["age/word"] = max(0.0, (now - words[-1].end) * 1000)
 
-        wall = time.perf_counter()
+        wall = time.monotonic()
         rates = {stream: self.stage.rate(stream, now) for stream in list(self.stage.arrivals)}
         if self._last_tick_wall is not None:
             interval = wall - self._last_tick_wall
@@ -131,9 +148,11 @@ class Pipeline:
             label=sentiment_label(result.sentiment),
             modalities=modalities,
             transcript=" ".join(w.text for w in words[-self.window.transcript_words:]),
+            partial=" ".join(w.text for w in partial[-self.window.transcript_words:]),
             face=self._presence("face", now),
             speech=self._presence("speech", now),
-            latency_ms={**latency, "tick": (time.perf_counter() - started) * 1000},
+            latency_ms={**latency, "tick": (time.monotonic() - started) * 1000},
+            latency_pct=self.latency.summary(),
             dropped=dropped,
             sources={**self.source_states(),
                      **{f"extractor {name}": f"error: {message}" for name, message in self.stage.errors.copy().items()}},
@@ -144,6 +163,7 @@ class Pipeline:
         self.latest = update
         for callback in self.subscribers:
             callback(update)
+        self.latency.published(now, started, windowed, inferred, time.monotonic())
         return update
 
     def _expression(self, now: float) -> dict[str, float]:

@@ -46,10 +46,13 @@ class FeatureStage:
         self.errors: dict[str, str] = {}  # processor name -> last error message
         self.arrivals: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=256))
         self._lock = threading.Lock()
+        self.tracker = None  # a latency.LatencyTracker, told of every arrival (the pipeline sets it)
 
     def note_arrival(self, stream: str, t: float) -> None:
         with self._lock:
             self.arrivals[stream].append(t)
+        if self.tracker is not None:
+            self.tracker.arrived(stream, t)
 
     def handle(self, stream: str, t: float, item: Any) -> None:
         """Routes one item (in the caller's thread)."""

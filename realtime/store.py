@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -34,10 +35,15 @@ class Transcript:
         self._words: deque[Word] = deque(maxlen=max_words)
         self._partial: list[Word] = []
         self._lock = threading.Lock()
+        self.on_words: Callable[[list[Word]], None] | None = None  # told of words not shown before
 
     def set_partial(self, words: list[Word]) -> None:
         with self._lock:
+            before = {(w.text, round(w.end, 2)) for w in self._partial}
             self._partial = list(words)[-50:]
+            new = [w for w in self._partial if (w.text, round(w.end, 2)) not in before]
+        if new and self.on_words is not None:
+            self.on_words(new)
 
     def partial(self, until: float | None = None) -> list[Word]:
         with self._lock:
@@ -46,6 +52,8 @@ class Transcript:
     def add(self, word: Word) -> None:
         with self._lock:
             self._words.append(word)
+        if self.on_words is not None:
+            self.on_words([word])
 
     def words(self, until: float | None = None) -> list[Word]:
         """Words that ended at or before `until` (all when None)."""
@@ -75,12 +83,24 @@ class FeatureStore:
         self._presence: dict[str, Presence] = {}
         self._expressions: deque[tuple[float, np.ndarray]] = deque(maxlen=64)  # (time, 7 probabilities) per face frame
         self._lock = threading.Lock()
+        # listeners(kind, t, usable): told of every frame added (kind = its modality, t = its start) and
+        # every word first shown, partial or final (kind = "words", t = the word's end); called in the
+        # thread that added it (the event-driven update trigger and the latency tracker listen here)
+        self.listeners: list[Callable[[str, float, bool], None]] = []
+        self.transcript.on_words = self._words_shown
+
+    def _words_shown(self, words: list[Word]) -> None:
+        for listener in self.listeners:
+            for word in words:
+                listener("words", word.end, True)
 
     def add_frame(self, modality: str, frame: FeatureFrame) -> None:
         buffer = self.buffers.get(modality)
         if buffer is not None:  # a modality the model does not read is ignored
             buffer.discard_before(frame.start - self.keep_s)
             buffer.push(frame.start, frame)
+            for listener in self.listeners:
+                listener(modality, frame.start, not frame.missing)
 
     def add_word(self, word: Word) -> None:
         self.transcript.add(word)

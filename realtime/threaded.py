@@ -4,7 +4,15 @@ a ticker thread runs the pipeline at a fixed rate on the monotonic clock.
     camera thread ──push──> [video→vision buffer] ──worker──> vision extractor ──┐
     mic callback  ──push──> [audio→audio buffer]  ──worker──> audio extractor  ──┼─> FeatureStore
                       └───> [audio→speech buffer] ──worker──> VAD/ASR/text     ──┘      │
-                                                             ticker (rate_hz): window → model → Update
+                                          updater: window → model → Update, as soon as the model is free
+                                          after a new face frame or word (at most max_rate_hz), and at
+                                          least every 1 / rate_hz seconds (the floor)
+
+Event-driven updates (`events=True`, the default): a new face frame, text frame or word wakes the
+updater; if the last update started less than 1 / max_rate_hz ago it waits out the rest, and
+everything that arrived meanwhile (a burst) goes into that one update. With nothing arriving it still
+updates every 1 / rate_hz seconds, so a modality that went missing shows as missing. `events=False`
+is the fixed-rate ticker.
 
 Each processor has its own buffer, so a slow one (ASR) drops its own oldest chunks (counted) without
 delaying the others. Capture never waits on a consumer.
@@ -27,13 +35,20 @@ DEFAULT_CAPACITY = 256
 
 
 class LiveDriver:
-    def __init__(self, pipeline: Pipeline, sources: list[CaptureSource], clock: MonotonicClock, *, rate_hz: float = 5.0) -> None:
+    def __init__(self, pipeline: Pipeline, sources: list[CaptureSource], clock: MonotonicClock, *, rate_hz: float = 5.0,
+                 events: bool = True, max_rate_hz: float = 20.0) -> None:
+        """rate_hz: the fixed rate (events=False) or the floor (events=True); max_rate_hz: the cap on
+        event-driven updates per second."""
         if rate_hz <= 0:
             raise ValueError(f"update rate must be > 0 Hz, got {rate_hz}")
+        if events and max_rate_hz < rate_hz:
+            raise ValueError(f"the maximum update rate ({max_rate_hz} Hz) is below the floor rate ({rate_hz} Hz)")
         self.pipeline = pipeline
         self.sources = sources
         self.clock = clock
         self.period = 1.0 / rate_hz
+        self.events = events
+        self.min_interval = 1.0 / max_rate_hz
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.buffers: dict[str, RingBuffer] = {}  # buffer name -> buffer
@@ -87,6 +102,7 @@ class LiveDriver:
 
     def stop(self) -> None:
         self._stop.set()
+        self.pipeline.wake.set()
         for source in self.sources:
             source.stop()
         for thread in self._threads:
@@ -96,6 +112,7 @@ class LiveDriver:
         while not self._stop.is_set():
             stamped = buffer.pop(timeout=0.05)  # one at a time: lag is bounded by the buffer's capacity
             if stamped is not None:
+                self.pipeline.latency.picked(processor.stream, stamped.t)
                 self.pipeline.stage.run(processor, processor.process, stamped.t, stamped.item, self.pipeline.store)
 
     def _direct_loop(self, buffer: RingBuffer) -> None:
@@ -105,6 +122,9 @@ class LiveDriver:
                 self.pipeline.stage.route(stream, stamped.t, item)
 
     def _tick_loop(self) -> None:
+        if self.events:
+            self._event_loop()
+            return
         next_t = self.clock.now() + self.period
         while not self._stop.wait(max(0.0, next_t - self.clock.now())):
             try:
@@ -114,3 +134,21 @@ class LiveDriver:
             next_t += self.period
             if next_t < self.clock.now():  # fell behind: skip missed ticks instead of bursting
                 next_t = self.clock.now() + self.period
+
+    def _event_loop(self) -> None:
+        wake = self.pipeline.wake
+        last = self.clock.now()
+        while not self._stop.is_set():
+            woken = wake.wait(max(0.0, last + self.period - self.clock.now()))  # the floor: at least every period
+            if self._stop.is_set():
+                return
+            if woken:  # coalesce: at most max_rate_hz; what arrives while waiting joins this update
+                rest = last + self.min_interval - self.clock.now()
+                if rest > 0 and self._stop.wait(rest):
+                    return
+            wake.clear()  # before the update: anything stored from now on wakes the next one
+            last = self.clock.now()
+            try:
+                self.pipeline.tick(last)
+            except Exception:  # noqa: BLE001 - a failed update is counted; the next one tries again
+                self.tick_errors += 1

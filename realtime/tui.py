@@ -10,8 +10,8 @@
     vision    0.55  ██████████░░░░░░░░  ▅▅▅▆▆▅▅▅▅▅▅▅▅▆▆▆▆▅  ok · 60 frames · face happy 0.91
     ...
     face ● found   speech ● found   dropped 0   video 15.0/s
-    transcript: ... i really love how this turned out
-    latency ms  window 0.4 · model 6.1 · vision 12.3 · age vision 120
+    transcript: ... i really love how this turned out  (partial words still changing: dim italic)
+    latency ms p50/p95/p99  frame→screen 38/95/140 · word→screen 410/820/990 · extract 9/31 · model 12/25 · screen 2/6
 
 `Dashboard` is a rich renderable (it lays itself out for the width and height it is given, so tests
 render it with a recording console at any size); `run_live` shows it with `rich.live.Live` and
@@ -25,10 +25,12 @@ checkpoint reads expression features.
 from __future__ import annotations
 
 import os
+import re
 import select
 import sys
 import textwrap
 import threading
+import time
 from collections import deque
 from contextlib import contextmanager
 
@@ -104,11 +106,17 @@ class Dashboard:
         self.history: dict[str, deque[float | None]] = {}
         self.message = ""  # one line of status from the app (e.g. 'file ended')
         self._lock = threading.Lock()
+        self.changed = threading.Event()  # set by push: run_live draws the new update at once
+        self.screen_ms: deque[float] = deque(maxlen=500)  # update handed over -> drawn (ms), measured by draws
+        self._pushed_at: float | None = None
 
     def push(self, update: Update) -> None:
         """Subscriber callback: called from the inference thread for every update."""
         with self._lock:
             self.latest = update
+            if self._pushed_at is None:
+                self._pushed_at = time.monotonic()
+            self.changed.set()
             for name, status in update.modalities.items():
                 self.history.setdefault(name, deque(maxlen=HISTORY)).append(None if status.missing else status.reliability)
 
@@ -116,6 +124,9 @@ class Dashboard:
         with self._lock:
             update = self.latest
             history = {k: list(v) for k, v in self.history.items()}
+            if self._pushed_at is not None:  # the oldest undrawn update's wait for the screen
+                self.screen_ms.append((time.monotonic() - self._pushed_at) * 1000)
+                self._pushed_at = None
         width = options.max_width
         height = options.height or console.height
         yield self._header(update, width)
@@ -198,19 +209,48 @@ class Dashboard:
         return line
 
     def _transcript(self, update: Update, width: int, lines: int) -> Panel:
+        partial = update.partial if update.partial and update.transcript.endswith(update.partial) else ""
         wrapped = textwrap.wrap(update.transcript, width - 4)
         shown = wrapped[-lines:]
         if len(wrapped) > lines:  # the newest words stay; the oldest scroll away
             shown[0] = "… " + shown[0][2:] if len(shown[0]) > 2 else "…"
-        body = Text("\n".join(shown) or "(no words yet)", style="white" if shown else "dim")
-        return Panel(body, title="transcript", title_align="left", padding=(0, 1), height=lines + 2)
+        if not shown:
+            return Panel(Text("(no words yet)", style="dim"), title="transcript", title_align="left", padding=(0, 1),
+                         height=lines + 2)
+        body = Text("\n".join(shown), style="white")
+        if partial:  # the trailing words still being decoded: dim italic until they are final
+            tokens = list(re.finditer(r"\S+", body.plain))
+            k = min(len(partial.split()), len(tokens))
+            if k:
+                body.stylize("dim italic", tokens[-k].start(), len(body.plain))
+        title = "transcript" + (" (partial words dim)" if partial else "")
+        return Panel(body, title=title, title_align="left", padding=(0, 1), height=lines + 2)
 
     def _latency(self, update: Update, width: int) -> Text:
-        names = {"window": "window", "inference": "model", "tick": "tick"}
-        parts = [f"{names[k]} {v:.1f}" for k, v in update.latency_ms.items() if k in names]
-        parts += [f"{k.split('/', 1)[1]} {v:.1f}" for k, v in update.latency_ms.items() if k.startswith("extract/")]
-        parts += [f"age {k.split('/', 1)[1]} {v:.0f}" for k, v in update.latency_ms.items() if k.startswith("age/")]
-        line = Text.assemble(("latency ms ", "bold"), (" · ".join(parts), "dim"))
+        """Per-stage percentiles (p50/p95/p99 ms) of the items traced through the pipeline; the
+        last update's own numbers while there are none yet (e.g. the demo, which has no raw media)."""
+        pct = update.latency_pct
+        screen = list(self.screen_ms)
+        names = [("video/e2e", "frame→update"), ("word/e2e", "word→update"), ("video/extract", "extract"),
+                 ("word/asr", "asr"), ("video/wait", "wait"), ("tick/window", "window"), ("tick/model", "model")]
+        parts = []
+        for key, label in names:
+            p = pct.get(key)
+            if p and p.get("n"):
+                parts.append(f"{label} {p['p50']:.0f}/{p['p95']:.0f}/{p['p99']:.0f}")
+        if screen:
+            from .latency import percentiles  # noqa: PLC0415
+
+            q = percentiles(screen)
+            parts.append(f"screen {q['p50']:.0f}/{q['p95']:.0f}/{q['p99']:.0f}")
+        if any(k.startswith(("video/", "word/")) for k in pct):
+            line = Text.assemble(("latency ms p50/p95/p99 ", "bold"), (" · ".join(parts), "dim"))
+        else:
+            names1 = {"window": "window", "inference": "model", "tick": "tick"}
+            parts1 = [f"{names1[k]} {v:.1f}" for k, v in update.latency_ms.items() if k in names1]
+            parts1 += [f"{k.split('/', 1)[1]} {v:.1f}" for k, v in update.latency_ms.items() if k.startswith("extract/")]
+            parts1 += [f"age {k.split('/', 1)[1]} {v:.0f}" for k, v in update.latency_ms.items() if k.startswith("age/")]
+            line = Text.assemble(("latency ms ", "bold"), (" · ".join(parts1 + parts[-1:] if screen else parts1), "dim"))
         line.truncate(width, overflow="ellipsis")
         return line
 
@@ -274,12 +314,23 @@ def native_stderr_to(path: str | None):
         os.close(saved)
 
 
-def run_live(dashboard: Dashboard, stop: threading.Event, console: Console | None = None, fps: float = 8.0,
-             stderr_log: str | None = None) -> None:
+def run_live(dashboard: Dashboard, stop: threading.Event, console: Console | None = None, fps: float = 30.0,
+             stderr_log: str | None = None, idle_s: float = 0.25) -> None:
     """Shows `dashboard` full-screen until `stop` is set or 'q' is pressed; Ctrl-C propagates as
-    KeyboardInterrupt after the screen is restored. `stderr_log`: where native log lines go meanwhile."""
+    KeyboardInterrupt after the screen is restored. `stderr_log`: where native log lines go meanwhile.
+    A new update is drawn as soon as it arrives, at most `fps` times per second (updates in between
+    are drawn together); without updates the screen is redrawn every `idle_s` (messages, size)."""
     console = console or Console()
     with native_stderr_to(stderr_log), key_presses(stop), \
-            Live(dashboard, console=console, screen=True, refresh_per_second=fps, transient=True) as live:
-        while not stop.wait(1.0 / fps):
+            Live(dashboard, console=console, screen=True, auto_refresh=False, transient=True) as live:
+        last = 0.0
+        while not stop.is_set():
+            dashboard.changed.wait(idle_s)
+            if stop.is_set():
+                break
+            rest = last + 1.0 / fps - time.monotonic()
+            if rest > 0 and stop.wait(rest):
+                break
+            dashboard.changed.clear()
+            last = time.monotonic()
             live.refresh()

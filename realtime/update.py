@@ -29,8 +29,12 @@ class Update:
     t: pipeline clock time of the tick (s; media time for replay); seq: 0, 1, 2, ...
     sentiment: -3..+3; std: its standard deviation; label: negative / neutral / positive.
     modalities: name -> ModalityStatus, in the model's order.
-    transcript: the rolling transcript up to t; face / speech: presence indicators (None = unknown).
-    latency_ms: stage -> milliseconds of this tick (window, inference, total ... and e2e_* ages).
+    transcript: the rolling transcript up to t, final words then the partial ones; partial: its
+    trailing words that are still a partial hypothesis (they may change); face / speech: presence
+    indicators (None = unknown).
+    latency_ms: stage -> milliseconds of this tick (window, inference, total ... and age/* ages).
+    latency_pct: stage -> {p50, p95, p99, n} (ms) over the recent items traced through the pipeline
+    (`video/e2e`, `word/asr`, `tick/model` ..., see `latency.py`), as of the previous update.
     dropped: ring buffer name -> items dropped so far; sources: source name -> state text.
     rates: stream -> items per second recently received ('updates' is this loop's rate).
     expression: the face's expression over the last second, {class: probability} in the expression
@@ -48,6 +52,8 @@ class Update:
     face: bool | None = None
     speech: bool | None = None
     latency_ms: dict[str, float] = field(default_factory=dict)
+    partial: str = ""
+    latency_pct: dict[str, dict[str, float]] = field(default_factory=dict)
     dropped: dict[str, int] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     rates: dict[str, float] = field(default_factory=dict)

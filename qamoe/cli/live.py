@@ -28,6 +28,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     src.add_argument("--mic", metavar="DEVICE", help="microphone: 'default', an index or a name (sounddevice)")
     src.add_argument("--list-devices", action="store_true", help="list cameras and microphones, then exit")
     p.add_argument("--checkpoint", metavar="DIR", help="QA-MoE checkpoint directory (default: the shipped one for the source)")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                   help="where the model runs (default cpu; cuda without a usable GPU is an error)")
     p.add_argument("--profile", metavar="JSON", help="device profile from qamoe-calibrate: maps this setup's features onto the training data's")
     out = p.add_argument_group("output")
     out.add_argument("--no-tui", action="store_true", help="no terminal UI (headless)")
@@ -35,7 +37,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     run = p.add_argument_group("timing")
     run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds (media time for --video/--demo)")
     run.add_argument("--fast", action="store_true", help="replay --video/--demo as fast as possible instead of in real time")
-    run.add_argument("--rate", type=float, default=5.0, metavar="HZ", help="updates per second (default 5)")
+    run.add_argument("--rate", type=float, default=5.0, metavar="HZ",
+                     help="updates per second at least (default 5); with --fixed-rate, exactly")
+    run.add_argument("--max-rate", type=float, default=20.0, metavar="HZ",
+                     help="camera, microphone and --video: a new face frame or word updates as soon as the model is "
+                          "free, at most this many times per second (default 20)")
+    run.add_argument("--fixed-rate", action="store_true", help="update only at --rate, not when something arrives")
     run.add_argument("--window", type=float, default=4.0, metavar="SECONDS", help="seconds of features per update (default 4)")
     run.add_argument("--seed", type=int, default=0, help="random seed of the --demo scene (default 0)")
     run.add_argument("--give-up-after", type=float, default=None, metavar="SECONDS",
@@ -66,7 +73,7 @@ def main(argv=None) -> None:
         options = LiveOptions(
             demo=args.demo, video=args.video, camera=args.camera, mic=args.mic, checkpoint=args.checkpoint, profile=args.profile,
             tui=not args.no_tui, jsonl=args.jsonl, duration=args.duration, fast=args.fast, rate_hz=args.rate,
-            window_s=args.window, seed=args.seed,
+            window_s=args.window, seed=args.seed, events=not args.fixed_rate, max_rate_hz=args.max_rate, device=args.device,
         )
         if args.give_up_after is not None:
             options.give_up_after = args.give_up_after

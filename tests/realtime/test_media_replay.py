@@ -15,7 +15,7 @@ from qamoe.realtime.runlog import read_jsonl
 
 from .media import make_talking_clip, remux, train_media_checkpoint
 
-TIMING_FIELDS = ("latency_ms", "rates")
+TIMING_FIELDS = ("latency_ms", "latency_pct", "rates")
 
 
 @pytest.fixture(scope="module")
