@@ -41,8 +41,11 @@ def test_shipped_checkpoint_matches_the_extractors():
     directory = default_checkpoint_dir()
     assert (directory / "MODEL_CARD.md").is_file()
     checkpoint = load_checkpoint(directory)
+    from qamoe.extractors.vision import uses_expression
+
     dims = {m.name: m.dim for m in checkpoint.config.modalities}
-    assert dims == {m: info["dim"] for m, info in describe({})["modalities"].items()}
+    expression = uses_expression(dims["vision"], checkpoint.provenance.get("vision_features"))
+    assert dims == {m: info["dim"] for m, info in describe({"expression": expression})["modalities"].items()}
     assert checkpoint.config.num_classes == 0
     assert checkpoint.extra["uncertainty"]["variance_scale"] > 0
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())
