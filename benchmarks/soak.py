@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import threading
 import time
 from pathlib import Path
@@ -46,7 +47,10 @@ def untrained_media_checkpoint():
     return Checkpoint(model, ones, {"purpose": "soak benchmark (untrained)"})
 
 
-def build(video: str, checkpoint_dir: str | None, rate_hz: float):
+def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: bool = True, max_rate_hz: float = 20.0,
+          partial_s: float | None = None, device: str = "cpu"):
+    """The threaded pipeline on the clip played as a live device. events / max_rate_hz: the update
+    policy (LiveDriver); partial_s: the ASR's partial cadence (None: its default)."""
     from qamoe.checkpoint import load_checkpoint
     from qamoe.realtime.clock import MonotonicClock
     from qamoe.realtime.extraction import media_processors
@@ -59,12 +63,17 @@ def build(video: str, checkpoint_dir: str | None, rate_hz: float):
     from qamoe.realtime.threaded import LiveDriver
 
     checkpoint = load_checkpoint(checkpoint_dir) if checkpoint_dir else untrained_media_checkpoint()
-    engine = InferenceEngine(checkpoint)
+    engine = InferenceEngine(checkpoint, device=device)
     store = FeatureStore(engine.modalities)
-    pipeline = Pipeline(engine, FeatureStage(store, media_processors()))
+    processors = media_processors()
+    if partial_s is not None:
+        for processor in processors:
+            if processor.name == "asr+text":
+                processor.recognizer.partial_interval_s = partial_s
+    pipeline = Pipeline(engine, FeatureStage(store, processors))
     player = RecordingPlayer(lambda: MediaRecording(video), loop=True, name="clip")
     clock = MonotonicClock()
-    return pipeline, player, LiveDriver(pipeline, [player], clock, rate_hz=rate_hz)
+    return pipeline, player, LiveDriver(pipeline, [player], clock, rate_hz=rate_hz, events=events, max_rate_hz=max_rate_hz)
 
 
 def main(argv=None) -> None:
@@ -73,12 +82,14 @@ def main(argv=None) -> None:
     p.add_argument("--checkpoint")
     p.add_argument("--minutes", type=float, default=12.0)
     p.add_argument("--every", type=float, default=10.0, help="seconds between samples")
-    p.add_argument("--rate", type=float, default=5.0)
+    p.add_argument("--rate", type=float, default=5.0, help="update rate (the floor, with event-driven updates)")
+    p.add_argument("--max-rate", type=float, default=20.0)
+    p.add_argument("--fixed-rate", action="store_true", help="tick at --rate only (the issue-5 pipeline)")
     p.add_argument("--out", default="soak.json")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
 
-    pipeline, player, driver = build(args.video, args.checkpoint, args.rate)
+    pipeline, player, driver = build(args.video, args.checkpoint, args.rate, events=not args.fixed_rate, max_rate_hz=args.max_rate)
     updates = {"n": 0}
     pipeline.subscribe(lambda u: updates.__setitem__("n", updates["n"] + 1))
     samples = []
@@ -102,6 +113,8 @@ def main(argv=None) -> None:
                 "loops": player.loops,
                 "threads": threading.active_count(),
                 "errors": dict(pipeline.stage.errors),
+                "load_average": [round(x, 2) for x in os.getloadavg()],
+                "cpu_s": round(time.process_time(), 1),
             })
             s = samples[-1]
             print(f"{s['t_s']:7.1f} s  rss {s['rss_mib']:7.1f} MiB  updates {s['updates']:5d}  loops {s['loops']:3d}  "
@@ -120,6 +133,9 @@ def main(argv=None) -> None:
         "max_buffered_items": max(sum(s["buffered"].values()) for s in samples),
         "any_over_capacity": any(s["over_capacity"] for s in samples),
         "updates": samples[-1]["updates"], "loops": samples[-1]["loops"],
+        "events": not args.fixed_rate, "max_rate_hz": args.max_rate,
+        "load_average_range": [min(s["load_average"][0] for s in samples), max(s["load_average"][0] for s in samples)],
+        "latency": pipeline.latency.summary(),
         "samples": samples,
     }
     Path(args.out).write_text(json.dumps(result, indent=1))

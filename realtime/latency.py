@@ -28,8 +28,9 @@ import numpy as np
 
 from .streams import AUDIO, VIDEO
 
-VIDEO_STAGES = ("queue", "extract", "wait", "window", "model", "publish", "e2e")
-WORD_STAGES = ("asr", "wait", "window", "model", "publish", "e2e")
+VIDEO_STAGES = ("queue", "extract", "wait", "to_update", "e2e")  # video/<stage>
+WORD_STAGES = ("asr", "wait", "to_update", "e2e")  # word/<stage>
+TICK_STAGES = ("window", "model", "publish")  # tick/<stage>, once per update
 PENDING_MAX = 512  # items waiting for their first update (bounded: a stalled model must not grow it)
 
 
@@ -130,6 +131,7 @@ class LatencyTracker:
                 else:
                     self._add("word/asr", m["stored"] - m["capture"])
                 self._add(f"{kind}/wait", started - m["stored"])
+                self._add(f"{kind}/to_update", done - m["stored"])  # wait + window + model + publish
                 self._add(f"{kind}/e2e", done - m["capture"])
             self._add("tick/window", windowed - started)
             self._add("tick/model", inferred - windowed)

@@ -1,0 +1,65 @@
+"""--device for qamoe-live, qamoe-eval and Predictor (issue 13): cpu and auto run here; cuda without a
+usable GPU is one clear error, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from qamoe.realtime import checkpoints
+
+no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+
+
+def sim_dir():
+    path = checkpoints.default_demo_checkpoint()
+    if not checkpoints.exists(path):
+        pytest.skip("no shipped simulator checkpoint in this build")
+    return path
+
+
+@no_gpu
+def test_predictor_on_cuda_without_a_gpu_is_a_clear_error_and_cpu_and_auto_work():
+    from qamoe.checkpoint import load_checkpoint
+    from qamoe.predictor import Predictor
+
+    with pytest.raises(ValueError, match="no usable GPU"):
+        Predictor(load_checkpoint(sim_dir()), device="cuda")
+    for device in ("cpu", "auto"):
+        predictor = Predictor(load_checkpoint(sim_dir()), device=device)
+        assert predictor.engine.device.type == "cpu"
+
+
+@no_gpu
+def test_qamoe_eval_on_cuda_without_a_gpu_exits_2_with_one_line(tmp_path, capsys):
+    from qamoe.cli.evaluate import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["--checkpoint", str(sim_dir()), "--device", "cuda", "--out", str(tmp_path / "eval")])
+    assert exit.value.code == 2
+    out = " ".join((capsys.readouterr().out + capsys.readouterr().err).split())
+    assert "no usable GPU" in out and "Traceback" not in out
+
+
+@no_gpu
+def test_qamoe_live_on_cuda_without_a_gpu_exits_2_with_one_line(capsys):
+    from qamoe.cli.live import main
+
+    with pytest.raises(SystemExit) as exit:
+        main(["--demo", "--checkpoint", str(sim_dir()), "--device", "cuda", "--no-tui", "--duration", "1", "--fast"])
+    assert exit.value.code == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no usable GPU" in err and "Traceback" not in err
+
+
+def test_qamoe_live_runs_on_device_cpu(tmp_path):
+    from qamoe.cli.live import main
+    from qamoe.realtime.runlog import read_jsonl
+
+    out = tmp_path / "run.jsonl"
+    try:
+        main(["--demo", "--checkpoint", str(sim_dir()), "--device", "auto", "--no-tui", "--duration", "2", "--fast",
+              "--jsonl", str(out)])
+    except SystemExit as exit:
+        assert exit.code in (0, None)
+    assert len(read_jsonl(out)) == 10
