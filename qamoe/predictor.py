@@ -71,13 +71,14 @@ class Prediction:
 
 
 class Predictor:
-    def __init__(self, checkpoint: Checkpoint, *, profile=None, source: str | None = None) -> None:
-        """`profile`: an optional `qamoe.calibration.profile.DeviceProfile` applied to audio / vision."""
+    def __init__(self, checkpoint: Checkpoint, *, profile=None, source: str | None = None, device: str = "cpu") -> None:
+        """`profile`: an optional `qamoe.calibration.profile.DeviceProfile` applied to audio / vision;
+        `device`: where the model runs, cpu, cuda (a clear ValueError without a usable GPU) or auto."""
         from qamoe.calibration.uncertainty import VarianceScale  # noqa: PLC0415
         from qamoe.realtime.inference import InferenceEngine  # noqa: PLC0415
 
         self.checkpoint = checkpoint
-        self.engine = InferenceEngine(checkpoint)
+        self.engine = InferenceEngine(checkpoint, device=device)
         self.scale = VarianceScale.from_extra(checkpoint.extra)
         self.source = source
         self.dims = dict(self.engine.dims)
@@ -87,9 +88,9 @@ class Predictor:
         self.progress = None  # optional callback(stage, t, end) while a media file is read (qamoe-predict's bar)
 
     @classmethod
-    def load(cls, directory: str | Path | None = None, *, profile=None) -> "Predictor":
+    def load(cls, directory: str | Path | None = None, *, profile=None, device: str = "cpu") -> "Predictor":
         directory = Path(directory) if directory is not None else default_checkpoint_dir()
-        return cls(load_checkpoint(directory), profile=profile, source=str(directory))
+        return cls(load_checkpoint(directory), profile=profile, source=str(directory), device=device)
 
     # ------------------------------------------------------------ feature extraction
 

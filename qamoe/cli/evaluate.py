@@ -22,6 +22,7 @@ from rich.table import Table
 
 from qamoe.calibration.uncertainty import VarianceScale
 from qamoe.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
+from qamoe.distributed import resolve_device
 from qamoe.cli.common import make_console, clear_errors, metrics_table, use_all_cores
 from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options, concat_splits
 from qamoe.data.registry import DATASETS, load_dataset
@@ -48,6 +49,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--missing", type=float, default=0.0, help="missing rate eta")
     p.add_argument("--modalities", help="comma-separated available modalities (default: all)")
     p.add_argument("--seed", type=int, default=0, help="seed of the degradation")
+    p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
+                   help="where the model runs (default cpu; cuda without a usable GPU is an error)")
     p.add_argument("--out", required=True, help="directory for eval.json / PROTOCOL.json")
     add_ravdess_arguments(p, training=False)
     args = p.parse_args(argv)
@@ -75,6 +78,7 @@ def main(argv=None) -> None:
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must lie in [0, 1], got {value}")
         checkpoint = load_checkpoint(args.checkpoint)
+        checkpoint.model.to(resolve_device(args.device))
         config = checkpoint.config
         data_seed = args.data_seed
         if data_seed is None:
@@ -220,6 +224,10 @@ def run_protocols(args, console: Console, *, models=None, names=None) -> dict[st
     models = models or resolve_models(args.checkpoint, seeds)
     names = names or (list(PROTOCOLS) if args.protocol == "all" else [args.protocol])
     loaded = {label: [(seed, path, load_checkpoint(path)) for seed, path in entries] for label, entries in models.items()}
+    device = resolve_device(getattr(args, "device", "cpu"))
+    for entries in loaded.values():
+        for _seed, _path, checkpoint in entries:
+            checkpoint.model.to(device)
     first = next(iter(loaded.values()))[0][2]
     data_seed = args.data_seed
     if data_seed is None:
