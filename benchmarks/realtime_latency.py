@@ -46,6 +46,10 @@ def stats(values_ms: list[float]) -> dict:
             "p99_ms": round(float(np.percentile(a, 99)), 1), "max_ms": round(float(a.max()), 1)}
 
 
+def parse_background(text: str) -> dict[str, int]:
+    return {name.strip(): int(inc) for name, inc in (part.split("=") for part in text.split(",") if part.strip())}
+
+
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--video", required=True)
@@ -56,12 +60,19 @@ def main(argv=None) -> dict:
     p.add_argument("--fixed-rate", action="store_true", help="no event-driven updates (the issue-5 pipeline)")
     p.add_argument("--partial", type=float, help="ASR partial cadence in seconds (default: the recogniser's, 0.1)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
+    p.add_argument("--switch-interval", type=float, help="sys.setswitchinterval (s) for this run (Python's default 0.005)")
+    p.add_argument("--background", default="asr+text=5",
+                   help="worker threads run at a lower priority: name=nice increment, comma-separated ('' for none; "
+                        "the default is qamoe-live's)")
     p.add_argument("--out", default="latency.json")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
 
     pipeline, player, driver = build(args.video, args.checkpoint, args.rate, events=not args.fixed_rate,
-                                     max_rate_hz=args.max_rate, partial_s=args.partial, device=args.device)
+                                     max_rate_hz=args.max_rate, partial_s=args.partial, device=args.device,
+                                     background=parse_background(args.background))
     updates = []
     pipeline.subscribe(lambda u: updates.append(u.t))
     load_before = os.getloadavg()
@@ -74,7 +85,8 @@ def main(argv=None) -> dict:
     stages = sorted(tracker.stages)
     result = {
         "video": args.video, "seconds": args.seconds, "rate_hz": args.rate, "max_rate_hz": args.max_rate,
-        "events": not args.fixed_rate, "asr_partial_s": args.partial, "torch_threads": 1, "device": str(pipeline.engine.device),
+        "events": not args.fixed_rate, "asr_partial_s": args.partial, "switch_interval_s": sys.getswitchinterval(),
+        "background": parse_background(args.background), "torch_threads": 1, "device": str(pipeline.engine.device),
         "load_average_before": [round(x, 2) for x in load_before], "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "cpu_s_per_wall_s": round(cpu / wall, 3),
         "stages": {k: stats(tracker.values(k)) for k in stages},

@@ -48,9 +48,10 @@ def untrained_media_checkpoint():
 
 
 def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: bool = True, max_rate_hz: float = 20.0,
-          partial_s: float | None = None, device: str = "cpu"):
+          partial_s: float | None = None, device: str = "cpu", background: dict[str, int] | None = None):
     """The threaded pipeline on the clip played as a live device. events / max_rate_hz: the update
-    policy (LiveDriver); partial_s: the ASR's partial cadence (None: its default)."""
+    policy (LiveDriver); partial_s: the ASR's partial cadence (None: its default); background: worker
+    thread priorities (None: the live driver's default, {} for none)."""
     from qamoe.checkpoint import load_checkpoint
     from qamoe.realtime.clock import MonotonicClock
     from qamoe.realtime.extraction import media_processors
@@ -60,7 +61,7 @@ def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: boo
     from qamoe.realtime.player import RecordingPlayer
     from qamoe.realtime.stage import FeatureStage
     from qamoe.realtime.store import FeatureStore
-    from qamoe.realtime.threaded import LiveDriver
+    from qamoe.realtime.threaded import BACKGROUND, LiveDriver
 
     checkpoint = load_checkpoint(checkpoint_dir) if checkpoint_dir else untrained_media_checkpoint()
     engine = InferenceEngine(checkpoint, device=device)
@@ -73,7 +74,8 @@ def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: boo
     pipeline = Pipeline(engine, FeatureStage(store, processors))
     player = RecordingPlayer(lambda: MediaRecording(video), loop=True, name="clip")
     clock = MonotonicClock()
-    return pipeline, player, LiveDriver(pipeline, [player], clock, rate_hz=rate_hz, events=events, max_rate_hz=max_rate_hz)
+    return pipeline, player, LiveDriver(pipeline, [player], clock, rate_hz=rate_hz, events=events, max_rate_hz=max_rate_hz,
+                                                     background=BACKGROUND if background is None else background)
 
 
 def main(argv=None) -> None:

@@ -20,6 +20,7 @@ delaying the others. Capture never waits on a consumer.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -32,13 +33,18 @@ from .stage import Processor
 # raw buffer capacities (items): about 2 s of 20 ms audio chunks, a handful of video frames
 CAPACITY = {"audio": 100, "video": 4}
 DEFAULT_CAPACITY = 256
+# worker threads that run at a lower priority (nice increment): speech recognition is the heaviest
+# consumer and the least urgent one (a word is shown within about a second anyway); on a busy CPU its
+# bursts otherwise delay face frames and updates (measured: benchmarks/REALTIME.md, issue 13)
+BACKGROUND = {"asr+text": 5}
 
 
 class LiveDriver:
     def __init__(self, pipeline: Pipeline, sources: list[CaptureSource], clock: MonotonicClock, *, rate_hz: float = 5.0,
-                 events: bool = True, max_rate_hz: float = 20.0) -> None:
+                 events: bool = True, max_rate_hz: float = 20.0, background: dict[str, int] | None = BACKGROUND) -> None:
         """rate_hz: the fixed rate (events=False) or the floor (events=True); max_rate_hz: the cap on
-        event-driven updates per second."""
+        event-driven updates per second; background: processor name -> nice increment of its worker
+        thread (Linux; e.g. {"asr+text": 5} lets face frames and updates go first on a busy CPU)."""
         if rate_hz <= 0:
             raise ValueError(f"update rate must be > 0 Hz, got {rate_hz}")
         if events and max_rate_hz < rate_hz:
@@ -49,6 +55,7 @@ class LiveDriver:
         self.period = 1.0 / rate_hz
         self.events = events
         self.min_interval = 1.0 / max_rate_hz
+        self.background = dict(background or {})
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
         self.buffers: dict[str, RingBuffer] = {}  # buffer name -> buffer
@@ -109,6 +116,8 @@ class LiveDriver:
             thread.join(2.0)
 
     def _process_loop(self, buffer: RingBuffer, processor: Processor) -> None:
+        if self.background.get(processor.name):
+            lower_thread_priority(self.background[processor.name])
         while not self._stop.is_set():
             stamped = buffer.pop(timeout=0.05)  # one at a time: lag is bounded by the buffer's capacity
             if stamped is not None:
@@ -152,3 +161,14 @@ class LiveDriver:
                 self.pipeline.tick(last)
             except Exception:  # noqa: BLE001 - a failed update is counted; the next one tries again
                 self.tick_errors += 1
+
+
+def lower_thread_priority(increment: int) -> bool:
+    """Raises this thread's nice value by `increment` (Linux threads have their own); False where the
+    platform does not allow it. Never raises priority, so it needs no privileges."""
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, min(19, os.getpriority(os.PRIO_PROCESS, tid) + int(increment)))
+        return True
+    except (AttributeError, OSError):
+        return False
