@@ -115,6 +115,7 @@ class DemoScene(Recording):
         self._factors: dict[int, np.ndarray] = {}
         self._latent_rng = latent_rng
         self._segments_drawn = 0
+        self._bursts: dict[str, dict[int, float]] = {}  # modality -> {segment: burst start}
         streams = [self._frames(name, recipe, np.random.default_rng(s)) for (name, recipe), s in zip(RECIPES.items(), seeds[:-1], strict=True)]
         return heapq.merge(*streams, key=lambda x: x[0])
 
@@ -127,6 +128,20 @@ class DemoScene(Recording):
             self._factors.pop(k - 8, None)  # keep memory bounded on a looping demo
             self._segments_drawn += 1
         return self._factors[index]
+
+    def _salient(self, name: str, t: float, rng: np.random.Generator) -> bool:
+        """Does the frame at t carry the affect? Text: each word with probability SALIENT_SHARE; audio and
+        vision: one burst of SALIENT_SHARE of every SEGMENT_S stretch, at a random place (as the simulator
+        draws one burst per clip)."""
+        if name == "text":
+            return bool(rng.random() < SALIENT_SHARE[name])
+        index, burst = int(t // SEGMENT_S), SALIENT_SHARE[name] * SEGMENT_S
+        bursts = self._bursts.setdefault(name, {})
+        if index not in bursts:  # frames come in time order, so each stream draws its bursts in order
+            bursts.clear()
+            bursts[index] = rng.uniform(0.0, SEGMENT_S - burst)
+        into = t - index * SEGMENT_S
+        return bursts[index] <= into < bursts[index] + burst
 
     def _frames(self, name: str, recipe: ModalityRecipe, rng: np.random.Generator) -> Iterator[tuple[float, str, Any]]:
         period = 1.0 / recipe.frames_per_second
@@ -144,7 +159,7 @@ class DemoScene(Recording):
             _, scene = self.scene_at(start)
             z = self._segment_factors(start)
             frame = rng.standard_normal(recipe.dim) * frame_sd + speaker
-            if rng.random() < SALIENT_SHARE[name]:
+            if self._salient(name, start, rng):
                 frame += (z * np.array(recipe.loadings)) @ self.directions[name]
             frame += rng.standard_normal(recipe.dim) * spread * self.noise_at(name, start)
             absent = name in scene.absent
