@@ -63,7 +63,28 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--beta-nll", type=float, default=QAMoEConfig.beta_nll, help="beta-NLL weight (0: Eq. 10)")
     p.add_argument("--no-prior", action="store_true", help="ablation: y_prior fixed at zero")
     add_ravdess_arguments(p, training=True)
+    p.add_argument("--signal-snrs", default="20,10,5,0,-5",
+                   help="ravdess, spectrum training: each training clip's audio is read clean or degraded on the "
+                        "waveform at one of these SNRs (dB), so r_audio learns what a noisy room does; 'none': off")
+    p.add_argument("--signal-noise", default="white,babble", help="noise kinds of --signal-snrs (white, pink, babble)")
     return p.parse_args(argv)
+
+
+def signal_views(args, console) -> dict | None:
+    """modality -> training-split copies degraded on the signal (qamoe.train.SignalViews), or None."""
+    if args.dataset != "ravdess" or args.clean or args.signal_snrs.strip().lower() == "none":
+        return None
+    from qamoe.data.ravdess import parse_snrs, snr_views  # noqa: PLC0415
+
+    snrs = [s for s in parse_snrs(args.signal_snrs) if s is not None]
+    options = ravdess_options(args)
+    views = []
+    for kind in [k.strip() for k in args.signal_noise.split(",") if k.strip()]:
+        degraded = snr_views(args.data, "train", snrs, noise_kind=kind, noise_seed=args.noise_seed, task=options["task"],
+                             text=options["text"], folds=options["folds"], cache=options["cache"], console=console)
+        views += [degraded.degraded[snr] for snr in snrs]
+    console.print(f"audio read clean or at {len(views)} signal-degraded copies ({args.signal_noise} at {args.signal_snrs} dB)")
+    return {"audio": views}
 
 
 def parse_sizes(text: str) -> dict[str, int]:
@@ -119,6 +140,7 @@ def main(argv=None) -> None:
         check_out_folder(out)  # a file, or a folder that cannot be written: said before any training
         check_same_run(out, run_identity(model_config, train_config, args.model, dataset, {
             "dataset": args.dataset, "data": args.data, "data_seed": args.data_seed, "sizes": args.sizes,
+            **({"signal_snrs": args.signal_snrs, "signal_noise": args.signal_noise} if args.dataset == "ravdess" else {}),
         }), resume=args.resume, write=ctx.is_main)
         console.print(
             f"training on [bold]{dataset.name}[/] ({', '.join(f'{k} {v}' for k, v in dataset.modality_dims.items())}), "
@@ -128,9 +150,12 @@ def main(argv=None) -> None:
                                        "sizes": sizes}}
         if getattr(dataset, "options", None):  # ravdess: task, text, folds, noise... for qamoe-eval
             provenance["dataset_args"]["ravdess"] = dataset.options
+        views = signal_views(args, console)
+        if views:
+            provenance["signal_views"] = {"audio": {"snrs": args.signal_snrs, "noise": args.signal_noise}}
         checkpoint, history = train_model(
             dataset, model_config, train_config, console=console, provenance=provenance, architecture=args.model,
-            state_dir=out, resume=args.resume, ctx=ctx,
+            state_dir=out, resume=args.resume, ctx=ctx, signal_views=views,
         )
         if not ctx.is_main:
             shutdown(ctx)
