@@ -228,7 +228,11 @@ def test_train_then_eval_every_clip_with_predictions_and_snr(folder, cache, tmp_
 
     out = tmp_path / "ckpt"
     train(["--dataset", "ravdess", "--data", str(folder), "--folds", FOLDS, "--cache", str(cache), "--epochs", "1",
-           "--batch-size", "4", "--out", str(out), "--seed", "1111"])
+           "--batch-size", "4", "--out", str(out), "--seed", "1111", "--signal-snrs", "0", "--signal-noise", "white"])
+    import json
+
+    provenance = json.loads((out / "config.json").read_text())["provenance"]
+    assert provenance["signal_views"] == {"audio": {"snrs": "0", "noise": "white"}}  # audio also read at 0 dB
     table = tmp_path / "pred.csv"
     evaluate(["--checkpoint", str(out), "--dataset", "ravdess", "--data", str(folder), "--cache", str(cache),
               "--split", "all", "--audio-snr", "0", "--predictions", str(table), "--out", str(tmp_path / "eval")])
