@@ -56,7 +56,7 @@ def main(argv=None) -> dict:
     p.add_argument("--checkpoint")
     p.add_argument("--seconds", type=float, default=60.0)
     p.add_argument("--rate", type=float, default=5.0, help="update rate: the floor (event-driven) or the fixed rate")
-    p.add_argument("--max-rate", type=float, default=20.0, help="cap on event-driven updates per second")
+    p.add_argument("--max-rate", type=float, default=30.0, help="cap on event-driven updates per second")
     p.add_argument("--fixed-rate", action="store_true", help="no event-driven updates (the issue-5 pipeline)")
     p.add_argument("--partial", type=float, help="ASR partial cadence in seconds (default: the recogniser's, 0.1)")
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"))
@@ -64,6 +64,7 @@ def main(argv=None) -> dict:
     p.add_argument("--background", default="asr+text=5",
                    help="worker threads run at a lower priority: name=nice increment, comma-separated ('' for none; "
                         "the default is qamoe-live's)")
+    p.add_argument("--raw", action="store_true", help="also write every traced value (ms) per stage, to pool runs")
     p.add_argument("--out", default="latency.json")
     args = p.parse_args(argv)
     torch.set_num_threads(1)
@@ -95,8 +96,10 @@ def main(argv=None) -> dict:
         "dropped": pipeline.latest.dropped if pipeline.latest else {},
         "extractor_errors": dict(pipeline.stage.errors),
     }
+    if args.raw:
+        result["values_ms"] = {k: [round(v, 2) for v in tracker.values(k)] for k in stages}
     Path(args.out).write_text(json.dumps(result, indent=1))
-    print(json.dumps(result, indent=1))
+    print(json.dumps({k: v for k, v in result.items() if k != "values_ms"}, indent=1))
     return result
 
 

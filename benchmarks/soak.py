@@ -47,7 +47,7 @@ def untrained_media_checkpoint():
     return Checkpoint(model, ones, {"purpose": "soak benchmark (untrained)"})
 
 
-def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: bool = True, max_rate_hz: float = 20.0,
+def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: bool = True, max_rate_hz: float = 30.0,
           partial_s: float | None = None, device: str = "cpu", background: dict[str, int] | None = None):
     """The threaded pipeline on the clip played as a live device. events / max_rate_hz: the update
     policy (LiveDriver); partial_s: the ASR's partial cadence (None: its default); background: worker
@@ -85,7 +85,7 @@ def main(argv=None) -> None:
     p.add_argument("--minutes", type=float, default=12.0)
     p.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     p.add_argument("--rate", type=float, default=5.0, help="update rate (the floor, with event-driven updates)")
-    p.add_argument("--max-rate", type=float, default=20.0)
+    p.add_argument("--max-rate", type=float, default=30.0)
     p.add_argument("--fixed-rate", action="store_true", help="tick at --rate only (the issue-5 pipeline)")
     p.add_argument("--out", default="soak.json")
     args = p.parse_args(argv)

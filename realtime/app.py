@@ -54,7 +54,7 @@ class LiveOptions:
     fast: bool = False  # replay without pacing
     rate_hz: float = 5.0  # fixed update rate; with events, the floor
     events: bool = True  # video and live devices: update as soon as a face frame or word arrives (not the demo)
-    max_rate_hz: float = 20.0  # cap on event-driven updates per second
+    max_rate_hz: float = 30.0  # cap on event-driven updates per second
     device: str = "cpu"  # where the model runs: cpu | cuda | auto
     window_s: float = 4.0
     seed: int = 0

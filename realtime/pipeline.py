@@ -84,7 +84,7 @@ class Pipeline:
         self.store.listeners += [self.latency.stored, self._on_stored]
 
     def _on_stored(self, kind: str, t: float, usable: bool) -> None:
-        if kind in TRIGGERS:
+        if kind in TRIGGERS and (usable or kind == "vision"):  # a face lost triggers; a re-timed word does not
             self.triggered = True
             self.wake.set()
 

@@ -51,7 +51,7 @@ class ReplayDriver:
         pace: float | None = 1.0,
         duration: float | None = None,
         events: bool = False,
-        max_rate_hz: float = 20.0,
+        max_rate_hz: float = 30.0,
     ) -> None:
         """rate_hz: updates per media second (the floor when `events`); pace: media seconds per wall
         second (None: no waiting); duration: stop after this many media seconds (None: when every

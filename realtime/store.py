@@ -35,13 +35,18 @@ class Transcript:
         self._words: deque[Word] = deque(maxlen=max_words)
         self._partial: list[Word] = []
         self._lock = threading.Lock()
-        self.on_words: Callable[[list[Word]], None] | None = None  # told of words not shown before
+        self.on_words: Callable[[list[tuple[Word, bool]]], None] | None = None  # told of words not shown before
 
     def set_partial(self, words: list[Word]) -> None:
         with self._lock:
-            before = {(w.text, round(w.end, 2)) for w in self._partial}
+            previous = self._partial
+            before = {(w.text, round(w.end, 2)) for w in previous}
+            texts = [w.text for w in previous]
             self._partial = list(words)[-50:]
-            new = [w for w in self._partial if (w.text, round(w.end, 2)) not in before]
+            # (word, whether the text changed): a word only re-timed by the decoder is new to the
+            # latency tracker (as in issue 5's method) but changes nothing on screen
+            new = [(w, i >= len(texts) or texts[i] != w.text) for i, w in enumerate(self._partial)
+                   if (w.text, round(w.end, 2)) not in before]
         if new and self.on_words is not None:
             self.on_words(new)
 
@@ -53,7 +58,7 @@ class Transcript:
         with self._lock:
             self._words.append(word)
         if self.on_words is not None:
-            self.on_words([word])
+            self.on_words([(word, True)])
 
     def words(self, until: float | None = None) -> list[Word]:
         """Words that ended at or before `until` (all when None)."""
@@ -83,16 +88,17 @@ class FeatureStore:
         self._presence: dict[str, Presence] = {}
         self._expressions: deque[tuple[float, np.ndarray]] = deque(maxlen=64)  # (time, 7 probabilities) per face frame
         self._lock = threading.Lock()
-        # listeners(kind, t, usable): told of every frame added (kind = its modality, t = its start) and
-        # every word first shown, partial or final (kind = "words", t = the word's end); called in the
-        # thread that added it (the event-driven update trigger and the latency tracker listen here)
+        # listeners(kind, t, usable): told of every frame added (kind = its modality, t = its start,
+        # usable = not marked missing) and every word first shown, partial or final (kind = "words",
+        # t = the word's end, usable = False when a partial word only moved in time, its text the
+        # same); called in the thread that added it (the update trigger and the latency tracker)
         self.listeners: list[Callable[[str, float, bool], None]] = []
         self.transcript.on_words = self._words_shown
 
-    def _words_shown(self, words: list[Word]) -> None:
+    def _words_shown(self, words: list[tuple[Word, bool]]) -> None:
         for listener in self.listeners:
-            for word in words:
-                listener("words", word.end, True)
+            for word, changed in words:
+                listener("words", word.end, changed)
 
     def add_frame(self, modality: str, frame: FeatureFrame) -> None:
         buffer = self.buffers.get(modality)

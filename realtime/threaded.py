@@ -41,7 +41,7 @@ BACKGROUND = {"asr+text": 5}
 
 class LiveDriver:
     def __init__(self, pipeline: Pipeline, sources: list[CaptureSource], clock: MonotonicClock, *, rate_hz: float = 5.0,
-                 events: bool = True, max_rate_hz: float = 20.0, background: dict[str, int] | None = BACKGROUND) -> None:
+                 events: bool = True, max_rate_hz: float = 30.0, background: dict[str, int] | None = BACKGROUND) -> None:
         """rate_hz: the fixed rate (events=False) or the floor (events=True); max_rate_hz: the cap on
         event-driven updates per second; background: processor name -> nice increment of its worker
         thread (Linux; e.g. {"asr+text": 5} lets face frames and updates go first on a busy CPU)."""

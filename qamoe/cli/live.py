@@ -39,9 +39,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     run.add_argument("--fast", action="store_true", help="replay --video/--demo as fast as possible instead of in real time")
     run.add_argument("--rate", type=float, default=5.0, metavar="HZ",
                      help="updates per second at least (default 5); with --fixed-rate, exactly")
-    run.add_argument("--max-rate", type=float, default=20.0, metavar="HZ",
+    run.add_argument("--max-rate", type=float, default=30.0, metavar="HZ",
                      help="camera, microphone and --video: a new face frame or word updates as soon as the model is "
-                          "free, at most this many times per second (default 20)")
+                          "free, at most this many times per second (default 30)")
     run.add_argument("--fixed-rate", action="store_true", help="update only at --rate, not when something arrives")
     run.add_argument("--window", type=float, default=4.0, metavar="SECONDS", help="seconds of features per update (default 4)")
     run.add_argument("--seed", type=int, default=0, help="random seed of the --demo scene (default 0)")

@@ -176,3 +176,18 @@ def test_partial_words_are_marked_partial_in_the_update_json_and_the_screen(make
     console = Console(record=True, width=100, height=30, color_system=None)
     console.print(dashboard)
     assert "latency ms" in console.export_text()
+
+
+def test_a_partial_word_that_only_moves_in_time_does_not_trigger_an_update(make_pipeline):
+    pipeline = make_pipeline()
+    transcript = pipeline.store.transcript
+    transcript.set_partial([Word(0.6, 0.90, "weather")])
+    assert pipeline.triggered
+    pipeline.triggered = False
+    transcript.set_partial([Word(0.6, 0.95, "weather")])  # the decoder re-timed it: same text on screen
+    assert not pipeline.triggered
+    transcript.set_partial([Word(0.6, 0.95, "whether")])  # the text changed
+    assert pipeline.triggered
+    pipeline.triggered = False
+    transcript.add(Word(0.6, 0.95, "whether"))  # final words always trigger
+    assert pipeline.triggered
