@@ -191,3 +191,22 @@ def test_a_partial_word_that_only_moves_in_time_does_not_trigger_an_update(make_
     pipeline.triggered = False
     transcript.add(Word(0.6, 0.95, "whether"))  # final words always trigger
     assert pipeline.triggered
+
+
+def test_the_footer_shows_per_stage_percentiles_and_fits_80_columns(make_pipeline):
+    pipeline = make_pipeline()
+    update = pipeline.tick(1.0)
+    from dataclasses import replace
+
+    pct = {"video/e2e": {"p50": 24.8, "p95": 72.3, "p99": 115.5, "n": 529},
+           "word/e2e": {"p50": 270.1, "p95": 682.1, "p99": 1356.5, "n": 660},
+           "tick/model": {"p50": 5.8, "p95": 23.5, "p99": 46.9, "n": 1609}}
+    dashboard = Dashboard()
+    dashboard.push(replace(update, latency_pct=pct))
+    for width in (80, 160):
+        console = Console(record=True, width=width, height=30, color_system=None)
+        console.print(dashboard)
+        lines = console.export_text().splitlines()
+        footer = next(line for line in lines if line.startswith("latency ms"))
+        assert len(footer) <= width and "p50/p95/p99" in footer and "frame→update 25/72/116" in footer
+    assert "word→update 270/682/1356" in footer and "model 6/24/47" in footer and "screen " in footer
