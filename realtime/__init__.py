@@ -14,7 +14,8 @@ Modules (flat, one concept each):
   `simulated` (the --demo scene), `player` (a recording played as a live device), `fake` (tests)
 - processing: `stage` (FeatureStage), `extraction` (processors over qamoe.extractors), `window`,
   `inference` (InferenceEngine), `update` (Update), `pipeline` (Pipeline.tick)
-- drivers: `replay` (ReplayDriver, virtual clock), `threaded` (LiveDriver, capture threads)
-- outputs: `tui` (Dashboard, run_live), `runlog` (JSONL), `summary`
+- drivers: `replay` (ReplayDriver, virtual clock), `threaded` (LiveDriver, capture threads); both update
+  when a face frame or word arrives (event-driven, capped) with a fixed-rate floor
+- outputs: `tui` (Dashboard, run_live), `runlog` (JSONL), `summary`, `latency` (per-stage percentiles)
 - the application: `checkpoints` (defaults), `app` (LiveOptions, Session); CLI in qamoe/cli/live.py
 """
