@@ -23,7 +23,6 @@ import argparse
 import math
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 from rich.console import Console
@@ -185,13 +184,17 @@ def main(argv=None) -> None:
         if unknown:
             raise ValueError(f"unknown protocol(s) {sorted(unknown)}; choose from {', '.join(PROTOCOLS)}")
         models = {name: [(seed, checkpoint_dir(args.runs, name, seed)) for seed in seeds] for name in names}
-        eval_args = SimpleNamespace(
-            seeds=args.seeds, dataset=args.dataset, data=args.data, data_seed=args.data_seed, split=args.split,
-            seed=args.eval_seed, out=args.out, protocol="all" if args.experiment == "baselines" and not args.protocols else None,
-            title=f"QA-MoE {args.experiment} on {args.dataset}",
-            command="qamoe-experiment " + " ".join(argv if argv is not None else sys.argv[1:]),
-            checkpoint=[],
-        )
+        from qamoe.cli.evaluate import parse_args as parse_eval_args
+
+        # qamoe-eval's own parser, so every option it knows has its default here too
+        eval_args = parse_eval_args([
+            "--checkpoint", "unused", "--out", args.out, "--dataset", args.dataset, "--split", args.split,
+            "--seed", str(args.eval_seed), "--protocol", "all", "--seeds", args.seeds, "--title", f"QA-MoE {args.experiment} on {args.dataset}",
+            *(["--data", args.data] if args.data else []), "--data-seed", str(args.data_seed),
+        ])
+        eval_args.checkpoint = []
+        eval_args.protocol = "all" if args.experiment == "baselines" and not args.protocols else None
+        eval_args.command = "qamoe-experiment " + " ".join(argv if argv is not None else sys.argv[1:])
         payloads = run_protocols(eval_args, console, models=models, names=protocols)
         if "mixture" in payloads:
             reference = "qamoe" if "qamoe" in names else names[0]
