@@ -230,6 +230,26 @@ def vision_reliability(checkpoint, n=500) -> dict:
     return out
 
 
+def voice_features(checkpoint) -> dict:
+    """The same 144 clips from the cached features (no ASR): audio + the statement's frames, and audio alone."""
+    from qamoe.data.ravdess import Condition, RavdessExtractor, default_data, read_labels, split_clips
+
+    by_split = split_clips(read_labels(default_data()))
+    ex = RavdessExtractor(by_split)
+    test = [c for c in by_split["test"] if c.valence is not None]
+    statement = {c.statement: ex.statement(c.statement) for c in test}
+    audio = [ex.audio(c, "test", Condition())["audio"] for c in test]
+    y, truth = np.array([c.valence for c in test]), np.array([c.sentiment for c in test])
+    out = {}
+    for name, feats in (("audio+statement", [{"audio": a, "text": statement[c.statement]} for a, c in zip(audio, test)]),
+                        ("audio_only", [{"audio": a} for a in audio])):
+        o = _model_reliability(checkpoint, feats)
+        pred, std = np.array([x["prediction"] for x in o]), np.array([x["std"] for x in o])
+        out[name] = {"balanced_accuracy": balanced_accuracy(y, (pred > 0).astype(int)), "mae": float(np.mean(np.abs(pred - truth))),
+                     "coverage": coverage(pred, std, truth)}
+    return out
+
+
 def text_heldout(runs: Path) -> dict:
     """Each run DIR/<source> trained without that VADER source, on every text of it, vs ridge."""
     from sklearn.linear_model import Ridge
@@ -330,6 +350,8 @@ def main(argv=None) -> None:
         result["audio_reliability"] = audio_reliability(predictor.checkpoint)
     if "vision" in parts:
         result["vision_reliability"] = vision_reliability(predictor.checkpoint)
+    if "voice_features" in parts:
+        result["voice_features"] = voice_features(predictor.checkpoint)
     if "text" in parts:
         result["text_heldout"] = text_heldout(Path(args.heldout_runs))
     result["seconds"] = round(time.perf_counter() - started, 1)
