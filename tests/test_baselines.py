@@ -64,7 +64,7 @@ def test_absent_modality_and_classification(arch, small_config, small_batch):
 @pytest.mark.parametrize("arch", BASELINES)
 def test_checkpoint_round_trip_keeps_the_architecture(arch, small_config, small_batch, tmp_path):
     model = build_model(arch, small_config).eval()
-    stats = {m.name: FeatureStats(*(torch.zeros(m.dim).numpy() for _ in range(2)), torch.ones(m.dim).numpy())
+    stats = {m.name: FeatureStats(torch.zeros(m.dim).numpy(), torch.ones(m.dim).numpy(), torch.ones(m.dim).numpy())
              for m in small_config.modalities}
     save_checkpoint(tmp_path / "ck", Checkpoint(model, stats))
     loaded = load_checkpoint(tmp_path / "ck")
