@@ -19,12 +19,13 @@ and rows that label the same stretch of the same video twice.
 
 from __future__ import annotations
 
+from qamoe.data.paths import shared_data_dir  # noqa: F401 - the one place data paths default from
+
 import math
 
 import csv
 import hashlib
 import json
-import os
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -196,12 +197,6 @@ def _read_with_header(path: Path, header: list[str], rows: list[list[str]]) -> l
     return records
 
 
-def shared_data_dir() -> Path:
-    """`../shared/data` next to the project (override with QAMOE_SHARED_DATA)."""
-    env = os.environ.get("QAMOE_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2] / "shared" / "data"
 
 
 def hash_split(video_id: str) -> str:

@@ -36,8 +36,9 @@ from pathlib import Path
 import numpy as np
 
 from qamoe.data.dataset import DataError
+from qamoe.data.paths import missing_data_hint, shared_data_dir
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "fer2013" / "fer2013-48px.npz"
+DEFAULT_DATA = shared_data_dir() / "fer2013" / "fer2013-48px.npz"
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 SENTIMENT = {"angry": -2.0, "disgust": -2.0, "fear": -1.5, "happy": 2.0, "neutral": 0.0, "sad": -2.0, "surprise": 0.5}
 POSITIVE = ("happy",)
@@ -72,7 +73,7 @@ def rank_of(image: np.ndarray) -> int:
 def read_fer(path: str | Path = DEFAULT_DATA) -> tuple[np.ndarray, np.ndarray, list[str]]:
     path = Path(path)
     if not path.is_file():
-        raise DataError(f"{path} not found (../shared/data/fer2013/fer2013-48px.npz)")
+        raise DataError(missing_data_hint(path))
     with np.load(path, allow_pickle=False) as z:
         images, labels, classes = z["images"], z["labels"].astype(np.int64), [str(c) for c in z["classes"]]
     if tuple(classes) != CLASSES:

@@ -100,9 +100,12 @@ def default_cache() -> Path:
 
 
 def default_data() -> Path:
-    from qamoe.extractors.labels import shared_data_dir  # noqa: PLC0415
+    from qamoe.data.paths import missing_data_hint, shared_data_dir  # noqa: PLC0415
 
-    return shared_data_dir() / "ravdess"
+    root = shared_data_dir() / "ravdess"
+    if not root.is_dir():
+        raise DataError(missing_data_hint(root))
+    return root
 
 
 # ---------------------------------------------------------------- the table
