@@ -41,6 +41,16 @@ class ModalityData:
         if not np.isfinite(self.features).all():
             raise DataError("features hold NaN or infinity; clean them (e.g. np.nan_to_num) before use")
 
+    @classmethod
+    def from_sequences(cls, sequences: list[np.ndarray], dim: int) -> "ModalityData":
+        """Zero-pads (T_i, dim) sequences into one (N, max T_i, dim) block; an empty sequence becomes
+        one zero frame (length 1), which is how a missing modality reads."""
+        lengths = np.array([max(1, len(s)) for s in sequences], np.int64)
+        features = np.zeros((len(sequences), int(lengths.max()), dim), np.float32)
+        for i, s in enumerate(sequences):
+            features[i, : len(s)] = s
+        return cls(features, lengths)
+
     @property
     def dim(self) -> int:
         return int(self.features.shape[2])

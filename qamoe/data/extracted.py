@@ -74,12 +74,6 @@ def pool_frames(values: np.ndarray, max_frames: int) -> np.ndarray:
     return np.stack([values[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
 
 
-def _pad(sequences: list[np.ndarray], dim: int) -> ModalityData:
-    lengths = np.array([max(1, len(s)) for s in sequences], np.int64)
-    features = np.zeros((len(sequences), int(lengths.max()), dim), np.float32)
-    for i, s in enumerate(sequences):
-        features[i, : len(s)] = s
-    return ModalityData(features, lengths)
 
 
 def load_extracted(path, *, max_frames: dict[str, int] | None = None) -> MultimodalDataset:
@@ -123,7 +117,7 @@ def load_extracted(path, *, max_frames: dict[str, int] | None = None) -> Multimo
             )
         items.sort(key=lambda item: item[0])
         splits[split] = SplitData(
-            {m: _pad([feats[m] for _, _, feats in items], dims[m]) for m in MODALITIES},
+            {m: ModalityData.from_sequences([feats[m] for _, _, feats in items], dims[m]) for m in MODALITIES},
             np.array([label for _, label, _ in items], np.float32),
             [clip_id for clip_id, _, _ in items],
         )

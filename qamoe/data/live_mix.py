@@ -128,12 +128,6 @@ def pair_samples(voices: list[Sample], faces: list[Sample], seed: int) -> list[S
     return out
 
 
-def _pad(seqs: list[np.ndarray], dim: int) -> ModalityData:
-    lengths = np.array([len(s) for s in seqs], np.int64)
-    features = np.zeros((len(seqs), int(lengths.max()), dim), np.float32)
-    for i, s in enumerate(seqs):
-        features[i, : len(s)] = s
-    return ModalityData(features, lengths)
 
 
 def to_split(items: list[Sample], fill: dict[str, np.ndarray]) -> tuple[SplitData, dict[str, np.ndarray]]:
@@ -141,7 +135,7 @@ def to_split(items: list[Sample], fill: dict[str, np.ndarray]) -> tuple[SplitDat
     for m, dim in DIMS.items():
         seqs = [getattr(s, m) for s in items]
         present[m] = np.array([x is not None and len(x) > 0 for x in seqs])
-        mods[m] = _pad([x if p else fill[m][None] for x, p in zip(seqs, present[m])], dim)
+        mods[m] = ModalityData.from_sequences([x if p else fill[m][None] for x, p in zip(seqs, present[m])], dim)
     return SplitData(mods, np.array([s.label for s in items], np.float32), [s.id for s in items]), present
 
 
@@ -198,7 +192,7 @@ def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.
                     seqs.append(s.audio if s.audio is not None else mix.fill["audio"][None])
                 else:
                     seqs.append(mod.features[k, : mod.lengths[k]] if ok[k] else mix.fill["audio"][None])
-            out["audio"].append(SplitData({"audio": _pad(seqs, DIMS["audio"])}, np.zeros(len(train), np.float32), [s.id for s in train]))
+            out["audio"].append(SplitData({"audio": ModalityData.from_sequences(seqs, DIMS["audio"])}, np.zeros(len(train), np.float32), [s.id for s in train]))
     for name in fer_view_parts:
         part = fer_data.load_part(name, fer_cache)
         degraded = {f"fer:{int(i)}": (v, f) for v, f, i in zip(part["values"], part["found"], part["index"])}
@@ -210,5 +204,5 @@ def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.
                 seqs.append(np.repeat(v[None], STILL_FRAMES, 0) if found else mix.fill["vision"][None])
             else:
                 seqs.append(s.vision if s.vision is not None else mix.fill["vision"][None])
-        out["vision"].append(SplitData({"vision": _pad(seqs, DIMS["vision"])}, np.zeros(len(train), np.float32), [s.id for s in train]))
+        out["vision"].append(SplitData({"vision": ModalityData.from_sequences(seqs, DIMS["vision"])}, np.zeros(len(train), np.float32), [s.id for s in train]))
     return {k: v for k, v in out.items() if v}

@@ -586,12 +586,6 @@ class RavdessDataset(MultimodalDataset):
                     mod.lengths[gone] = 1
 
 
-def _pad(seqs: list[np.ndarray], dim: int) -> ModalityData:
-    lengths = np.array([len(s) for s in seqs], np.int64)
-    features = np.zeros((len(seqs), int(lengths.max()), dim), np.float32)
-    for i, s in enumerate(seqs):
-        features[i, : len(s)] = s
-    return ModalityData(features, lengths)
 
 
 def _modalities(extractor, clips, split, condition, text, aus, results) -> dict[str, list[np.ndarray]]:
@@ -670,7 +664,7 @@ def load_ravdess(
     for split, items in plan.items():
         seqs = gather(items, split)
         present[split] = {m: np.array([len(s) > 0 for s in seqs[m]]) for m in seqs}
-        mods = {m: _pad([s if len(s) else fill[m][None] for s in seqs[m]], DIMS[m]) for m in ("text", "audio", "vision")}
+        mods = {m: ModalityData.from_sequences([s if len(s) else fill[m][None] for s in seqs[m]], DIMS[m]) for m in ("text", "audio", "vision")}
         labels = (np.array([c.emotion_index for c, _ in items], np.int64) if task == "emotion"
                   else np.array([c.sentiment for c, _ in items], np.float32))
         base_condition = items[0][1]
@@ -736,7 +730,7 @@ def concat_splits(dataset: MultimodalDataset, names=SPLITS) -> SplitData:
     mods = {}
     for m in parts[0].modalities:
         seqs = [d.features[i, : d.lengths[i]] for p in parts for d in [p.modalities[m]] for i in range(len(d.lengths))]
-        mods[m] = _pad(seqs, parts[0].modalities[m].dim)
+        mods[m] = ModalityData.from_sequences(seqs, parts[0].modalities[m].dim)
     return SplitData(mods, np.concatenate([p.labels for p in parts]), [i for p in parts for i in p.ids])
 
 

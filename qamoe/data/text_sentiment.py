@@ -445,12 +445,6 @@ def _read_kind(out: Path, kind: str) -> dict[str, list]:
     return rows
 
 
-def _pad(seqs: list[np.ndarray], dim: int) -> ModalityData:
-    lengths = np.array([len(s) for s in seqs], np.int64)
-    features = np.zeros((len(seqs), int(lengths.max()), dim), np.float32)
-    for i, s in enumerate(seqs):
-        features[i, : len(s)] = s
-    return ModalityData(features, lengths)
 
 
 @dataclass
@@ -496,10 +490,10 @@ def load(out: str | Path) -> Built:
         mods = {}
         for m in ("text", "audio"):
             seqs = [x[m] if x[m] is not None and len(x[m]) else fill[m][None].astype(np.float32) for x in items]
-            mods[m] = _pad(seqs, DIMS[m])
+            mods[m] = ModalityData.from_sequences(seqs, DIMS[m])
         if faces[split] is not None:
             windows = faces[split]
-            mods["vision"] = _pad([w if w is not None else fill["vision"][None] for w in windows], DIMS["vision"])
+            mods["vision"] = ModalityData.from_sequences([w if w is not None else fill["vision"][None] for w in windows], DIMS["vision"])
         else:
             mods["vision"] = ModalityData(np.zeros((len(items), 1, DIMS["vision"]), np.float32), np.ones(len(items), np.int64))
         ids = [f"{x['kind']}:{x['key']}" for x in items]
