@@ -85,6 +85,15 @@ def comparison_rows(payload: dict, reference: str) -> tuple[list[str], list[list
     return header, rows, worse
 
 
+def rich_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
+    table = Table(title=title)
+    for h in header:
+        table.add_column(h)
+    for row in rows:
+        table.add_row(*row)
+    return table
+
+
 def paired_rows(args, names: list[str], seeds: list[int], reference: str) -> tuple[list[str], list[list[str]], dict]:
     """Each model against `reference`, clip by clip on the same mixture test set (qamoe/paired.py)."""
     from qamoe.checkpoint import load_checkpoint
@@ -142,12 +151,7 @@ def missing_retrained(args, names: list[str], seeds: list[int], console: Console
         keys = [k for k in ("Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "MAE", "Acc", "F1_score") if k in metrics]
         rows.append([name, f"{eta:.1f}", *(fmt(metrics[k], k) for k in keys)])
     header = ["model", "eta (train = valid = test)", *keys]
-    table = Table(title="Random missing protocol, retrained per rate (Table 3)")
-    for h in header:
-        table.add_column(h)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    console.print(rich_table("Random missing protocol, retrained per rate (Table 3)", header, rows))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "missing-retrained.json", payload)
@@ -199,19 +203,10 @@ def main(argv=None) -> None:
         if "mixture" in payloads:
             reference = "qamoe" if "qamoe" in names else names[0]
             header, rows, worse = comparison_rows(payloads["mixture"], reference)
-            table = Table(title=f"{args.experiment}: stochastic mixture test set, {len(seeds)} seed(s)")
-            for h in header:
-                table.add_column(h)
-            for row in rows:
-                table.add_row(*row)
-            console.print(table)
+            console.print(rich_table(f"{args.experiment}: stochastic mixture test set, {len(seeds)} seed(s)", header, rows))
             paired_header, paired, paired_results = paired_rows(args, names, seeds, reference)
-            table = Table(title=f"paired against {reference}: the same clips under the same corruptions")
-            for h in paired_header:
-                table.add_column(h)
-            for row in paired:
-                table.add_row(*row)
-            console.print(table)
+            console.print(rich_table(f"paired against {reference}: the same clips under the same corruptions",
+                                     paired_header, paired))
             result = {"experiment": args.experiment, "seeds": seeds, "epochs": args.epochs, "reference": reference,
                       "worse_than_reference_on_mixture_mae": worse, "header": header, "rows": rows,
                       "paired": paired_results}
