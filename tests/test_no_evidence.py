@@ -139,13 +139,13 @@ def test_quiet_by_default_and_verbose_on_request():
     assert quiet.stderr == ""
 
 
-def test_reading_a_media_file_reports_progress(tmp_path, predictor):
+def test_reading_a_media_file_reports_progress(tmp_path, predictor, write_tone_video):
     """A long file shows where it is (qamoe-predict's bar): audio first, then video, up to the end."""
     from io import StringIO
 
     from rich.console import Console
 
-    path = write_test_mp4(tmp_path / "clip.mp4")
+    path = write_tone_video(tmp_path / "clip.mp4")
     seen = []
     predictor._clip_extractor().extract(path, progress=lambda stage, t, end: seen.append((stage, t, end)))
     stages = [s for s, _, _ in seen]
@@ -160,22 +160,3 @@ def test_reading_a_media_file_reports_progress(tmp_path, predictor):
         assert update is None  # not a terminal: no bar
 
 
-def write_test_mp4(path, seconds=6):
-    av = pytest.importorskip("av")
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
-        video = container.add_stream("mpeg4", rate=15)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        audio = container.add_stream("aac", rate=16000)
-        audio.layout = "mono"
-        for i in range(15 * seconds):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")
-            frame.pts = i
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        tone = (0.1 * np.sin(np.arange(16000 * seconds) / 16000 * 2 * np.pi * 220)).astype(np.float32)
-        for k in range(0, len(tone), 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 16000, k
-            container.mux(audio.encode(chunk))
-        container.mux(audio.encode())
-    return path

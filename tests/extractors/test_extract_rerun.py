@@ -178,7 +178,7 @@ def test_ctrl_c_during_extraction_is_one_line(fake, folder, monkeypatch, capsys)
     assert "interrupted" in err and "Traceback" not in err and "KeyboardInterrupt" not in err
 
 
-def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_no_worker(tmp_path):
+def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_no_worker(tmp_path, write_tone_video):
     """The real thing: qamoe-extract --workers 2 in its own process, SIGINT after the first clip."""
     import glob
     import os
@@ -225,24 +225,3 @@ def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_no_worker(tmp_path)
     assert left == [], f"worker processes left running: {left}"
 
 
-def write_tone_video(path, seconds: int = 6):
-    """A small real video: a 220 Hz tone and changing grey frames, faststart MP4."""
-    import av  # noqa: PLC0415
-
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
-        video = container.add_stream("mpeg4", rate=15)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        audio = container.add_stream("aac", rate=16000)
-        audio.layout = "mono"
-        for i in range(15 * seconds):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")
-            frame.pts = i
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        tone = (0.1 * np.sin(np.arange(16000 * seconds) / 16000 * 2 * np.pi * 220)).astype(np.float32)
-        for k in range(0, len(tone), 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 16000, k
-            container.mux(audio.encode(chunk))
-        container.mux(audio.encode())
-    return path

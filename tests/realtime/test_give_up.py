@@ -94,31 +94,10 @@ def test_give_up_after_must_be_a_number_of_seconds(capsys):
     assert "--give-up-after" in capsys.readouterr().err
 
 
-def write_faststart_mp4(path, seconds=6):
-    av = pytest.importorskip("av")
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
-        video = container.add_stream("mpeg4", rate=15)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        audio = container.add_stream("aac", rate=16000)
-        audio.layout = "mono"
-        for i in range(15 * seconds):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")
-            frame.pts = i
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        tone = (0.1 * np.sin(np.arange(16000 * seconds) / 16000 * 2 * np.pi * 220)).astype(np.float32)
-        for k in range(0, len(tone), 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 16000, k
-            container.mux(audio.encode(chunk))
-        container.mux(audio.encode())
-    return path
-
-
-def test_a_replay_stopped_early_is_not_called_truncated_but_a_cut_file_is(tmp_path):
+def test_a_replay_stopped_early_is_not_called_truncated_but_a_cut_file_is(tmp_path, write_tone_video):
     from qamoe.realtime.mediafile import MediaRecording
 
-    whole = write_faststart_mp4(tmp_path / "whole.mp4")
+    whole = write_tone_video(tmp_path / "whole.mp4")
     recording = MediaRecording(str(whole))
     for t, _, _ in recording.items():  # what --duration 2 or Ctrl-C does: stop reading early
         if t > 2.0:
