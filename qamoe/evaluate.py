@@ -1,4 +1,8 @@
-"""Running a model over a split under a chosen degradation, and scoring the result."""
+"""Running a model over a split under a chosen degradation, and scoring the result.
+
+The stochastic mixture of Protocol III is drawn here, once, from one seed rule (`mixture_levels`), so
+the protocol, the paired comparisons and the variance scale's coverage all score the same draw.
+"""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from qamoe.degradation import degrade, remove_modalities
 from qamoe.metrics import classification_metrics, regression_metrics
 
 EVAL_BATCH = 64  # fixed, so the seeded degradation of a split never depends on the caller
+MIXTURE_MAX = 0.7  # upper end of lambda and eta in the stochastic mixture (Protocol III)
 
 
 @dataclass
@@ -43,6 +48,12 @@ class Predictions:
         if config.num_classes:
             return classification_metrics(self.prediction, self.labels)
         return regression_metrics(self.prediction, self.labels)
+
+    def errors(self, config: QAMoEConfig) -> np.ndarray:
+        """(N,) error of each sample: absolute error, or 0/1 (wrong class) for classification."""
+        if config.num_classes:
+            return (np.asarray(self.prediction).argmax(-1) != self.labels).astype(np.float64)
+        return np.abs(np.asarray(self.prediction, dtype=np.float64) - self.labels)
 
 
 def sigma_ref_tensors(stats) -> dict[str, torch.Tensor]:
@@ -106,3 +117,17 @@ def predict_split(
         *({m: cat(v) for m, v in per_mod[k].items()} for k in ("reliability", "missing", "noise", "gates")),
         cat(out["index"]),
     )
+
+
+def mixture_levels(n: int, m: int, seed: int, high: float = MIXTURE_MAX) -> tuple[np.ndarray, np.ndarray]:
+    """(N, M) lambda and (N, M) eta of the stochastic mixture drawn from `seed`: per sample and
+    modality lambda ~ U(0, high), eta ~ U(0, high) (the missing draw itself is predict_split's)."""
+    rng = np.random.default_rng(10_007 + seed)
+    return rng.uniform(0.0, high, (n, m)), rng.uniform(0.0, high, (n, m))
+
+
+def predict_mixture(model: torch.nn.Module, split: TensorSplit, *, sigma_ref: dict[str, torch.Tensor],
+                    seed: int = 0) -> Predictions:
+    """`split` under the stochastic mixture drawn from `seed`: the same corruption for every model."""
+    noise, missing_rate = mixture_levels(len(split), len(model.config.modalities), seed)
+    return predict_split(model, split, sigma_ref=sigma_ref, noise=noise, missing_rate=missing_rate, seed=seed)

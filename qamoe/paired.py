@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from qamoe.evaluate import predict_mixture
+
 
 def mixture_errors(checkpoint, split, sigma_ref, *, seed: int = 0) -> np.ndarray:
     """(N,) absolute error (or 0/1 error for classification) of the fused prediction per clip on the
     Protocol III mixture test set drawn from `seed`."""
-    from qamoe.protocols import _errors, predict_mixture
-
-    return _errors(predict_mixture(checkpoint, split, sigma_ref, seed=seed), checkpoint.config)
+    return predict_mixture(checkpoint.model, split, sigma_ref=sigma_ref, seed=seed).errors(checkpoint.config)
 
 
 def paired_test(errors_a: np.ndarray, errors_b: np.ndarray, *, resamples: int = 2000, seed: int = 0) -> dict:

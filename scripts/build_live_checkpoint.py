@@ -66,7 +66,7 @@ def main(argv=None) -> None:
     import torch
     from rich.console import Console
 
-    from qamoe.calibration.fit import coverage_table, fit_on_validation
+    from qamoe.variance_scale import coverage_table, fit_on_validation
     from qamoe.checkpoint import save_checkpoint
     from qamoe.data.live_mix import build_mix, signal_views
     from qamoe.data.tensors import TensorSplit

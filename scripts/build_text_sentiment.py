@@ -70,7 +70,7 @@ def cmd_train(args) -> None:
     import torch  # noqa: PLC0415
     from rich.console import Console  # noqa: PLC0415
 
-    from qamoe.calibration.fit import coverage_table, fit_on_validation  # noqa: PLC0415
+    from qamoe.variance_scale import coverage_table, fit_on_validation  # noqa: PLC0415
     from qamoe.checkpoint import save_checkpoint  # noqa: PLC0415
     from qamoe.data.tensors import TensorSplit  # noqa: PLC0415
     from qamoe.data.text_sentiment import load  # noqa: PLC0415
@@ -242,7 +242,7 @@ def write_card(out: Path, extra_sections: str = "") -> Path:
         "## Uncertainty calibration",
         "",
         f"One variance scale c^2 = {m['variance_scale']:.3f} (maximum likelihood on the validation split, clean and under the"
-        " stochastic mixture pooled; `qamoe.calibration.fit.fit_on_validation`), stored in `config.json` as"
+        " stochastic mixture pooled; `qamoe.variance_scale.fit_on_validation`), stored in `config.json` as"
         " `extra.uncertainty.variance_scale` and applied by `qamoe.Predictor` / `qamoe-predict`. Share of truths inside the",
         "central Gaussian interval, before and after (mixture: per-sample, per-modality lambda, eta ~ U(0, 0.7), seed 0):",
         "",

@@ -250,7 +250,7 @@ def test_configs_outside_bounds_are_refused_by_the_dataclass_itself():
 def test_predict_json_never_prints_infinity(tmp_path, small_config):
     """A checkpoint that loads gives finite numbers; a damaged variance scale is refused, so `--json`
     cannot print `Infinity` (not JSON)."""
-    from qamoe.calibration.uncertainty import VarianceScale
+    from qamoe.variance_scale import VarianceScale
 
     ck = make_checkpoint(small_config)
     ck.extra["uncertainty"] = {"variance_scale": 1e308}

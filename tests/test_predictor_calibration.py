@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from qamoe.calibration.uncertainty import coverage
+from qamoe.variance_scale import coverage
 from qamoe.checkpoint import Checkpoint
 from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
 from qamoe.data.stats import FeatureStats

@@ -20,7 +20,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qamoe.calibration.uncertainty import VarianceScale
+from qamoe.variance_scale import VarianceScale
 from qamoe.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
 from qamoe.distributed import resolve_device
 from qamoe.cli.common import make_console, clear_errors, metrics_table, use_all_cores

@@ -13,7 +13,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from qamoe.calibration.fit import coverage_table, fit_on_validation
+from qamoe.variance_scale import coverage_table, fit_on_validation
 from qamoe.checkpoint import atomic_write_json, save_checkpoint
 from qamoe.config import RELIABILITY_OBJECTIVES, QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores

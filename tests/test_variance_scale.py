@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from qamoe.calibration.uncertainty import VarianceScale, coverage, gaussian_nll
+from qamoe.variance_scale import VarianceScale, coverage, gaussian_nll
 
 
 def overconfident(n=20000, seed=0):
