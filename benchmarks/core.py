@@ -23,9 +23,9 @@ import torch
 from rich.console import Console
 from rich.table import Table
 
-from qamoe.data.stats import fit_stats
+from qamoe.feature_stats import fit_stats
 from qamoe.data.synthetic import make_synthetic
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.degradation import degrade
 from qamoe.evaluate import sigma_ref_tensors
 from qamoe.loss import total_loss

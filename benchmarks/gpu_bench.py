@@ -72,9 +72,9 @@ def autocast_for(device: torch.device, mode: str):
 
 
 def core(device, batches, modes, repeats, budget, quick) -> list[dict]:
-    from qamoe.data.stats import fit_stats
+    from qamoe.feature_stats import fit_stats
     from qamoe.data.synthetic import make_synthetic
-    from qamoe.data.tensors import TensorSplit
+    from qamoe.tensors import TensorSplit
     from qamoe.registry import build_model
     from qamoe.train import model_config_for
 

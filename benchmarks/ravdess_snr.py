@@ -55,7 +55,7 @@ def main(argv=None) -> dict:
 
     from qamoe.checkpoint import load_checkpoint
     from qamoe.data.ravdess import concat_splits
-    from qamoe.data.tensors import TensorSplit
+    from qamoe.tensors import TensorSplit
     from qamoe.evaluate import predict_split, sigma_ref_tensors
     from qamoe.metrics import regression_metrics
 

@@ -21,7 +21,7 @@ from rich.console import Console
 from qamoe.checkpoint import load_checkpoint
 from qamoe.cli.common import metrics_table
 from qamoe.data.synthetic import make_synthetic, ridge_test_predictions
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.metrics import regression_metrics
 

@@ -9,8 +9,9 @@
   `text` (a transcript used instead of ASR).
 
 Splits (`assign_splits`): the table's own split column when present; else the standard folds of
-CMU-MOSI / CMU-MOSEI (`standard_folds.json`) when most video ids are in them; else a deterministic hash
-of the video id (70/15/15), so no video straddles two splits. A table in CMU-MOSI's own layout never
+CMU-MOSI / CMU-MOSEI (`--folds FILE`, else `$QAMOE_SHARED_DATA/cmu-mosi|cmu-mosei/standard_folds.json`)
+when most video ids are in them; else a deterministic hash of the video id (70/15/15), so no video
+straddles two splits. A table in CMU-MOSI's own layout never
 falls back to the hash: without its standard folds its results would be leaky and not comparable.
 
 Refused with a `LabelsError` naming the line: a file that is not UTF-8 text, labels outside [-3, 3],
@@ -19,16 +20,15 @@ and rows that label the same stretch of the same video twice.
 
 from __future__ import annotations
 
-from qamoe.data.paths import shared_data_dir  # noqa: F401 - the one place data paths default from
-
-import math
-
 import csv
 import hashlib
 import json
+import math
 import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from qamoe.data.paths import shared_data_dir
 
 SPLITS = ("train", "valid", "test")
 _SPLIT_NAMES = {"train": "train", "valid": "valid", "val": "valid", "dev": "valid", "validation": "valid",
@@ -214,7 +214,9 @@ def assign_splits(records: list[ClipRecord], folds: str | Path | None = None, *,
         for r in records:
             r.split = r.split or hash_split(r.video_id)
         return "hash"
-    candidates = [Path(folds)] if folds else [shared_data_dir() / d / "standard_folds.json" for d in ("cmu-mosi", "cmu-mosei")]
+    shared = shared_data_dir()
+    candidates = ([Path(folds)] if folds else
+                  [shared / d / "standard_folds.json" for d in ("cmu-mosi", "cmu-mosei")] if shared else [])
     videos = {r.video_id for r in records}
     for candidate in candidates:
         if not candidate.is_file():
@@ -244,7 +246,7 @@ def assign_splits(records: list[ClipRecord], folds: str | Path | None = None, *,
                 r.split = r.split or fold_of.get(r.video_id) or hash_split(r.video_id)
             return f"folds:{candidate}" + (f" ({len(unknown)} video(s) not in it: hash)" if unknown else "")
     if require_folds:
-        where = folds or " or ".join(str(c) for c in candidates)
+        where = folds or " or ".join(str(c) for c in candidates) or "$QAMOE_SHARED_DATA is unset"
         raise LabelsError(
             f"this table is in CMU-MOSI's layout but its standard folds ({where}) were not found or do not match: "
             "without them the splits would not be the standard ones (leaky, not comparable); "

@@ -1,16 +1,14 @@
 """Checkpoints: a directory with `model.safetensors` (weights) and `config.json` (model config,
 feature statistics, training provenance). Loading never unpickles anything.
 
-Files are written to a temporary name and renamed into place, so a crash mid-write never leaves a
-half-written file under the real name.
+Both files are written to temporary names and renamed into place only when both are complete
+(`qamoe.files`), so a crash mid-write never leaves a half-written file under the real name.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,8 +18,9 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
 from qamoe.config import QAMoEConfig
-from qamoe.data.dataset import DataError
-from qamoe.data.stats import MIN_STD, FeatureStats
+from qamoe.dataset import DataError
+from qamoe.feature_stats import MIN_STD, FeatureStats
+from qamoe.files import atomic_path
 from qamoe.registry import build_model
 
 FORMAT = "qamoe-checkpoint"
@@ -46,24 +45,6 @@ class Checkpoint:
         return self.model.config
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def atomic_write_json(path: Path, obj) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, allow_nan=True) + "\n").encode())
-
-
 def save_checkpoint(directory: str | Path, checkpoint: Checkpoint, *, half: bool = False) -> Path:
     """Writes both files atomically. On failure (a full disk, say) raises CheckpointError and leaves
     whatever checkpoint was in `directory` before untouched. `half` stores floating-point weights as
@@ -84,8 +65,6 @@ def _save(directory: Path, checkpoint: Checkpoint, half: bool) -> None:
     tensors = {k: v.detach().cpu().contiguous() for k, v in checkpoint.model.state_dict().items()}
     if half:
         tensors = {k: v.half() if v.is_floating_point() else v for k, v in tensors.items()}
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{WEIGHTS}.", suffix=".tmp")
-    os.close(fd)
     meta = {
         "format": FORMAT,
         "version": VERSION,
@@ -96,21 +75,10 @@ def _save(directory: Path, checkpoint: Checkpoint, half: bool) -> None:
         "extra": checkpoint.extra,
     }
     config_bytes = (json.dumps(meta, indent=2, allow_nan=True) + "\n").encode()
-    try:
-        save_file(tensors, tmp, metadata={"format": FORMAT})
-        # both files are complete on disk before either replaces its predecessor
-        fd, tmp_config = tempfile.mkstemp(dir=directory, prefix=f".{CONFIG}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(config_bytes)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(tmp, directory / WEIGHTS)
-            os.replace(tmp_config, directory / CONFIG)
-        finally:
-            Path(tmp_config).unlink(missing_ok=True)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
+    # both files are complete on disk before either replaces its predecessor (weights first)
+    with atomic_path(directory / CONFIG) as config_tmp, atomic_path(directory / WEIGHTS) as weights_tmp:
+        save_file(tensors, str(weights_tmp), metadata={"format": FORMAT})
+        config_tmp.write_bytes(config_bytes)
 
 
 def read_config(directory: str | Path) -> dict:

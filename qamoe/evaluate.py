@@ -12,7 +12,7 @@ import numpy as np
 import torch
 
 from qamoe.config import QAMoEConfig
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.degradation import degrade, remove_modalities
 from qamoe.metrics import classification_metrics, regression_metrics
 

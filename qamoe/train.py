@@ -21,9 +21,9 @@ from torch.utils.data.distributed import DistributedSampler
 
 from qamoe.checkpoint import Checkpoint
 from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
-from qamoe.data.dataset import MultimodalDataset
-from qamoe.data.stats import fit_stats
-from qamoe.data.tensors import TensorSplit
+from qamoe.dataset import MultimodalDataset
+from qamoe.feature_stats import fit_stats
+from qamoe.tensors import TensorSplit
 from qamoe.degradation import degrade
 from qamoe.distributed import DistContext, barrier, gather, init_distributed
 from qamoe.evaluate import Predictions, predict_split, sigma_ref_tensors

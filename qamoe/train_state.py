@@ -22,7 +22,8 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
-from qamoe.checkpoint import CheckpointError, atomic_write_json
+from qamoe.checkpoint import CheckpointError
+from qamoe.files import atomic_write_json
 
 STATE_DIR = "train_state"
 LATEST = "latest.json"

@@ -15,7 +15,7 @@ import numpy as np
 from scipy.stats import norm
 
 from qamoe.checkpoint import Checkpoint
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.evaluate import Predictions, predict_mixture, predict_split, sigma_ref_tensors
 
 NOMINAL_LEVELS = (0.5, 0.8, 0.95)

@@ -28,7 +28,7 @@ FER_VIEWS = tuple(f"train-{k}-2500-s0" for k in ("blur", "dark", "occlude", "dow
 
 
 def per_domain_metrics(checkpoint, mix, split: str) -> dict:
-    from qamoe.data.tensors import TensorSplit
+    from qamoe.tensors import TensorSplit
     from qamoe.evaluate import predict_split, sigma_ref_tensors
 
     data = mix.dataset.splits[split]
@@ -69,7 +69,7 @@ def main(argv=None) -> None:
     from qamoe.variance_scale import coverage_table, fit_on_validation
     from qamoe.checkpoint import save_checkpoint
     from qamoe.data.live_mix import build_mix, signal_views
-    from qamoe.data.tensors import TensorSplit
+    from qamoe.tensors import TensorSplit
     from qamoe.train import TrainConfig, model_config_for, train_model
 
     torch.set_num_threads(1)

@@ -72,7 +72,7 @@ def cmd_train(args) -> None:
 
     from qamoe.variance_scale import coverage_table, fit_on_validation  # noqa: PLC0415
     from qamoe.checkpoint import save_checkpoint  # noqa: PLC0415
-    from qamoe.data.tensors import TensorSplit  # noqa: PLC0415
+    from qamoe.tensors import TensorSplit  # noqa: PLC0415
     from qamoe.data.text_sentiment import load  # noqa: PLC0415
     from qamoe.evaluate import predict_split, sigma_ref_tensors  # noqa: PLC0415
     from qamoe.train import TrainConfig, model_config_for, train_model  # noqa: PLC0415

@@ -8,7 +8,7 @@ import torch.nn as nn
 
 from qamoe.baselines import BASELINES
 from qamoe.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from qamoe.data.stats import FeatureStats
+from qamoe.feature_stats import FeatureStats
 from qamoe.loss import total_loss
 from qamoe.model import QAMoEOutput
 from qamoe.registry import MODELS, build_model, model_names, register_model

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from qamoe.data.stats import FeatureStats
+from qamoe.feature_stats import FeatureStats
 from qamoe.model import QAMoE
 
 

@@ -1,9 +1,9 @@
 import numpy as np
 import torch
 
-from qamoe.data.stats import fit_stats
+from qamoe.feature_stats import fit_stats
 from qamoe.data.synthetic import make_synthetic
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.evaluate import Predictions, predict_split, sigma_ref_tensors
 from qamoe.model import QAMoE
 from qamoe.train import model_config_for

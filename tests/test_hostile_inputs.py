@@ -12,9 +12,9 @@ from hypothesis.extra import numpy as hnp
 
 import qamoe.checkpoint as checkpoint_module
 from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from qamoe.data.dataset import DataError, ModalityData
+from qamoe.dataset import DataError, ModalityData
 from qamoe.data.safe_pickle import safe_load, safe_loads
-from qamoe.data.stats import FeatureStats
+from qamoe.feature_stats import FeatureStats
 from qamoe.model import QAMoE
 
 

@@ -17,7 +17,7 @@ import torch
 from qamoe.variance_scale import coverage
 from qamoe.checkpoint import Checkpoint
 from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
-from qamoe.data.stats import FeatureStats
+from qamoe.feature_stats import FeatureStats
 from qamoe.model import QAMoE
 from qamoe.predictor import Predictor
 

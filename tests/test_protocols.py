@@ -8,7 +8,7 @@ import pytest
 
 from qamoe import protocols as P
 from qamoe.data.synthetic import make_synthetic
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.train import TrainConfig, model_config_for, train_model
 

@@ -89,9 +89,9 @@ def test_a_config_json_from_before_the_reliability_fields_loads_as_it_was_traine
 def test_signal_views_give_each_sample_the_clean_clip_or_one_view_and_silence_feature_noise():
     import numpy as np
 
-    from qamoe.data.dataset import ModalityData, SplitData
-    from qamoe.data.stats import fit_stats
-    from qamoe.data.tensors import TensorSplit
+    from qamoe.dataset import ModalityData, SplitData
+    from qamoe.feature_stats import fit_stats
+    from qamoe.tensors import TensorSplit
     from qamoe.train import SignalViews
 
     rng = np.random.default_rng(0)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qamoe.checkpoint import CheckpointError
-from qamoe.data.dataset import DataError
+from qamoe.dataset import DataError
 
 METRIC_ORDER = ("Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7",
                 "MAE", "Corr", "Acc", "F1_score")

@@ -21,12 +21,13 @@ from rich.console import Console
 from rich.table import Table
 
 from qamoe.variance_scale import VarianceScale
-from qamoe.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
+from qamoe.checkpoint import CheckpointError, load_checkpoint
+from qamoe.files import atomic_write_json
 from qamoe.distributed import resolve_device
 from qamoe.cli.common import make_console, clear_errors, metrics_table, use_all_cores
 from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options, concat_splits
 from qamoe.data.registry import DATASETS, load_dataset
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.protocols import PROTOCOLS, aggregate, run_protocol
 
@@ -155,15 +156,12 @@ def select_split(dataset, name: str):
 def write_predictions(path, split, predictions, checkpoint, class_names=()) -> None:
     """One row per clip: id, truth, prediction, std (calibrated; empty for classes), r_<modality>."""
     import csv
-    import os
-    import tempfile
+
+    from qamoe.files import atomic_open
 
     modalities = list(predictions.reliability)
     std = VarianceScale.from_extra(checkpoint.extra).std(predictions.log_variance)
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", newline="") as handle:
+    with atomic_open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerow(["id", "truth", "prediction", "std", *(f"r_{m}" for m in modalities)])
         for row, i in enumerate(predictions.index):
@@ -173,7 +171,6 @@ def write_predictions(path, split, predictions, checkpoint, class_names=()) -> N
             else:
                 truth, pred, sd = f"{predictions.labels[row]:.4f}", f"{predictions.prediction[row]:.4f}", f"{std[row]:.4f}"
             writer.writerow([split.ids[int(i)], truth, pred, sd, *(f"{predictions.reliability[m][row]:.4f}" for m in modalities)])
-    os.replace(tmp, path)
 
 
 def parse_seeds(text: str | None) -> list[int] | None:

@@ -28,7 +28,7 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qamoe.checkpoint import atomic_write_json
+from qamoe.files import atomic_write_json
 from qamoe.cli.common import make_console, clear_errors, use_all_cores
 from qamoe.data.registry import DATASETS
 from qamoe.experiments import GROUPS, checkpoint_dir, train_variants, variant
@@ -98,7 +98,7 @@ def paired_rows(args, names: list[str], seeds: list[int], reference: str) -> tup
     """Each model against `reference`, clip by clip on the same mixture test set (qamoe/paired.py)."""
     from qamoe.checkpoint import load_checkpoint
     from qamoe.data.registry import load_dataset
-    from qamoe.data.tensors import TensorSplit
+    from qamoe.tensors import TensorSplit
     from qamoe.evaluate import sigma_ref_tensors
     from qamoe.paired import mixture_errors, paired_test
 
@@ -128,7 +128,7 @@ def missing_retrained(args, names: list[str], seeds: list[int], console: Console
     is tested at that same eta (the `missing` protocol restricted to its own rate)."""
     from qamoe.checkpoint import load_checkpoint
     from qamoe.data.registry import load_dataset
-    from qamoe.data.tensors import TensorSplit
+    from qamoe.tensors import TensorSplit
     from qamoe.evaluate import sigma_ref_tensors
     from qamoe.protocols import aggregate, missing
     from qamoe.report import fmt, markdown_table

@@ -7,7 +7,7 @@ Every clip (segment start/end from the labels table) goes through `qamoe.extract
 the same streaming extractors the live pipeline uses. Reruns skip finished clips and retry failed
 ones. A file that cannot be decoded is reported and skipped; the rest is kept. With the CMU-MOSI raw
 layout (`Raw/Video/Full/<video>.mp4`) `--labels` may be left out: the labels and standard folds in
-`../shared/data/cmu-mosi/` are used.
+`$QAMOE_SHARED_DATA/cmu-mosi/` are used.
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ def _positive(kind, upper: float | None = None):
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="qamoe-extract", description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--videos", required=True, type=Path, help="folder searched recursively for <video_id>.<ext> (or <video_id>_<segment>.<ext>)")
-    p.add_argument("--labels", type=Path, help="labels CSV (CMU-MOSI layout or with a header); default: ../shared/data/cmu-mosi/OpinionLevelSentiment.csv")
+    p.add_argument("--labels", type=Path, help="labels CSV (CMU-MOSI layout or with a header); default: $QAMOE_SHARED_DATA/cmu-mosi/OpinionLevelSentiment.csv")
     p.add_argument("--out", required=True, type=Path, help="output folder (created; reruns resume)")
     p.add_argument("--workers", type=_positive(int, 256), default=1, help="parallel processes (default 1)")
     p.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/n", help="only every n-th clip starting at i (split work across machines)")
@@ -94,7 +94,7 @@ def _pool_init(config: dict, threads: int) -> None:
 def _extract_one(task: dict) -> dict:
     """Extract and write one clip; never raises (the failure reason is returned and written)."""
     from qamoe.extractors.labels import ClipRecord  # noqa: PLC0415
-    from qamoe.extractors.store import write_clip, write_failure  # noqa: PLC0415
+    from qamoe.extractors.shards import write_clip, write_failure  # noqa: PLC0415
 
     record = ClipRecord(**task["record"])
     out, source = Path(task["out"]), Path(task["source"])
@@ -138,10 +138,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _run(args, console) -> int:
+    from qamoe.data.paths import default_data  # noqa: PLC0415
+    from qamoe.dataset import DataError  # noqa: PLC0415
     from qamoe.extractors.labels import (  # noqa: PLC0415
-        LabelsError, assign_splits, index_media, locate, read_labels_with_layout, shared_data_dir,
+        LabelsError, assign_splits, index_media, locate, read_labels_with_layout,
     )
-    from qamoe.extractors.store import (  # noqa: PLC0415
+    from qamoe.extractors.shards import (  # noqa: PLC0415
         MediaDigests, digest, features_key, read_manifest_if_any, read_meta, relabel, remove_clip, write_failure,
         write_json, write_manifest,
     )
@@ -153,12 +155,12 @@ def _run(args, console) -> int:
     if args.openface and not args.openface.is_dir():
         console.print(f"[red]qamoe-extract: --openface {args.openface} is not a folder[/red]")
         return 2
-    labels = args.labels or shared_data_dir() / "cmu-mosi" / "OpinionLevelSentiment.csv"
     try:
+        labels = args.labels or default_data("cmu-mosi", "OpinionLevelSentiment.csv", option="--labels")
         all_records, layout = read_labels_with_layout(labels)
         split_source = assign_splits(all_records, args.folds, require_folds=layout == "cmu-mosi")
         media = index_media(args.videos)
-    except LabelsError as exc:
+    except (LabelsError, DataError) as exc:
         console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
         return 2
     all_records.sort(key=lambda r: (r.video_id, r.segment.zfill(8)))
@@ -290,7 +292,7 @@ def _run_pool(tasks, workers, config, threads, out, results, advance) -> None:
     import multiprocessing  # noqa: PLC0415
 
     from qamoe.extractors.labels import ClipRecord  # noqa: PLC0415
-    from qamoe.extractors.store import write_failure  # noqa: PLC0415
+    from qamoe.extractors.shards import write_failure  # noqa: PLC0415
 
     ctx = multiprocessing.get_context("spawn")
     pool = ProcessPoolExecutor(workers, mp_context=ctx, initializer=_pool_init, initargs=(config, threads))

@@ -16,7 +16,7 @@ import torch
 from rich.console import Console
 
 from qamoe.checkpoint import CheckpointError
-from qamoe.data.dataset import DataError
+from qamoe.dataset import DataError
 
 
 def parse_args(argv=None) -> argparse.Namespace:

@@ -14,12 +14,13 @@ from rich.console import Console
 from rich.table import Table
 
 from qamoe.variance_scale import coverage_table, fit_on_validation
-from qamoe.checkpoint import atomic_write_json, save_checkpoint
+from qamoe.checkpoint import save_checkpoint
+from qamoe.files import atomic_write_json
 from qamoe.config import RELIABILITY_OBJECTIVES, QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options
 from qamoe.data.registry import DATASETS, load_dataset
-from qamoe.data.tensors import TensorSplit
+from qamoe.tensors import TensorSplit
 from qamoe.distributed import init_distributed, shutdown
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.train import SPECTRUM_DRAWS, TrainConfig, model_config_for, train_model

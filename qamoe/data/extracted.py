@@ -1,5 +1,5 @@
-"""Feature shards written by `qamoe-extract`, and `load_extracted(path)` that turns them into a
-`MultimodalDataset`.
+"""Feature shards written by `qamoe-extract` (`qamoe.extractors.shards`), and `load_extracted(path)`
+that turns them into a `MultimodalDataset`.
 
 Layout of an extraction folder (no pickle anywhere):
 
@@ -18,8 +18,8 @@ summary.json           counts of the last run
 A modality with no valid frame in a clip (no face, no words, no audio track) becomes a single zero
 frame with length 1 in the data set; `load_missing(path)` tells which samples those are.
 Sequences longer than `max_frames[m]` (default text 100, audio 500, vision 250 frames) are
-shortened by averaging consecutive frames into that many bins, so one long clip cannot blow up the
-padded arrays; shorter sequences are left as they are.
+shortened by averaging consecutive frames into that many bins (`qamoe.dataset.pool_frames`), so one
+long clip cannot blow up the padded arrays; shorter sequences are left as they are.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData, pool_frames
 
 FORMAT = "qamoe-extracted"
 VERSION = 1
@@ -63,17 +63,6 @@ def _records(root: Path) -> list[dict]:
         meta["_npz"] = meta_path.with_suffix(".npz")
         records.append(meta)
     return records
-
-
-def pool_frames(values: np.ndarray, max_frames: int) -> np.ndarray:
-    """(T, d) -> (min(T, max_frames), d): mean over contiguous, near-equal bins when T is larger."""
-    t = len(values)
-    if t <= max_frames:
-        return values
-    edges = np.linspace(0, t, max_frames + 1).round().astype(int)
-    return np.stack([values[a:b].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
-
-
 
 
 def load_extracted(path, *, max_frames: dict[str, int] | None = None) -> MultimodalDataset:

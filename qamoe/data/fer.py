@@ -35,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qamoe.data.dataset import DataError
+from qamoe.dataset import DataError
 from qamoe.data.paths import missing_data_hint, shared_data_dir
 
 DEFAULT_DATA = shared_data_dir() / "fer2013" / "fer2013-48px.npz"

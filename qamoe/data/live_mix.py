@@ -31,7 +31,7 @@ import numpy as np
 
 from qamoe.data import fer as fer_data
 from qamoe.data import text_sentiment as ts
-from qamoe.data.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
 
 DIMS = {"text": 384, "audio": 44, "vision": 27}
 STILL_FRAMES = 15  # extractors.vision.STILL_FACE_FRAMES

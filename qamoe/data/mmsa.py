@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qamoe.data.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
 from qamoe.data.safe_pickle import safe_load
 
 MODALITIES = ("text", "audio", "vision")

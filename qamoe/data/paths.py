@@ -1,9 +1,10 @@
-"""Where the real data sets are looked for when no path is given.
+"""Where the real data sets are when no path is given: under `$QAMOE_SHARED_DATA`, nowhere else.
 
-A checkout of this project sits next to `shared/data` in its development workplace; a user's clone
-or an installed package has no such folder. Every loader therefore takes its data path as an
-argument, and only when none is given falls back to `$QAMOE_SHARED_DATA`, then to `../shared/data`
-beside the checkout. `missing_data_hint` turns an absent default into an error that says what to give.
+Every loader and build tool takes its data path as an argument (`--data`, `--labels`, ...). Only
+when none is given does it look under `$QAMOE_SHARED_DATA` (the folder that holds `ravdess/`,
+`fer2013/`, `text-sentiment/`, `cmu-mosi/`, ...). Nothing is looked for beside the checkout, so a
+clone or an installed package reads only what it is told to read; an absent default is a one-line
+`DataError` that names the option and the variable.
 """
 
 from __future__ import annotations
@@ -11,15 +12,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from qamoe.dataset import DataError
 
-def shared_data_dir() -> Path:
-    """$QAMOE_SHARED_DATA, else `../shared/data` next to the checkout."""
-    env = os.environ.get("QAMOE_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[3] / "shared" / "data"
+ENV = "QAMOE_SHARED_DATA"
 
 
-def missing_data_hint(path: Path, option: str = "--data") -> str:
-    """The one line an error shows when a default data path is absent."""
-    return f"{path} not found: give {option} PATH, or set QAMOE_SHARED_DATA to the folder that holds the data sets"
+def shared_data_dir() -> Path | None:
+    """$QAMOE_SHARED_DATA, or None when it is unset (for optional look-ups such as standard folds)."""
+    value = os.environ.get(ENV)
+    return Path(value) if value else None
+
+
+def default_data(*parts: str, option: str = "--data") -> Path:
+    """$QAMOE_SHARED_DATA/<parts>, which must exist; else a DataError naming `option` and the variable."""
+    root = shared_data_dir()
+    if root is None:
+        raise DataError(f"no data path: give {option} PATH, or set {ENV} to the folder that holds the data sets")
+    path = root.joinpath(*parts)
+    if not path.exists():
+        raise DataError(f"{path} not found: give {option} PATH, or set {ENV} to the folder that holds {Path(*parts)}")
+    return path

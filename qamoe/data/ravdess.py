@@ -76,7 +76,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qamoe.data.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")  # codes 01..08
 POSITIVE = ("happy", "calm")  # binary valence, as in the data README (neutral, surprised left out)

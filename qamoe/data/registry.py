@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from qamoe.data.dataset import DataError, MultimodalDataset
+from qamoe.dataset import DataError, MultimodalDataset
 from qamoe.data.synthetic import make_synthetic
 
 DATASETS = ("synthetic", "extracted", "mosi", "mosei", "iemocap", "mintrec", "ravdess")

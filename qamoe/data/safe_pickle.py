@@ -11,7 +11,7 @@ import io
 import pickle
 from pathlib import Path
 
-from qamoe.data.dataset import DataError
+from qamoe.dataset import DataError
 
 # (module, name) pairs a numpy-array pickle needs, across numpy 1.x and 2.x module paths
 ALLOWED_GLOBALS = {

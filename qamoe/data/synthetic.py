@@ -34,7 +34,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec
-from qamoe.data.dataset import ModalityData, MultimodalDataset, SplitData
+from qamoe.dataset import ModalityData, MultimodalDataset, SplitData
 
 FACTOR_WEIGHTS = np.array([0.72, 0.50, 0.48])
 AFFECT_DIM_SD = 0.35  # text: frame sd of the descriptor dims (tokens have no speaker to speak of)
@@ -207,7 +207,7 @@ def oracle_correlation(seed: int, name: str, noise: float, *, sizes: dict[str, i
     tell at that noise level, whatever model reads it."""
     import torch
 
-    from qamoe.data.stats import fit_stats
+    from qamoe.feature_stats import fit_stats
     from qamoe.degradation import degrade
     from qamoe.config import ModalitySpec
 

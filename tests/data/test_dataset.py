@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from qamoe.data.dataset import DataError, ModalityData, MultimodalDataset, SplitData
-from qamoe.data.stats import FeatureStats
+from qamoe.dataset import DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.feature_stats import FeatureStats
 
 
 def modality(n=4, t=5, d=3, lengths=None):

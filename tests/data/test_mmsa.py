@@ -7,7 +7,7 @@ import pickle
 import numpy as np
 import pytest
 
-from qamoe.data.dataset import DataError
+from qamoe.dataset import DataError
 from qamoe.data.mmsa import compact
 from qamoe.data.registry import load_dataset
 

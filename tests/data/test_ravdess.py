@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qamoe.data.dataset import DataError
+from qamoe.dataset import DataError
 from qamoe.data.ravdess import (
     Condition, FeatureCache, RavdessExtractor, active_level, add_noise, babble_noise, load_ravdess, parse_folds,
     parse_snrs, pink_noise, read_labels, snr_views,
@@ -157,7 +157,7 @@ def test_loads_by_actor_with_live_feature_sizes_and_caches(folder, cache):
 
 
 def test_refill_puts_absent_modalities_at_the_checkpoint_mean(folder, cache):
-    from qamoe.data.stats import fit_stats
+    from qamoe.feature_stats import fit_stats
 
     ds = load_ravdess(folder, folds=FOLDS, cache=cache)
     stats = fit_stats(ds.splits["train"].modalities)

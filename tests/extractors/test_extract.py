@@ -81,7 +81,7 @@ def clip_folder(media_dir, tmp_path_factory):
 
 def test_qamoe_extract_builds_a_trainable_data_set(clip_extractor, clip_folder, capsys):
     from qamoe.cli.extract import main
-    from qamoe.data.dataset import DataError
+    from qamoe.dataset import DataError
     from qamoe.data.extracted import load_extracted, load_missing
 
     out = clip_folder / "out"

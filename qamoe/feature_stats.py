@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qamoe.data.dataset import DataError, ModalityData
+from qamoe.dataset import DataError, ModalityData
 
 MIN_STD = 1e-6  # a constant feature is left unscaled instead of divided by zero
 

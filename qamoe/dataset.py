@@ -1,7 +1,9 @@
 """In-memory multimodal data sets: padded feature sequences, lengths and labels per split.
 
 Every data source (the simulator, the MMSA pickles, extracted shards) produces a `MultimodalDataset`,
-so training, evaluation and the protocols never care where the features came from.
+so training, evaluation and the protocols never care where the features came from. `pool_frames` is
+the one rule that shortens a long feature sequence (extracted shards, the built data sets, the live
+window all use it).
 """
 
 from __future__ import annotations
@@ -11,6 +13,16 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SPLITS = ("train", "valid", "test")
+
+
+def pool_frames(values: np.ndarray, max_frames: int) -> np.ndarray:
+    """(T, d) float -> (min(T, max_frames), d) of the same dtype: averages runs of consecutive frames
+    (contiguous, near-equal bins) when T is larger; a sequence that fits is returned as it is."""
+    t = len(values)
+    if t <= max_frames:
+        return values
+    edges = np.linspace(0, t, max_frames + 1).round().astype(int)
+    return (np.add.reduceat(values, edges[:-1], axis=0) / np.diff(edges)[:, None]).astype(values.dtype)
 
 
 class DataError(ValueError):

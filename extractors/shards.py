@@ -1,7 +1,8 @@
-"""Writing `qamoe-extract` output: one .npz + .json per clip (see `qamoe.data.extracted` for the layout).
+"""The on-disk shards `qamoe-extract` writes: one .npz + .json per clip (`qamoe.data.extracted` reads
+them and documents the layout).
 
-Writes are atomic (temporary file, then rename) and the .json goes last, so an interrupted run leaves
-no half-written clip that a rerun would mistake for a finished one.
+Writes are atomic (`qamoe.files`: temporary file, then rename) and the .json goes last, so an
+interrupted run leaves no half-written clip that a rerun would mistake for a finished one.
 
 Every clip is keyed by content: `settings_key` (the extractor settings and feature layout) and
 `features_key` (that, plus the media file's SHA-256, the clip's start/end and its given transcript).
@@ -13,33 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
 from qamoe.data.extracted import FORMAT, MODALITIES, VERSION
+from qamoe.files import atomic_open, atomic_write_json
 
 from .clip import ClipFeatures
 from .labels import ClipRecord
 
 
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            write(handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json(path: Path, data: dict) -> None:
-    _atomic_write(path, lambda h: h.write(json.dumps(data, indent=1, sort_keys=True).encode()))
+    atomic_write_json(path, data, indent=1, sort_keys=True)
 
 
 def digest(obj) -> str:
@@ -134,7 +121,8 @@ def write_clip(out: Path, record: ClipRecord, source: Path, feats: ClipFeatures,
         arrays[m] = feats.features[m].astype(np.float32)
         arrays[f"{m}_times"] = feats.times[m].astype(np.float64)
     stem = record.file_stem
-    _atomic_write(out / "clips" / f"{stem}.npz", lambda h: np.savez(h, **arrays))
+    with atomic_open(out / "clips" / f"{stem}.npz") as handle:
+        np.savez(handle, **arrays)
     meta = {
         "clip": record.to_json(),
         "clip_id": record.clip_id,

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from qamoe.data.dataset import SplitData
-from qamoe.data.stats import FeatureStats
+from qamoe.dataset import SplitData
+from qamoe.feature_stats import FeatureStats
 
 
 @dataclass

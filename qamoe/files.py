@@ -1,0 +1,67 @@
+"""Atomic file writes: a file appears under its real name complete, or not at all.
+
+Everything is written to a hidden temporary file beside the target (same folder, so the rename
+cannot cross file systems), flushed to disk, then renamed over the target. A crash, a full disk or
+an exception mid-write leaves the old file (or none) and removes the temporary one, so a reader or a
+resumed build never mistakes a half-written file for a finished one.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO, Iterator
+
+
+def _temporary(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # ".tmp", never the real suffix: a reader globbing "*.json" or "*.npz" must not see a file in progress
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    return Path(tmp)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as handle:
+        os.fsync(handle.fileno())
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path for a writer that wants a file name (safetensors), renamed onto `path` when
+    the block ends normally and removed when it raises. Nest two to replace two files only after both
+    are complete (the inner one is renamed first). np.savez would add ".npz" to the temporary name:
+    give it an `atomic_open` handle instead."""
+    path = Path(path)
+    tmp = _temporary(path)
+    try:
+        yield tmp
+        _fsync(tmp)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+@contextmanager
+def atomic_open(path: str | Path, mode: str = "wb", **open_kwargs) -> Iterator[IO]:
+    """`open(path, mode)` that writes to a temporary file and renames it onto `path` on success."""
+    with atomic_path(path) as tmp, open(tmp, mode, **open_kwargs) as handle:
+        yield handle
+        handle.flush()
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_open(path, "wb") as handle:
+        handle.write(data)
+
+
+def atomic_write_text(path: str | Path, text: str) -> None:
+    atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def atomic_write_json(path: str | Path, obj, *, indent: int = 2, sort_keys: bool = False) -> None:
+    """JSON (NaN and infinity written as JavaScript literals, as `json` does) with a final newline."""
+    atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=sort_keys, allow_nan=True) + "\n")
