@@ -19,9 +19,9 @@ if [[ " $* " != *" --video "* ]]; then
   if [ ! -s "$clip" ]; then
     timeout 60 "$PY" - "$clip" <<'PYEOF' >/dev/null 2>&1 || true
 import sys
-sys.path[:0] = ["tests/realtime", "tests"]
+sys.path[:0] = ["tests"]
 from pathlib import Path
-from media import make_talking_clip
+from support.media import make_talking_clip
 make_talking_clip(Path(sys.argv[1]))
 PYEOF
   fi

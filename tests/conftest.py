@@ -1,8 +1,15 @@
 import qamoe  # noqa: F401  (first: sets OMP_WAIT_POLICY=PASSIVE before torch loads; see qamoe/__init__.py)
+from pathlib import Path
+
 import pytest
 import torch
 
-from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
+pytest.register_assert_rewrite("support")  # before the first import of it: its asserts report like a test's
+import support.data  # noqa: E402
+import support.media  # noqa: E402
+from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig  # noqa: E402
+
+pytest_plugins = ["support.require"]  # QAMOE_REQUIRE_MEDIA=1: every skip but a platform skip fails
 
 
 @pytest.fixture
@@ -28,32 +35,13 @@ def small_batch(small_config):
     return features, lengths
 
 
-def _write_tone_video(path, seconds: int = 6):
-    """A small real video: changing grey frames and a 220 Hz tone, faststart MP4 (moov atom first, so a
-    truncated copy still opens)."""
-    import numpy as np
-
-    av = pytest.importorskip("av")
-    with av.open(str(path), "w", options={"movflags": "faststart"}) as container:
-        video = container.add_stream("mpeg4", rate=15)
-        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
-        audio = container.add_stream("aac", rate=16000)
-        audio.layout = "mono"
-        for i in range(15 * seconds):
-            frame = av.VideoFrame.from_ndarray(np.full((48, 64, 3), (i * 3) % 255, np.uint8), format="rgb24")
-            frame.pts = i
-            container.mux(video.encode(frame))
-        container.mux(video.encode())
-        tone = (0.1 * np.sin(np.arange(16000 * seconds) / 16000 * 2 * np.pi * 220)).astype(np.float32)
-        for k in range(0, len(tone), 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, k:k + 1024], format="flt", layout="mono")
-            chunk.sample_rate, chunk.pts = 16000, k
-            container.mux(audio.encode(chunk))
-        container.mux(audio.encode())
-    return path
-
-
 @pytest.fixture
 def write_tone_video():
-    """The writer of `_write_tone_video(path, seconds=6)`, shared by every suite that needs a real small video."""
-    return _write_tone_video
+    """support.media.write_tone_video(path, seconds=6): a small real video, for suites that want it as a fixture."""
+    return support.media.write_tone_video
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    """The folder of the real data sets ($QAMOE_SHARED_DATA); skips without it (fails under QAMOE_REQUIRE_MEDIA=1)."""
+    return support.data.shared_data()

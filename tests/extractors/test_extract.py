@@ -8,9 +8,10 @@ import shutil
 import numpy as np
 import pytest
 
-from .conftest import need_module, read_frames, speech_track, write_media
-
-ROOT_SHARED = __import__("qamoe.extractors.labels", fromlist=["shared_data_dir"]).shared_data_dir()
+from qamoe.data.registry import load_dataset
+from support.data import shared_data
+from support.media import read_frames, speech_track, write_media
+from support.require import need_module
 
 
 @pytest.fixture(scope="module")
@@ -123,10 +124,6 @@ def test_qamoe_extract_builds_a_trainable_data_set(clip_extractor, clip_folder, 
     # other extractor settings re-extract instead of mixing: tests/extractors/test_extract_rerun.py
 
     # the trainer reads it
-    try:
-        from qamoe.data.registry import load_dataset
-    except ImportError:
-        pytest.skip("qamoe.data.registry is not there yet")
     assert load_dataset("extracted", str(out)).modality_dims == data.modality_dims
     from qamoe.cli import train
 
@@ -162,11 +159,12 @@ def test_openface_csvs_can_replace_the_face_mesh(clip_extractor, media_dir, tmp_
     assert "no OpenFace CSV other.csv" in extractor.extract(other).missing["vision"]
 
 
-@pytest.mark.skipif(not (ROOT_SHARED / "cmu-mosi" / "OpinionLevelSentiment.csv").is_file(), reason="../shared/data/cmu-mosi is not here")
-def test_cmu_mosi_raw_layout_out_of_the_box(clip_extractor, media_dir, tmp_path):
+def test_cmu_mosi_raw_layout_out_of_the_box(clip_extractor, media_dir, tmp_path, monkeypatch):
     """Raw/Video/Full/<video>.mp4 (cut by the label times) and Raw/Video/Segmented/<video>_<seg>.mp4,
-    with no --labels: CMU-MOSI's labels and standard folds from ../shared/data are used."""
+    with no --labels: CMU-MOSI's labels and standard folds from $QAMOE_SHARED_DATA are used."""
     from qamoe.cli.extract import main
+
+    monkeypatch.setenv("QAMOE_SHARED_DATA", str(shared_data("cmu-mosi").parent))  # the folder that holds cmu-mosi/
 
     full = tmp_path / "Raw" / "Video" / "Full"
     cut = tmp_path / "Raw" / "Video" / "Segmented"

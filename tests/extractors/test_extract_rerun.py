@@ -214,14 +214,20 @@ def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_no_worker(tmp_path,
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130, stderr[-2000:]
     assert "interrupted" in stderr and "Traceback" not in stderr and "KeyboardInterrupt" not in stderr
-    time.sleep(1.0)
-    left = []
-    for environ in Path("/proc").glob("[0-9]*/environ"):
-        try:
-            if marker.encode() in environ.read_bytes():
-                left.append(environ.parent.name)
-        except OSError:
-            pass
+
+    def running_workers() -> list[str]:
+        left = []
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if marker.encode() in environ.read_bytes():
+                    left.append(environ.parent.name)
+            except OSError:
+                pass
+        return left
+
+    deadline = time.monotonic() + 30  # workers exit on their own after the parent: wait for that, not a fixed time
+    while (left := running_workers()) and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert left == [], f"worker processes left running: {left}"
 
 

@@ -3,15 +3,15 @@
 import pytest
 
 from qamoe.extractors.labels import (
-    ClipRecord, LabelsError, assign_splits, hash_split, index_media, locate, read_labels, shared_data_dir,
+    ClipRecord, LabelsError, assign_splits, hash_split, index_media, locate, read_labels,
 )
+from support.data import shared_data
 
-MOSI = shared_data_dir() / "cmu-mosi"
 
-
-@pytest.mark.skipif(not (MOSI / "OpinionLevelSentiment.csv").is_file(), reason="../shared/data/cmu-mosi is not here")
-def test_cmu_mosi_labels_and_standard_folds():
-    records = read_labels(MOSI / "OpinionLevelSentiment.csv")
+def test_cmu_mosi_labels_and_standard_folds(monkeypatch):
+    mosi = shared_data("cmu-mosi")
+    monkeypatch.setenv("QAMOE_SHARED_DATA", str(mosi.parent))  # where assign_splits finds the standard folds
+    records = read_labels(mosi / "OpinionLevelSentiment.csv")
     assert len(records) == 2199 and len({r.video_id for r in records}) == 93
     first = records[0]
     assert (first.video_id, first.segment, first.clip_id) == ("_dI--eQ6qVU", "1", "_dI--eQ6qVU$_$1")

@@ -5,7 +5,8 @@ import re
 import numpy as np
 import pytest
 
-from .conftest import chunks, need_module, speech_track
+from support.media import chunks, speech_track
+from support.require import need_module
 
 SENTENCES = [
     "the weather is really nice today",

@@ -5,7 +5,7 @@ import pytest
 
 from qamoe.extractors.base import VideoFrame, stack_frames
 
-from .conftest import need_module
+from support.require import need_module
 
 
 def frames_of(path, start=None, end=None):

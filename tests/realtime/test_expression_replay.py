@@ -22,31 +22,27 @@ from qamoe.realtime.runlog import read_jsonl
 from qamoe.realtime.tui import Dashboard
 from qamoe.realtime.update import ModalityStatus, Update
 
-from .media import clip_helpers, need
+from support.data import fer2013_faces
+from support.media import write_media
+from support.require import need_modules
 
-FER = Path(__file__).resolve().parents[3] / "shared" / "data" / "fer2013" / "fer2013-48px.npz"
 SMILING, FROWNING = 9083, 101  # FER2013 faces labelled happy and angry
 SECONDS, FPS = 5.0, 15  # long enough for the 4 s window to hold the frown alone at the end
 
 
 @pytest.fixture(scope="module")
 def smile_then_frown(tmp_path_factory) -> Path:
-    for module in ("av", "mediapipe", "cv2"):
-        try:
-            __import__(module)
-        except ImportError:
-            need(False, f"{module} is not installed (pip install '.[media]')")
-    need(FER.is_file(), f"FER2013 faces not found at {FER}")
+    need_modules("av", "mediapipe", "cv2")
     from qamoe.extractors.vision import fer_canvas
 
-    with np.load(FER, allow_pickle=False) as z:
-        faces = [z["images"][SMILING], z["images"][FROWNING]]
+    images, _ = fer2013_faces()
+    faces = [images[SMILING], images[FROWNING]]
     frames = []
     for k, face in enumerate(faces):
         canvas, _ = fer_canvas(face, size=256)
         frames += [(k * SECONDS + i / FPS, canvas) for i in range(int(SECONDS * FPS))]
     path = tmp_path_factory.mktemp("expression-clip") / "smile_then_frown.mp4"
-    return clip_helpers().write_media(path, frames, fps=FPS)
+    return write_media(path, frames, fps=FPS)
 
 
 @pytest.fixture(scope="module")

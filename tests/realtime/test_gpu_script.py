@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from .media import make_talking_clip
+from support.media import make_talking_clip
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -46,7 +46,7 @@ def test_gpu_script_runs_every_section_on_the_cpu(clip, tmp_path):
     assert live["latency_pct_ms"]["video/e2e"]["n"] > 0 and live["latency_pct_ms"]["tick/model"]["p50"] > 0
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+@pytest.mark.platform_skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 def test_gpu_script_says_plainly_when_there_is_no_gpu(tmp_path):
     proc = subprocess.run(["bash", str(ROOT / "benchmarks/gpu.sh"), "--device", "cuda", "--video", "none.mp4",
                            "--out", str(tmp_path / "x.json")], capture_output=True, text=True, timeout=300,

@@ -13,7 +13,9 @@ import pytest
 from qamoe.cli.live import main
 from qamoe.realtime.runlog import read_jsonl
 
-from .media import make_talking_clip, remux, train_media_checkpoint
+from support.media import make_talking_clip, remux
+
+from .media import train_media_checkpoint
 
 TIMING_FIELDS = ("latency_ms", "latency_pct", "rates")
 
