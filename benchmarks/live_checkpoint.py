@@ -40,7 +40,7 @@ def balanced_accuracy(truth, pred) -> float:
 
 
 def coverage(pred, std, truth) -> dict:
-    from qamoe.calibration.uncertainty import coverage as cov
+    from qamoe.variance_scale import coverage as cov
 
     return {k: round(v, 4) for k, v in cov(np.asarray(pred), np.asarray(std), np.asarray(truth), LEVELS).items()}
 
@@ -147,14 +147,13 @@ def faces(predictor, seed=0, limit=None) -> dict:
 
 def _model_reliability(checkpoint, feats_list) -> list[dict]:
     """Model outputs for samples given as {modality: raw (T, d)} (absent modality = missing)."""
-    from qamoe.realtime.inference import InferenceEngine
-    from qamoe.realtime.window import ModalityWindow
+    from qamoe.inference import InferenceEngine
 
     engine = InferenceEngine(checkpoint)
     out = []
     for feats in feats_list:
-        windows = {k: ModalityWindow(np.asarray(v, np.float32), None, len(v), len(v)) for k, v in feats.items() if v is not None and len(v)}
-        r = engine.infer(windows)
+        present = {k: np.asarray(v, np.float32) for k, v in feats.items() if v is not None and len(v)}
+        r = engine.infer(present)
         out.append({"prediction": r.sentiment, "std": r.std, **{f"r_{k}": v for k, v in r.reliability.items()}})
     return out
 

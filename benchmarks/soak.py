@@ -36,7 +36,7 @@ def rss_mib() -> float:
 def untrained_media_checkpoint():
     from qamoe.checkpoint import Checkpoint
     from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
-    from qamoe.data.stats import FeatureStats
+    from qamoe.feature_stats import FeatureStats
     from qamoe.realtime.extraction import media_dims
     from qamoe.registry import build_model
 
@@ -55,13 +55,14 @@ def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: boo
     from qamoe.checkpoint import load_checkpoint
     from qamoe.realtime.clock import MonotonicClock
     from qamoe.realtime.extraction import media_processors
-    from qamoe.realtime.inference import InferenceEngine
+    from qamoe.inference import InferenceEngine
     from qamoe.realtime.mediafile import MediaRecording
     from qamoe.realtime.pipeline import Pipeline
     from qamoe.realtime.player import RecordingPlayer
     from qamoe.realtime.stage import FeatureStage
     from qamoe.realtime.store import FeatureStore
-    from qamoe.realtime.threaded import BACKGROUND, LiveDriver
+    from qamoe.realtime.drivers import BACKGROUND, LiveDriver
+    from qamoe.realtime.sources import SourceBoard
 
     checkpoint = load_checkpoint(checkpoint_dir) if checkpoint_dir else untrained_media_checkpoint()
     engine = InferenceEngine(checkpoint, device=device)
@@ -71,10 +72,10 @@ def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: boo
         for processor in processors:
             if processor.name == "asr+text":
                 processor.recognizer.partial_interval_s = partial_s
-    pipeline = Pipeline(engine, FeatureStage(store, processors))
     player = RecordingPlayer(lambda: MediaRecording(video), loop=True, name="clip")
+    pipeline = Pipeline(engine, FeatureStage(store, processors), board=SourceBoard([player]))
     clock = MonotonicClock()
-    return pipeline, player, LiveDriver(pipeline, [player], clock, rate_hz=rate_hz, events=events, max_rate_hz=max_rate_hz,
+    return pipeline, player, LiveDriver(pipeline, clock, rate_hz=rate_hz, events=events, max_rate_hz=max_rate_hz,
                                                      background=BACKGROUND if background is None else background)
 
 
@@ -101,8 +102,8 @@ def main(argv=None) -> None:
         while time.monotonic() - started < args.minutes * 60:
             time.sleep(args.every)
             store = pipeline.store
-            buffers = {**{b.name: len(b) for b in driver.buffers.values()}, **{b.name: len(b) for b in store.buffers.values()}}
-            capacity = {**{b.name: b.capacity for b in driver.buffers.values()}, **{b.name: b.capacity for b in store.buffers.values()}}
+            buffers = {**{b.name: len(b) for b in pipeline.stage.inboxes.values()}, **{b.name: len(b) for b in store.buffers.values()}}
+            capacity = {**{b.name: b.capacity for b in pipeline.stage.inboxes.values()}, **{b.name: b.capacity for b in store.buffers.values()}}
             latest = pipeline.latest
             samples.append({
                 "t_s": round(time.monotonic() - started, 1),

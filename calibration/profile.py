@@ -156,40 +156,30 @@ def _stats(frames: list, dim: int) -> ModalityProfile:
     return ModalityProfile(len(usable), len(frames), mean.tolist(), std.tolist())
 
 
-def measure(audio_chunks: Iterable | None = None, video_frames: Iterable | None = None, *, audio=None, vad=None,
-            vision=None, source: dict | None = None) -> DeviceProfile:
+def measure(audio_chunks: Iterable | None = None, video_frames: Iterable | None = None, *, audio=None, vision=None,
+            source: dict | None = None) -> DeviceProfile:
     """Runs the live extractors over a recording; either input may be None (not recorded).
 
-    `audio`, `vad`, `vision`: extractor objects to use (default: the live pipeline's own classes)."""
-    from dataclasses import replace  # noqa: PLC0415
-
+    `audio`: a `GatedAudio`, `vision`: a `FaceFeatures` to use (default: the live pipeline's own)."""
     mods: dict[str, ModalityProfile] = {}
     noise_db = noise_energy = speech_share = None
     seconds = 0.0
     if audio_chunks is not None:
         if audio is None:
-            from qamoe.extractors.audio import AudioFeatures  # noqa: PLC0415
+            from qamoe.extractors.gated_audio import GatedAudio  # noqa: PLC0415
 
-            audio = AudioFeatures()
-        if vad is None:
-            from qamoe.extractors.vad import VoiceActivity  # noqa: PLC0415
-
-            vad = VoiceActivity()
+            audio = GatedAudio()
         audio.reset()
-        vad.reset()
         frames, quiet_power, speech_s, total_s = [], [], 0.0, 0.0
         for chunk in audio_chunks:
-            vad.feed(chunk)
-            vad.pop_events()
-            speaking = vad.in_speech
-            frames += [f if speaking else replace(f, missing=True) for f in audio.feed(chunk)]
+            frames += audio.feed(chunk)
             n = len(chunk.samples)
             total_s += n / chunk.rate
-            if speaking:
+            if audio.in_speech:
                 speech_s += n / chunk.rate
             elif n:
                 quiet_power.append(float(np.mean(np.square(np.asarray(chunk.samples, np.float64)))))
-        frames += [f if vad.in_speech else replace(f, missing=True) for f in audio.flush()]
+        frames += audio.flush()
         mods["audio"] = _stats(frames, audio.dim)
         quiet = [np.asarray(f.values)[40] for f in frames if f.missing]  # log_energy outside speech
         if quiet_power:

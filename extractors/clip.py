@@ -18,7 +18,7 @@ Modality order and sizes: `MODALITIES = ("text", "audio", "vision")`, dims 384 (
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,7 @@ import numpy as np
 from .audio import AudioFeatures
 from .base import Word, stack_frames
 from .decode import MediaError, MediaReader
+from .gated_audio import GatedAudio
 
 MODALITIES = ("text", "audio", "vision")
 
@@ -80,16 +81,14 @@ class ClipExtractor:
     ) -> None:
         """`openface_dir`: use OpenFace 2.0 CSVs (`<media file stem>.csv` in that folder, 27 features)
         for the vision modality instead of the face mesh (20 features).
-        `audio_gate`: keep acoustic frames only while the VAD says speech, as the live pipeline does
-        (`qamoe.realtime.extraction.AudioProcessor` marks the others missing).
+        `audio_gate`: keep acoustic frames only while the VAD says speech (`GatedAudio`, the live
+        pipeline's rule).
         `expression`: vision frames carry the expression network's 7 log-probabilities after the 20
         geometry values (27 features; `vision.FaceFeatures(expression=True)`)."""
         from .asr import make_recognizer  # noqa: PLC0415 - heavy imports only when used
         from .text import TextEmbedder  # noqa: PLC0415
-        from .vad import VoiceActivity  # noqa: PLC0415
 
-        self.audio = AudioFeatures()
-        self.audio_gate = VoiceActivity() if audio_gate else None
+        self.audio = GatedAudio(gate=audio_gate)
         self.asr = make_recognizer(asr)
         self.text = TextEmbedder(text_backend)
         self.openface_dir = Path(openface_dir) if openface_dir else None
@@ -138,20 +137,13 @@ class ClipExtractor:
         if info.has_audio:
             self.audio.reset()
             self.asr.reset()
-            speaking = True
-            if self.audio_gate is not None:
-                self.audio_gate.reset()
             for chunk in reader.audio(start, end):
                 reached = max(reached, chunk.t + chunk.duration)
                 report("audio", chunk.t + chunk.duration, stated_end)
-                if self.audio_gate is not None:  # the live AudioProcessor's rule, chunk by chunk
-                    self.audio_gate.feed(chunk)
-                    self.audio_gate.pop_events()
-                    speaking = self.audio_gate.in_speech
-                frames["audio"] += [f if speaking else replace(f, missing=True) for f in self.audio.feed(chunk)]
+                frames["audio"] += self.audio.feed(chunk)
                 if transcript is None:
                     words += [w for w in self.asr.feed(chunk) if w.final]
-            frames["audio"] += [f if speaking else replace(f, missing=True) for f in self.audio.flush()]
+            frames["audio"] += self.audio.flush()
             if transcript is None:
                 words += [w for w in self.asr.flush() if w.final]
         else:

@@ -31,13 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from qamoe.checkpoint import Checkpoint, load_checkpoint
-
-ASSETS = Path(__file__).resolve().parent / "assets"
-
-
-def default_checkpoint_dir() -> Path:
-    """The shipped checkpoint for real media features (same folder as `qamoe-live` uses)."""
-    return ASSETS / "live"
+from qamoe.inference import InferenceEngine, sentiment_label
+from qamoe.shipped import LIVE, shipped_checkpoint
 
 
 class NoUsableInput(ValueError):
@@ -74,8 +69,7 @@ class Predictor:
     def __init__(self, checkpoint: Checkpoint, *, profile=None, source: str | None = None, device: str = "cpu") -> None:
         """`profile`: an optional `qamoe.calibration.profile.DeviceProfile` applied to audio / vision;
         `device`: where the model runs, cpu, cuda (a clear ValueError without a usable GPU) or auto."""
-        from qamoe.calibration.uncertainty import VarianceScale  # noqa: PLC0415
-        from qamoe.realtime.inference import InferenceEngine  # noqa: PLC0415
+        from qamoe.variance_scale import VarianceScale  # noqa: PLC0415
 
         self.checkpoint = checkpoint
         self.engine = InferenceEngine(checkpoint, device=device)
@@ -89,7 +83,7 @@ class Predictor:
 
     @classmethod
     def load(cls, directory: str | Path | None = None, *, profile=None, device: str = "cpu") -> "Predictor":
-        directory = Path(directory) if directory is not None else default_checkpoint_dir()
+        directory = Path(directory) if directory is not None else shipped_checkpoint(LIVE)
         return cls(load_checkpoint(directory), profile=profile, source=str(directory), device=device)
 
     # ------------------------------------------------------------ feature extraction
@@ -164,10 +158,7 @@ class Predictor:
     def predict_features(self, feats: dict[str, np.ndarray], *, transcript=None, reasons=None, warnings=None) -> Prediction:
         """Raw (not normalised) features {modality: (T, d)}; a modality absent or with T == 0 is missing.
         Raises `NoUsableInput` when every modality is missing or holds no finite value."""
-        from qamoe.realtime.inference import sentiment_label  # noqa: PLC0415
-        from qamoe.realtime.window import ModalityWindow  # noqa: PLC0415
-
-        windows = {}
+        present = {}
         reasons = dict(reasons or {})
         for name, dim in self.dims.items():
             values = feats.get(name)
@@ -180,18 +171,18 @@ class Predictor:
             values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
             if self._normalize is not None:
                 values = self._normalize(name, values)
-            windows[name] = ModalityWindow(values, None, len(values), len(values))
-        if not windows:
+            present[name] = values
+        if not present:
             why = "; ".join(f"{m}: {reasons.get(m, 'not given')}" for m in self.dims)
             raise NoUsableInput(f"no usable input ({why}); no prediction made")
-        result = self.engine.infer(windows)
+        result = self.engine.infer(present)
         raw_std = float(result.raw_std)  # exp(s / 2); the engine's std already carries the variance scale once
         std = float(result.std)
         return Prediction(
             sentiment=float(result.sentiment), std=std, label=sentiment_label(result.sentiment),
             reliability={k: float(v) for k, v in result.reliability.items()},
-            present={name: name in windows for name in self.dims},
-            missing_reason={k: v for k, v in reasons.items() if k not in windows},
+            present={name: name in present for name in self.dims},
+            missing_reason={k: v for k, v in reasons.items() if k not in present},
             transcript=transcript, raw_std=raw_std, warnings=list(warnings or []),
         )
 

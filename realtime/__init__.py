@@ -2,19 +2,21 @@
 
 Data flow (see DESIGN.md):
 
-    Source --(stream, t, item)--> raw RingBuffer --> FeatureStage (extractors) --> FeatureStore
-        --> window (latest W seconds per modality; missing when empty) --> InferenceEngine --> Update
-        --> terminal UI / JSONL run log
+    Source --(stream, t, item)--> FeatureStage.push (one inbox per processor) --> extractors
+        --> FeatureStore --> window (latest W seconds per modality; missing when empty)
+        --> qamoe.inference.InferenceEngine --> Update --> terminal UI / JSONL run log
+
+docs/ARCHITECTURE.md has the layers and the whole picture.
 
 Modules (flat, one concept each):
 
 - time and buffering: `clock` (MonotonicClock, VirtualClock), `ringbuffer` (RingBuffer), `streams`
   (stream names), `store` (FeatureStore, Transcript)
-- sources: `sources` (CaptureSource, Recording, states), `camera`, `microphone`, `mediafile`,
+- sources: `sources` (CaptureSource, Recording, states, SourceBoard), `camera`, `microphone`, `mediafile`,
   `simulated` (the --demo scene), `player` (a recording played as a live device), `fake` (tests)
-- processing: `stage` (FeatureStage), `extraction` (processors over qamoe.extractors), `window`,
-  `inference` (InferenceEngine), `update` (Update), `pipeline` (Pipeline.tick)
-- drivers: `replay` (ReplayDriver, virtual clock), `threaded` (LiveDriver, capture threads); both update
+- processing: `stage` (FeatureStage: the fan-out and the processors' bookkeeping), `extraction`
+  (processors over qamoe.extractors), `update` (Update), `pipeline` (Pipeline.tick)
+- drivers: `drivers` (ReplayDriver on a virtual clock, LiveDriver with capture threads); both update
   when a face frame or word arrives (event-driven, capped) with a fixed-rate floor
 - outputs: `tui` (Dashboard, run_live), `runlog` (JSONL), `summary`, `latency` (per-stage percentiles)
 - the application: `checkpoints` (defaults), `app` (LiveOptions, Session); CLI in qamoe/cli/live.py

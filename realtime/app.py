@@ -19,19 +19,18 @@ import torch
 from rich.console import Console
 
 from qamoe.checkpoint import Checkpoint, CheckpointError
+from qamoe.inference import InferenceEngine
 
 from . import checkpoints
 from .clock import MonotonicClock, VirtualClock
-from .inference import InferenceEngine
+from .drivers import LiveDriver, ReplayDriver
 from .pipeline import Pipeline, WindowConfig
-from .replay import ReplayDriver
 from .runlog import JsonlLog
 from .simulated import DemoScene
-from .sources import CaptureSource, Recording
+from .sources import CaptureSource, Recording, SourceBoard
 from .stage import FeatureStage
 from .store import FeatureStore
 from .summary import RunStats
-from .threaded import LiveDriver
 from .tui import Dashboard, run_live
 
 
@@ -140,18 +139,19 @@ class Session:
         self.capture: list[CaptureSource] = []
         processors = self._sources(recording)
         window = WindowConfig(seconds=options.window_s)
-        self.pipeline = Pipeline(self.engine, FeatureStage(self.store, processors), window)
+        self.pipeline = Pipeline(self.engine, FeatureStage(self.store, processors), window,
+                                 board=SourceBoard(self.recordings or self.capture))
         self.pipeline.subscribe(self.stats.add)
         if self.recordings:
             self.clock = VirtualClock()
             self.driver = ReplayDriver(
-                self.pipeline, self.recordings, self.clock, rate_hz=options.rate_hz,
+                self.pipeline, self.clock, rate_hz=options.rate_hz,
                 pace=None if options.fast else 1.0, duration=options.duration,
                 events=options.events and not options.demo, max_rate_hz=max(options.max_rate_hz, options.rate_hz),
             )
         else:
             self.clock = MonotonicClock()
-            self.driver = LiveDriver(self.pipeline, self.capture, self.clock, rate_hz=options.rate_hz,
+            self.driver = LiveDriver(self.pipeline, self.clock, rate_hz=options.rate_hz,
                                      events=options.events, max_rate_hz=max(options.max_rate_hz, options.rate_hz))
 
     def _checkpoint(self) -> Checkpoint:

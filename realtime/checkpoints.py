@@ -1,10 +1,10 @@
 """Which checkpoint the live pipeline loads when `--checkpoint` is not given.
 
 - `--demo` reads the simulator's modalities (text 64, audio 32, vision 24): the shipped checkpoint
-  at `qamoe/assets/simulator/` (`default_demo_checkpoint()`); when a build has none, a small one is
+  at `qamoe/assets/simulator/` (`qamoe.shipped`); when a build has none, a small one is
   trained on the simulator once (about a minute on 2 cores) and cached under `~/.cache/qamoe-live/`.
 - devices and files read the real extractors' features: the shipped checkpoint at
-  `qamoe/assets/live/` (`default_media_checkpoint()`), or whatever `--checkpoint` names.
+  `qamoe/assets/live/` (`qamoe.shipped`), or whatever `--checkpoint` names.
 """
 
 from __future__ import annotations
@@ -13,29 +13,13 @@ import os
 from dataclasses import replace
 from pathlib import Path
 
-import qamoe
-from qamoe.checkpoint import CONFIG, WEIGHTS, Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-
-ASSETS = Path(qamoe.__file__).resolve().parent / "assets"
-
-
-def default_demo_checkpoint() -> Path:
-    """The shipped simulator checkpoint directory (it may not exist in a given build)."""
-    return ASSETS / "simulator"
-
-
-def default_media_checkpoint() -> Path:
-    """The shipped checkpoint for real camera / microphone / file features (may not exist)."""
-    return ASSETS / "live"
+from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from qamoe.shipped import LIVE, SIMULATOR, exists, shipped_checkpoint
 
 
 def cache_dir() -> Path:
     root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(root) / "qamoe-live"
-
-
-def exists(directory: Path) -> bool:
-    return (directory / CONFIG).is_file() and (directory / WEIGHTS).is_file()
 
 
 def train_demo_checkpoint(out: Path, *, epochs: int = 3, seed: int = 0, console=None) -> Checkpoint:
@@ -58,13 +42,13 @@ def demo_checkpoint(explicit: str | Path | None = None, *, console=None) -> Chec
     (trained now when absent)."""
     if explicit is not None:
         return load_checkpoint(explicit)
-    for directory in (default_demo_checkpoint(), cache_dir() / "demo"):
+    for directory in (shipped_checkpoint(SIMULATOR), cache_dir() / "demo"):
         if exists(directory):
             return load_checkpoint(directory)
     out = cache_dir() / "demo"
     if console is not None:
         console.print(
-            f"no shipped simulator checkpoint at {default_demo_checkpoint()}; training a small one once "
+            f"no shipped simulator checkpoint at {shipped_checkpoint(SIMULATOR)}; training a small one once "
             f"(about a minute) into {out}"
         )
     return train_demo_checkpoint(out, console=console)
@@ -72,7 +56,7 @@ def demo_checkpoint(explicit: str | Path | None = None, *, console=None) -> Chec
 
 def media_checkpoint(explicit: str | Path | None = None) -> Checkpoint:
     """The checkpoint for camera / microphone / file features: `explicit` or the shipped one."""
-    directory = Path(explicit) if explicit is not None else default_media_checkpoint()
+    directory = Path(explicit) if explicit is not None else shipped_checkpoint(LIVE)
     if explicit is None and not exists(directory):
         raise CheckpointError(
             f"no checkpoint for live media features at {directory}: pass --checkpoint DIR with one trained "

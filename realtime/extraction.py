@@ -2,12 +2,13 @@
 
 | processor          | eats            | runs                                             | writes                       |
 | ------------------ | --------------- | ------------------------------------------------ | ---------------------------- |
-| `VisionProcessor`  | VIDEO frames    | `FaceFeatures` (face mesh + expression network)  | vision frames, face presence, expression |
-| `AudioProcessor`   | AUDIO chunks    | `AudioFeatures` + `VoiceActivity` (silero)       | audio frames (missing outside speech), speech presence |
+| `VisionProcessor`  | VIDEO frames    | `FaceFeatures` (face mesh + expression network)  | vision frames, expression |
+| `AudioProcessor`   | AUDIO chunks    | `GatedAudio` (acoustic features + silero VAD)    | audio frames (missing outside speech) |
 | `SpeechProcessor`  | AUDIO chunks    | `SpeechRecognizer` (pocketsphinx) + `TextEmbedder` (MiniLM) | words, partial words, text frames |
 
 They are the same extractor objects `qamoe-extract` uses, fed chunk by chunk, so a checkpoint trained
-on extracted shards reads these features. Each processor is used from one thread only.
+on extracted shards reads these features. Each processor is used from one thread only. Whether a face
+or speech is present is the store's call, from the frames' `missing` flags.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class VisionProcessor:
     probabilities go to the store for the UI, and the model gets the first `dim` values of each frame
     (20: geometry only, for a checkpoint trained without expression; 27: geometry + expression)."""
 
-    stream, name = VIDEO, "vision"
+    stream, name, writes = VIDEO, "vision", ("vision",)
 
     def __init__(self, extractor=None, fps: float = 15.0, dim: int | None = None, expression: bool = True) -> None:
         if extractor is None:
@@ -54,45 +55,37 @@ class VisionProcessor:
             store.add_expression(frame.start, list(expression_of(frame.values).values()))
         if len(frame.values) != self.dim:
             frame = replace(frame, values=frame.values[: self.dim])
-        _add(store, "vision", frame)
+        store.add_frame("vision", frame)
 
 
 class AudioProcessor:
     """Acoustic features; frames outside speech (per the VAD) are marked missing, so silence makes
     the audio modality missing instead of feeding the model room noise."""
 
-    stream, name = AUDIO, "audio"
+    stream, name, writes = AUDIO, "audio", ("audio",)
 
-    def __init__(self, extractor=None, vad=None) -> None:
+    def __init__(self, extractor=None) -> None:
+        """extractor: a `GatedAudio` (built here when None)."""
         if extractor is None:
-            from qamoe.extractors.audio import AudioFeatures  # noqa: PLC0415
+            from qamoe.extractors.gated_audio import GatedAudio  # noqa: PLC0415
 
-            extractor = AudioFeatures()
-        if vad is None:
-            from qamoe.extractors.vad import VoiceActivity  # noqa: PLC0415
-
-            vad = VoiceActivity()
-        self.extractor, self.vad = extractor, vad
+            extractor = GatedAudio()
+        self.extractor = extractor
 
     def process(self, t: float, item: AudioChunk, store: FeatureStore) -> None:
-        self.vad.feed(item)
-        self.vad.pop_events()
-        speaking = self.vad.in_speech
         for frame in self.extractor.feed(item):
-            _add(store, "audio", frame if speaking else _missing(frame))
-        store.set_presence("speech", speaking, item.t)
+            store.add_frame("audio", frame)
 
     def flush(self, store: FeatureStore) -> None:
-        speaking = self.vad.in_speech
         for frame in self.extractor.flush():
-            _add(store, "audio", frame if speaking else _missing(frame))
+            store.add_frame("audio", frame)
 
 
 class SpeechProcessor:
     """Streaming ASR; final words go to the transcript and through the text embedder, partial words
     (still changing) are shown in the transcript until the utterance ends."""
 
-    stream, name = AUDIO, "asr+text"
+    stream, name, writes = AUDIO, "asr+text", ("text",)
 
     def __init__(self, recognizer=None, embedder=None) -> None:
         if recognizer is None:
@@ -122,16 +115,6 @@ class SpeechProcessor:
                 store.add_word(word)
             for frame in self.embedder.feed(final):
                 store.add_frame("text", frame)
-
-
-def _missing(frame: FeatureFrame) -> FeatureFrame:
-    return replace(frame, missing=True)
-
-
-def _add(store: FeatureStore, modality: str, frame: FeatureFrame) -> None:
-    store.add_frame(modality, frame)
-    if modality == "vision":
-        store.set_presence("face", not frame.missing, frame.start)
 
 
 def quiet_native_logs() -> None:

@@ -1,9 +1,9 @@
-"""One tick of the live pipeline: window every modality, run QA-MoE, publish an `Update`.
+"""One update of the live pipeline: window every modality, run QA-MoE, publish an `Update`.
 
-`Pipeline` holds the parts every driver shares (the store, the feature stage, the inference engine,
-the subscribers). Drivers decide *when* to tick and on which clock: `replay.ReplayDriver` ticks at
-exact virtual times for files and the demo, `threaded.LiveDriver` ticks on the monotonic clock for
-devices.
+`Pipeline` is built with every part it calls: the inference engine, the feature stage (the fan-out,
+the processors and the store), the window settings and the sources' board (their states and
+faults). Nothing is patched in afterwards. Drivers (`drivers.py`) own time and threads: they feed
+the stage and call `tick(now)`; the pipeline has no clock of its own.
 """
 
 from __future__ import annotations
@@ -13,17 +13,15 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .inference import InferenceEngine, sentiment_label
-from .latency import LatencyTracker
-from .ringbuffer import RingBuffer
-from .stage import FeatureStage
-from .store import FeatureStore
-from .streams import AUDIO, VIDEO, feature_stream
-from .update import ModalityStatus, Update
-from .window import ModalityWindow, make_window
+from qamoe.extractors.expression import EXPRESSIONS
+from qamoe.extractors.window import ModalityWindow, make_window
+from qamoe.inference import InferenceEngine, sentiment_label
 
-# the raw stream each modality's features come from, and what its absence means
-SOURCE_STREAM = {"vision": VIDEO, "audio": AUDIO, "text": AUDIO}
+from .sources import SourceBoard
+from .stage import FeatureStage
+from .update import ModalityStatus, Update
+
+# what a modality's absence means when its source is fine
 ABSENT_REASON = {"vision": "no face", "audio": "silence", "text": "no words"}
 PRESENCE_MAX_AGE_S = 1.5  # a face / speech indicator older than this reads as unknown
 EXPRESSION_S = 1.0  # the expression shown is the mean over the face frames of the last second
@@ -53,35 +51,24 @@ class WindowConfig:
 
 
 class Pipeline:
-    def __init__(
-        self,
-        engine: InferenceEngine,
-        stage: FeatureStage,
-        window: WindowConfig | None = None,
-        *,
-        raw_buffers: dict[str, RingBuffer] | None = None,
-        source_states: Callable[[], dict[str, str]] = dict,
-        stream_faults: Callable[[], dict[str, str]] = dict,
-    ) -> None:
-        """source_states: source name -> state text for the UI; stream_faults: stream -> message for
-        streams whose device is down (its modalities are then missing for that reason)."""
+    def __init__(self, engine: InferenceEngine, stage: FeatureStage, window: WindowConfig | None = None, *,
+                 board: SourceBoard | None = None) -> None:
+        """board: the session's sources (None: none, e.g. a test feeding the stage itself); a modality
+        whose stream's source is down reads as missing for that reason."""
         self.engine = engine
         self.stage = stage
-        self.store: FeatureStore = stage.store
+        self.store = stage.store
+        self.latency = stage.latency
         self.window = window or WindowConfig()
-        self.raw_buffers = raw_buffers or {}
-        self.source_states = source_states
-        self.stream_faults = stream_faults
+        self.board = board if board is not None else SourceBoard()
         self.subscribers: list[Callable[[Update], None]] = []
         self.seq = 0
         self.latest: Update | None = None
         self._last_tick_wall: float | None = None
         self._tick_interval_s: float | None = None
-        self.latency = LatencyTracker()
-        stage.tracker = self.latency
         self.wake = threading.Event()  # set when something arrived that should trigger an update
         self.triggered = False  # the same, for the replay driver (reset by whoever reads it)
-        self.store.listeners += [self.latency.stored, self._on_stored]
+        self.store.listeners.append(self._on_stored)
 
     def _on_stored(self, kind: str, t: float, usable: bool) -> None:
         if kind in TRIGGERS and (usable or kind == "vision"):  # a face lost triggers; a re-timed word does not
@@ -107,16 +94,16 @@ class Pipeline:
         started = time.monotonic()
         windows = self.windows(now)
         windowed = time.monotonic()
-        result = self.engine.infer(windows)
+        result = self.engine.infer({m: w.values for m, w in windows.items() if not w.missing})
         inferred = time.monotonic()
 
-        faults = self.stream_faults()
+        faults = self.board.faults()
         modalities = {}
         for m in self.engine.modalities:
             w = windows[m]
             reason = ""
             if w.missing:
-                fault = faults.get(SOURCE_STREAM.get(m, "")) or faults.get(feature_stream(m))
+                fault = faults.get(self.stage.stream_of(m))
                 reason = fault or (ABSENT_REASON.get(m, "no data") if w.seen or m == "text" else "no data")
             modalities[m] = ModalityStatus(result.reliability[m], w.missing, reason, w.usable, result.top_experts[m])
 
@@ -131,14 +118,13 @@ class Pipeline:
             latency["age/word"] = max(0.0, (now - words[-1].end) * 1000)
 
         wall = time.monotonic()
-        rates = {stream: self.stage.rate(stream, now) for stream in list(self.stage.arrivals)}
+        rates = {stream: self.stage.rate(stream, now) for stream in self.stage.streams()}
         if self._last_tick_wall is not None:
             interval = wall - self._last_tick_wall
             self._tick_interval_s = interval if self._tick_interval_s is None else 0.8 * self._tick_interval_s + 0.2 * interval
             rates["updates"] = 1.0 / self._tick_interval_s if self._tick_interval_s > 0 else 0.0
         self._last_tick_wall = wall
-        dropped = {b.name: b.dropped for b in self.raw_buffers.values()}
-        dropped.update({b.name: b.dropped for b in self.store.buffers.values()})
+        dropped = self.stage.dropped()
 
         update = Update(
             t=now,
@@ -154,7 +140,7 @@ class Pipeline:
             latency_ms={**latency, "tick": (time.monotonic() - started) * 1000},
             latency_pct=self.latency.summary(),
             dropped=dropped,
-            sources={**self.source_states(),
+            sources={**self.board.states(now),
                      **{f"extractor {name}": f"error: {message}" for name, message in self.stage.errors.copy().items()}},
             rates=rates,
             expression=self._expression(now),
@@ -170,8 +156,6 @@ class Pipeline:
         probs = self.store.expression(now - EXPRESSION_S, now)
         if probs is None:
             return {}
-        from qamoe.extractors.expression import EXPRESSIONS  # noqa: PLC0415
-
         return {name: float(p) for name, p in zip(EXPRESSIONS, probs)}
 
     def _presence(self, what: str, now: float) -> bool | None:

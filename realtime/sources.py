@@ -7,6 +7,10 @@
   `stall_s` seconds reads as stalled. Its modalities go missing meanwhile; nothing crashes.
 - `Recording` (a video file, the simulated demo): pulled by the replay driver with `items()`, a
   time-ordered iterator; the driver owns the (virtual) clock, so output does not depend on pace.
+  The driver marks it `finish()`ed at its end, or failed with the reason when `items()` raised.
+
+`SourceBoard` is what the pipeline knows about its sources, whichever kind: each one's state for the
+screen, and which streams are down (their modalities then read "missing: <why>").
 """
 
 from __future__ import annotations
@@ -22,8 +26,9 @@ from .clock import Clock
 Sink = Callable[[str, float, Any], None]  # (stream, t seconds, item)
 
 # states a source can be in
-STARTING, RUNNING, RETRYING, STALLED, ENDED, STOPPED = "starting", "running", "retrying", "stalled", "ended", "stopped"
-FAULTY = (RETRYING, STALLED)
+STARTING, RUNNING, RETRYING, STALLED, ENDED, STOPPED, FAILED = (
+    "starting", "running", "retrying", "stalled", "ended", "stopped", "failed")
+FAULTY = (RETRYING, STALLED, FAILED)
 
 
 class SourceError(RuntimeError):
@@ -32,7 +37,7 @@ class SourceError(RuntimeError):
 
 @dataclass(frozen=True)
 class SourceState:
-    state: str  # one of STARTING, RUNNING, RETRYING, STALLED, ENDED, STOPPED
+    state: str  # one of STARTING, RUNNING, RETRYING, STALLED, ENDED, STOPPED, FAILED
     message: str = ""  # why, for the user: 'camera 0 did not open', ...
 
     @property
@@ -61,6 +66,13 @@ class Recording(ABC):
     def warnings(self) -> list[str]:
         """Problems met while reading that did not stop it (e.g. a decode error near the end)."""
         return []
+
+    def state(self) -> SourceState:
+        return getattr(self, "_state", SourceState(RUNNING))
+
+    def finish(self, failure: str = "") -> None:
+        """The replay driver's note that `items()` ended: cleanly, or failed for `failure`."""
+        self._state = SourceState(FAILED, failure) if failure else SourceState(ENDED)
 
 
 class CaptureSource(ABC):
@@ -145,6 +157,39 @@ class CaptureSource(ABC):
             if self._stop.wait(self.retry_s):
                 break
             self.restarts += 1
+
+
+class SourceBoard:
+    """The sources of one session (capture devices or recordings) as the pipeline sees them."""
+
+    def __init__(self, sources: Iterable[CaptureSource | Recording] = ()) -> None:
+        self.sources = list(sources)
+
+    @property
+    def recordings(self) -> list[Recording]:
+        return [s for s in self.sources if isinstance(s, Recording)]
+
+    @property
+    def capture(self) -> list[CaptureSource]:
+        return [s for s in self.sources if isinstance(s, CaptureSource)]
+
+    def states(self, now: float) -> dict[str, str]:
+        """Source name -> its state for the UI; a running recording shows what plays at `now`."""
+        states = {}
+        for source in self.sources:
+            state = source.state()
+            caption = source.describe(now) if isinstance(source, Recording) and state.state == RUNNING else ""
+            states[source.name] = f"{state.state}: {caption}" if caption else str(state)
+        return states
+
+    def faults(self) -> dict[str, str]:
+        """Stream -> why it is down, for every stream of a source in a faulty state."""
+        faults = {}
+        for source in self.sources:
+            state = source.state()
+            if state.faulty:
+                faults.update({stream: f"{source.name} {state}" for stream in source.streams})
+        return faults
 
 
 def _describe(err: BaseException) -> str:

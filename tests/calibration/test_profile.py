@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 
 from qamoe.calibration.profile import DeviceProfile, ModalityProfile, ProfileError, measure
-from qamoe.data.stats import FeatureStats
+from qamoe.feature_stats import FeatureStats
 from qamoe.extractors.base import AudioChunk, FeatureFrame
+from qamoe.extractors.gated_audio import GatedAudio
 
 
 def stats(mean, std, sigma_ref=1.0):
@@ -58,6 +59,8 @@ def test_normalizer_skips_thin_profiles_and_unseen_modalities():
 
 class FakeAudio:
     dim = 44
+    frame_rate = 100.0
+    feature_names = tuple(f"f{i}" for i in range(44))
 
     def reset(self):
         self.t = 0.0
@@ -91,7 +94,7 @@ def test_measure_separates_speech_from_the_noise_floor():
         loud = 5 <= i < 15
         samples = (rng.normal(0, 0.3 if loud else 0.001, 1600)).astype(np.float32)
         chunks.append(AudioChunk(i * 0.1, samples, 16000))
-    p = measure(chunks, None, audio=FakeAudio(), vad=FakeVad())
+    p = measure(chunks, None, audio=GatedAudio(features=FakeAudio(), vad=FakeVad()))
     assert p.speech_share == pytest.approx(0.5)
     assert p.modalities["audio"].frames == 100 and p.modalities["audio"].frames_seen == 200
     assert p.noise_floor_dbfs == pytest.approx(-60, abs=1.5)

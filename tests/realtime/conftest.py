@@ -10,8 +10,10 @@ import pytest
 
 from qamoe.checkpoint import load_checkpoint, save_checkpoint
 from qamoe.realtime import checkpoints
-from qamoe.realtime.inference import InferenceEngine
+from qamoe.shipped import exists, shipped_checkpoint
+from qamoe.inference import InferenceEngine
 from qamoe.realtime.pipeline import Pipeline, WindowConfig
+from qamoe.realtime.sources import SourceBoard
 from qamoe.realtime.stage import FeatureStage
 from qamoe.realtime.store import FeatureStore
 
@@ -31,8 +33,8 @@ def train_small_simulator_checkpoint(out: Path) -> Path:
 
 @pytest.fixture(scope="session")
 def sim_checkpoint_dir(tmp_path_factory) -> Path:
-    shipped = checkpoints.default_demo_checkpoint()
-    if checkpoints.exists(shipped):
+    shipped = shipped_checkpoint("simulator")
+    if exists(shipped):
         return shipped
     return train_small_simulator_checkpoint(tmp_path_factory.mktemp("sim-checkpoint"))
 
@@ -43,11 +45,19 @@ def sim_checkpoint(sim_checkpoint_dir):
 
 
 @pytest.fixture
-def make_pipeline(sim_checkpoint):
-    """make_pipeline(processors=(), window=None) -> a fresh Pipeline over the simulator checkpoint."""
+def dims(sim_checkpoint) -> dict[str, int]:
+    """Feature size per modality of the simulator checkpoint."""
+    return {m.name: m.dim for m in sim_checkpoint.config.modalities}
 
-    def make(processors=(), window: WindowConfig | None = None) -> Pipeline:
+
+@pytest.fixture
+def make_pipeline(sim_checkpoint):
+    """make_pipeline(processors=(), window=None, sources=()) -> a fresh Pipeline over the simulator
+    checkpoint, its board holding `sources` (recordings for a ReplayDriver, devices for a LiveDriver)."""
+
+    def make(processors=(), window: WindowConfig | None = None, sources=()) -> Pipeline:
         engine = InferenceEngine(sim_checkpoint)
-        return Pipeline(engine, FeatureStage(FeatureStore(engine.modalities), list(processors)), window)
+        return Pipeline(engine, FeatureStage(FeatureStore(engine.modalities), list(processors)), window,
+                        board=SourceBoard(sources))
 
     return make

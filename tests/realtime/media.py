@@ -16,13 +16,13 @@ def train_media_checkpoint(clip: Path, out: Path, processors) -> Path:
     from dataclasses import replace
 
     from qamoe.checkpoint import save_checkpoint
-    from qamoe.data.dataset import ModalityData, MultimodalDataset, SplitData
+    from qamoe.dataset import ModalityData, MultimodalDataset, SplitData
     from qamoe.realtime.extraction import media_dims
     from qamoe.realtime.mediafile import MediaRecording
     from qamoe.realtime.pipeline import WindowConfig
     from qamoe.realtime.stage import FeatureStage
     from qamoe.realtime.store import FeatureStore
-    from qamoe.realtime.window import pool_frames
+    from qamoe.extractors.window import pool_frames
     from qamoe.train import TrainConfig, model_config_for, train_model
 
     dims = media_dims()
@@ -43,11 +43,12 @@ def train_media_checkpoint(clip: Path, out: Path, processors) -> Path:
         while next_tick < t:
             collect(next_tick)
             next_tick += 0.25
-        stage.handle(stream, t, item)
+        stage.push(stream, t, item)
+        stage.drain()
     stage.flush()
     collect(next_tick)
     for processor in processors:  # hand them back ready for a new stream
-        for part in ("extractor", "vad", "recognizer", "embedder"):
+        for part in ("extractor", "recognizer", "embedder"):
             if hasattr(processor, part):
                 getattr(processor, part).reset()
     assert all(windows.values()), {m: len(w) for m, w in windows.items()}

@@ -12,7 +12,7 @@ from qamoe.realtime import checkpoints
 
 def test_demo_prefers_the_shipped_checkpoint_then_the_cache_then_trains_once(sim_checkpoint_dir, tmp_path, monkeypatch):
     shipped, cache = tmp_path / "assets" / "simulator", tmp_path / "cache"
-    monkeypatch.setattr(checkpoints, "default_demo_checkpoint", lambda: shipped)
+    monkeypatch.setattr(checkpoints, "shipped_checkpoint", lambda name: {"simulator": shipped}[name])
     monkeypatch.setattr(checkpoints, "cache_dir", lambda: cache)
     trained = []
 
@@ -32,7 +32,7 @@ def test_demo_prefers_the_shipped_checkpoint_then_the_cache_then_trains_once(sim
 
 
 def test_media_checkpoint_without_a_shipped_one_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setattr(checkpoints, "default_media_checkpoint", lambda: tmp_path / "none")
+    monkeypatch.setattr(checkpoints, "shipped_checkpoint", lambda name: {"live": tmp_path / "none"}[name])
     with pytest.raises(CheckpointError, match="pass --checkpoint DIR"):
         checkpoints.media_checkpoint()
 

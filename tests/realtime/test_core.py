@@ -10,7 +10,7 @@ import pytest
 from qamoe.extractors.base import FeatureFrame
 from qamoe.realtime.clock import MonotonicClock, VirtualClock
 from qamoe.realtime.ringbuffer import RingBuffer
-from qamoe.realtime.window import make_window, pool_frames
+from qamoe.extractors.window import make_window, pool_frames
 
 
 def test_virtual_clock_only_moves_forward_and_monotonic_clock_starts_near_zero():

@@ -10,8 +10,9 @@ import pytest
 
 from qamoe.data.synthetic import FACTOR_WEIGHTS, RECIPES, burst_contrast, make_synthetic_with_salient
 from qamoe.realtime import checkpoints
+from qamoe.shipped import exists, shipped_checkpoint
 from qamoe.realtime.clock import VirtualClock
-from qamoe.realtime.replay import ReplayDriver
+from qamoe.realtime.drivers import ReplayDriver
 from qamoe.realtime.simulated import DemoScene, world_directions
 from qamoe.realtime.streams import WORDS, feature_stream
 
@@ -82,11 +83,11 @@ def test_demo_loops_forever_and_a_finite_script_ends():
 
 
 def test_demo_replay_marks_dropouts_missing_with_reasons(make_pipeline):
-    pipeline = make_pipeline()
+    scene = DemoScene(seed=0)
+    pipeline = make_pipeline(sources=[scene])
     updates = []
     pipeline.subscribe(updates.append)
-    scene = DemoScene(seed=0)
-    summary = ReplayDriver(pipeline, [scene], VirtualClock(), rate_hz=4, pace=None, duration=scene.script_s).run()
+    summary = ReplayDriver(pipeline, VirtualClock(), rate_hz=4, pace=None, duration=scene.script_s).run()
     assert summary.updates == len(updates) == int(scene.script_s * 4)
     assert [u.t for u in updates[:3]] == pytest.approx([0.25, 0.5, 0.75])
 
@@ -106,21 +107,22 @@ def test_demo_replay_marks_dropouts_missing_with_reasons(make_pipeline):
         assert all(0 < s.reliability <= 1 for s in u.modalities.values())
 
 
-@pytest.mark.skipif(not checkpoints.exists(checkpoints.default_demo_checkpoint()),
+@pytest.mark.skipif(not exists(shipped_checkpoint("simulator")),
                     reason="needs the shipped simulator checkpoint (qamoe/assets/simulator)")
 def test_with_the_shipped_checkpoint_the_demo_moves_sentiment_and_reliability():
     from qamoe.checkpoint import load_checkpoint
-    from qamoe.realtime.inference import InferenceEngine
+    from qamoe.inference import InferenceEngine
     from qamoe.realtime.pipeline import Pipeline
+    from qamoe.realtime.sources import SourceBoard
     from qamoe.realtime.stage import FeatureStage
     from qamoe.realtime.store import FeatureStore
 
-    engine = InferenceEngine(load_checkpoint(checkpoints.default_demo_checkpoint()))
-    pipeline = Pipeline(engine, FeatureStage(FeatureStore(engine.modalities)))
+    engine = InferenceEngine(load_checkpoint(shipped_checkpoint("simulator")))
+    scene = DemoScene(seed=0)
+    pipeline = Pipeline(engine, FeatureStage(FeatureStore(engine.modalities)), board=SourceBoard([scene]))
     updates = []
     pipeline.subscribe(updates.append)
-    scene = DemoScene(seed=0)
-    ReplayDriver(pipeline, [scene], VirtualClock(), rate_hz=2, pace=None, duration=scene.script_s).run()
+    ReplayDriver(pipeline, VirtualClock(), rate_hz=2, pace=None, duration=scene.script_s).run()
 
     def settled(u, seconds=4.5):
         return scene.describe(u.t - 1e-6) == scene.describe(u.t - seconds)

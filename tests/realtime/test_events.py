@@ -14,9 +14,8 @@ from qamoe.extractors.base import FeatureFrame, VideoFrame, Word
 from qamoe.realtime.clock import MonotonicClock, VirtualClock
 from qamoe.realtime.fake import FakeCapture, ScriptedRecording
 from qamoe.realtime.latency import LatencyTracker, percentiles
-from qamoe.realtime.replay import ReplayDriver
+from qamoe.realtime.drivers import LiveDriver, ReplayDriver
 from qamoe.realtime.streams import AUDIO, VIDEO, WORDS, feature_stream
-from qamoe.realtime.threaded import LiveDriver
 from qamoe.realtime.tui import Dashboard
 
 
@@ -33,19 +32,18 @@ def scene(dims):
     return sorted(items, key=lambda x: x[0])
 
 
-def replay(make_pipeline, pace, events=True):
-    pipeline = make_pipeline()
+def replay(make_pipeline, dims, pace, events=True):
+    pipeline = make_pipeline(sources=[ScriptedRecording(scene(dims))])
     updates = []
     pipeline.subscribe(updates.append)
-    dims = pipeline.engine.dims
-    driver = ReplayDriver(pipeline, [ScriptedRecording(scene(dims))], VirtualClock(), rate_hz=1.0, pace=pace,
+    driver = ReplayDriver(pipeline, VirtualClock(), rate_hz=1.0, pace=pace,
                           events=events, max_rate_hz=10.0)
     driver.run()
     return updates
 
 
-def test_replay_updates_on_each_face_frame_and_word_coalesces_bursts_and_keeps_the_floor(make_pipeline):
-    updates = replay(make_pipeline, pace=None)
+def test_replay_updates_on_each_face_frame_and_word_coalesces_bursts_and_keeps_the_floor(make_pipeline, dims):
+    updates = replay(make_pipeline, dims, pace=None)
     times = [round(u.t, 6) for u in updates]
     # 0.50: the first face frame; 0.60: the burst of 0.52 + 0.54 waited out 1 / max rate; 1.30: the
     # word; 2.00: the face frame; 1.60 / 2.30 / 3.00 ... are the floor (1 s after the previous update);
@@ -58,21 +56,21 @@ def test_replay_updates_on_each_face_frame_and_word_coalesces_bursts_and_keeps_t
     assert not updates[3].modalities["vision"].missing
 
 
-def test_event_driven_replay_is_the_same_at_any_pace(make_pipeline):
-    fast = replay(make_pipeline, pace=None)
-    paced = replay(make_pipeline, pace=20.0)  # 4 media seconds in 0.2 s of wall time
+def test_event_driven_replay_is_the_same_at_any_pace(make_pipeline, dims):
+    fast = replay(make_pipeline, dims, pace=None)
+    paced = replay(make_pipeline, dims, pace=20.0)  # 4 media seconds in 0.2 s of wall time
     strip = lambda us: [(u.t, u.sentiment, u.std, u.reliability, u.transcript) for u in us]  # noqa: E731
     assert strip(fast) == strip(paced)
 
 
-def test_fixed_rate_replay_is_unchanged(make_pipeline):
-    assert [round(u.t, 6) for u in replay(make_pipeline, pace=None, events=False)] == [1.0, 2.0, 3.0, 4.0]
+def test_fixed_rate_replay_is_unchanged(make_pipeline, dims):
+    assert [round(u.t, 6) for u in replay(make_pipeline, dims, pace=None, events=False)] == [1.0, 2.0, 3.0, 4.0]
 
 
 class FaceProcessor:
     """A vision 'extractor' that stores one frame per raw video frame, starting at its capture time."""
 
-    stream, name = VIDEO, "vision"
+    stream, name, writes = VIDEO, "vision", ("vision",)
 
     def __init__(self, dim):
         self.dim = dim
@@ -84,13 +82,12 @@ class FaceProcessor:
         pass
 
 
-def test_live_driver_updates_when_a_face_frame_arrives_long_before_the_floor(make_pipeline):
+def test_live_driver_updates_when_a_face_frame_arrives_long_before_the_floor(make_pipeline, dims):
     """The floor is one update every 60 s: the only way an update can show the face within the test
     is the event trigger. The test waits for that update (no timing assumption about the machine)."""
-    pipeline = make_pipeline()
-    pipeline.stage.processors[VIDEO].append(FaceProcessor(pipeline.engine.dims["vision"]))
     camera = FakeCapture(VIDEO, lambda t: VideoFrame(t, np.zeros((4, 4, 3), np.uint8)), period_s=0.05, name="cam")
-    driver = LiveDriver(pipeline, [camera], MonotonicClock(), rate_hz=1 / 60, events=True, max_rate_hz=20)
+    pipeline = make_pipeline(processors=[FaceProcessor(dims["vision"])], sources=[camera])
+    driver = LiveDriver(pipeline, MonotonicClock(), rate_hz=1 / 60, events=True, max_rate_hz=20)
     seen = threading.Event()
     updates = []
 

@@ -109,10 +109,10 @@ def test_the_tui_vision_row_names_the_expression(replay):
 
 def test_sentiment_follows_the_face_with_an_expression_checkpoint(replay):
     from qamoe.checkpoint import load_checkpoint
-    from qamoe.realtime.checkpoints import default_media_checkpoint
+    from qamoe.shipped import shipped_checkpoint
     from qamoe.realtime.extraction import checkpoint_uses_expression
 
-    if not checkpoint_uses_expression(load_checkpoint(default_media_checkpoint())):
+    if not checkpoint_uses_expression(load_checkpoint(shipped_checkpoint("live"))):
         pytest.skip("the shipped live checkpoint reads face geometry only (20 features); the retrained one of issue 11 reads expression")
     smiling = np.mean([u["sentiment"] for u in replay if 1.2 <= u["t"] <= SECONDS])
     # the last second of the frown, when the 4 s window no longer holds the smile
@@ -129,10 +129,10 @@ def expression_checkpoint(tmp_path_factory) -> Path:
     import torch
 
     from qamoe.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-    from qamoe.data.stats import FeatureStats
-    from qamoe.realtime.checkpoints import default_media_checkpoint
+    from qamoe.feature_stats import FeatureStats
+    from qamoe.shipped import shipped_checkpoint
 
-    shipped = load_checkpoint(default_media_checkpoint())
+    shipped = load_checkpoint(shipped_checkpoint("live"))
     config = shipped.config
     mods = tuple(dataclasses.replace(m, dim=27) if m.name == "vision" else m for m in config.modalities)
     torch.manual_seed(0)
@@ -170,10 +170,10 @@ def test_a_checkpoint_reading_expression_gets_27_features(smile_then_frown, expr
 def test_the_checkpoint_size_picks_the_feature_set(tmp_path):
     from qamoe.checkpoint import CheckpointError, load_checkpoint
     from qamoe.realtime.app import check_media_checkpoint
-    from qamoe.realtime.checkpoints import default_media_checkpoint
+    from qamoe.shipped import shipped_checkpoint
     from qamoe.realtime.extraction import VisionProcessor, checkpoint_uses_expression, media_dims
 
-    shipped = load_checkpoint(default_media_checkpoint())
+    shipped = load_checkpoint(shipped_checkpoint("live"))
     expression = {m.name: m.dim for m in shipped.config.modalities}["vision"] == 27  # issue 11's default reads 27
     assert checkpoint_uses_expression(shipped) == expression
     check_media_checkpoint(shipped, 15.0)

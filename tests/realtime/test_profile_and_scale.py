@@ -4,22 +4,21 @@ import math
 
 import numpy as np
 
-from qamoe.calibration.uncertainty import VarianceScale
+from qamoe.variance_scale import VarianceScale
 from qamoe.checkpoint import load_checkpoint
 from qamoe.cli.live import main
-from qamoe.realtime.checkpoints import default_demo_checkpoint
-from qamoe.realtime.inference import InferenceEngine
-from qamoe.realtime.window import ModalityWindow
+from qamoe.shipped import shipped_checkpoint
+from qamoe.inference import InferenceEngine
 
 
 def windows(checkpoint, seed=0):
     rng = np.random.default_rng(seed)
-    return {m.name: ModalityWindow(values=rng.normal(size=(8, m.dim)).astype(np.float32), newest_end=1.0, seen=8, usable=8)
+    return {m.name: rng.normal(size=(8, m.dim)).astype(np.float32)
             for m in checkpoint.config.modalities}
 
 
 def test_std_carries_the_checkpoints_variance_scale():
-    checkpoint = load_checkpoint(default_demo_checkpoint())
+    checkpoint = load_checkpoint(shipped_checkpoint("simulator"))
     scale = VarianceScale.from_extra(checkpoint.extra).scale
     assert scale != 1.0
     calibrated = InferenceEngine(checkpoint).infer(windows(checkpoint))
@@ -29,7 +28,7 @@ def test_std_carries_the_checkpoints_variance_scale():
 
 
 def test_feature_map_runs_before_normalisation():
-    checkpoint = load_checkpoint(default_demo_checkpoint())
+    checkpoint = load_checkpoint(shipped_checkpoint("simulator"))
     seen = []
 
     def shift_audio(name, values):

@@ -8,7 +8,7 @@ import pytest
 from rich.console import Console
 
 from qamoe.realtime.clock import VirtualClock
-from qamoe.realtime.replay import ReplayDriver
+from qamoe.realtime.drivers import ReplayDriver
 from qamoe.realtime.simulated import DemoScene
 from qamoe.realtime.tui import Dashboard, bar, gauge, sparkline
 from qamoe.realtime.update import ModalityStatus, Update
@@ -89,10 +89,10 @@ def test_gauge_marks_value_and_band():
 
 
 def test_dashboard_renders_a_real_demo_replay(make_pipeline):
-    pipeline = make_pipeline()
+    pipeline = make_pipeline(sources=[DemoScene(seed=0)])
     dashboard = Dashboard(source="demo")
     pipeline.subscribe(dashboard.push)
-    ReplayDriver(pipeline, [DemoScene(seed=0)], VirtualClock(), rate_hz=4, pace=None, duration=26).run()
+    ReplayDriver(pipeline, VirtualClock(), rate_hz=4, pace=None, duration=26).run()
     text = "\n".join(render(dashboard, 80, 24))
     assert "MISSING: no face" in text and "face lost" in text
     assert "t   26.0 s" in text

@@ -1,24 +1,24 @@
-"""Runs a QA-MoE checkpoint on one set of modality windows and says what it predicts.
+"""Runs a QA-MoE checkpoint on one set of raw modality features and says what it predicts.
 
-The engine normalises each present window with the checkpoint's training statistics, leaves
-missing modalities out of the input dict (QA-MoE reads an absent modality as missing) and returns
-the sentiment, its standard deviation, r_m per modality and the top experts of each modality's
-router.
+The engine normalises each present modality's (T, d) features with the checkpoint's training
+statistics, leaves missing modalities out of the input dict (QA-MoE reads an absent modality as
+missing) and returns the sentiment, its standard deviation, r_m per modality and the top experts of
+each modality's router. The live pipeline (its windows), `Predictor` (whole clips) and the
+benchmarks all call it; it knows nothing about where the features came from.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 import torch
 
-from qamoe.calibration.uncertainty import VarianceScale
+from qamoe.variance_scale import VarianceScale
 from qamoe.checkpoint import Checkpoint
-
-from .window import ModalityWindow
 
 NEUTRAL_BAND = 0.5  # |sentiment| below this reads as neutral (rounds to 0 on the 7-class scale)
 
@@ -66,13 +66,14 @@ class InferenceEngine:
         self.dims = {m.name: m.dim for m in self.config.modalities}
 
     @torch.inference_mode()
-    def infer(self, windows: dict[str, ModalityWindow]) -> Inference:
+    def infer(self, present: Mapping[str, np.ndarray]) -> Inference:
+        """present: modality -> raw (T, d) float32 features, T >= 1; a modality left out is missing."""
         features, lengths = {}, {}
         for name in self.modalities:
-            window = windows.get(name)
-            if window is None or window.missing:
+            values = present.get(name)
+            if values is None:
                 continue
-            values = window.values if self.feature_map is None else self.feature_map(name, window.values)
+            values = values if self.feature_map is None else self.feature_map(name, values)
             normalised = self.checkpoint.stats[name].normalize(values)  # (T, d)
             features[name] = torch.from_numpy(normalised).unsqueeze(0).to(self.device)  # (1, T, d)
             lengths[name] = torch.tensor([normalised.shape[0]], device=self.device)

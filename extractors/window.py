@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from qamoe.extractors.base import FeatureFrame
+from .base import FeatureFrame
 
 
 @dataclass(frozen=True)
