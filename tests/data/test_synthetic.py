@@ -1,5 +1,4 @@
 import csv
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -9,8 +8,7 @@ from qamoe.data.synthetic import (
     sample_labels,
 )
 from qamoe.metrics import regression_metrics
-
-MOSI_LABELS = Path(__file__).resolve().parents[3] / "shared" / "data" / "cmu-mosi" / "OpinionLevelSentiment.csv"
+from support.data import shared_data
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +39,17 @@ def test_labels_look_like_cmu_mosi(data):
     np.testing.assert_allclose(y * 5, np.round(y * 5), atol=1e-4)  # multiples of 0.2
     assert 0.02 < np.mean(y == 0) < 0.07
     assert abs(y.mean()) < 0.2 and 1.3 < y.std() < 1.8
-    if MOSI_LABELS.exists():  # compare the 7-class histograms with the real labels
-        mosi = np.array([float(row[4]) for row in csv.reader(MOSI_LABELS.open())])
-        bins = np.arange(-3.5, 3.6, 1)
-        ours, _ = np.histogram(y, bins)
-        real, _ = np.histogram(mosi, bins)
-        assert np.abs(ours / len(y) - real / len(mosi)).max() < 0.05
+
+
+def test_label_histogram_matches_the_real_cmu_mosi(data):
+    """The 7-class histogram of the simulator's labels against CMU-MOSI's real ones."""
+    y = np.concatenate([s.labels for s in data.splits.values()])
+    with shared_data("cmu-mosi", "OpinionLevelSentiment.csv").open() as labels:
+        mosi = np.array([float(row[4]) for row in csv.reader(labels)])
+    bins = np.arange(-3.5, 3.6, 1)
+    ours, _ = np.histogram(y, bins)
+    real, _ = np.histogram(mosi, bins)
+    assert np.abs(ours / len(y) - real / len(mosi)).max() < 0.05
 
 
 def test_latent_factors_add_up_to_the_label():

@@ -8,9 +8,13 @@ import numpy as np
 import pytest
 
 from qamoe.data import text_sentiment as ts
+from support.data import shared_data
 
-DATA = ts.DEFAULT_DATA
-need_data = pytest.mark.skipif(not DATA.is_dir(), reason=f"{DATA} not present")
+
+@pytest.fixture(scope="module")
+def vader():
+    """The VADER ground-truth folder (tweets, movie and Amazon review snippets)."""
+    return shared_data("text-sentiment", "vader-gt")
 
 
 def test_split_is_deterministic_and_proportioned():
@@ -27,9 +31,8 @@ def test_label_scale_and_clip():
     assert ts.Text("tweets", "1", 5.0, "x").label == 3.0
 
 
-@need_data
-def test_read_and_select():
-    texts = ts.read_texts(DATA)
+def test_read_and_select(vader):
+    texts = ts.read_texts(vader)
     assert len(texts) > 18000
     assert {t.source for t in texts} == set(ts.SOURCES)
     assert all(-4.0 <= t.rating <= 4.0 for t in texts)
@@ -41,14 +44,13 @@ def test_read_and_select():
     assert ts.voice_for("tweets:1", 0) == ts.voice_for("tweets:1", 0)
 
 
-@need_data
-def test_tiny_build_and_load(tmp_path):
+def test_tiny_build_and_load(vader, tmp_path):
     pytest.importorskip("transformers")
     pytest.importorskip("pocketsphinx")
     if shutil.which("espeak-ng") is None:
         pytest.skip("espeak-ng is not installed")
     out = tmp_path / "cache"
-    ts.build(out, DATA, max_texts=12, spoken=2, spoken_eval=0, seed=0, vision_media=None)
+    ts.build(out, vader, max_texts=12, spoken=2, spoken_eval=0, seed=0, vision_media=None)
     built = ts.load(out)
     ds = built.dataset
     assert ds.modality_dims == {"text": 384, "audio": 44, "vision": 20}
@@ -67,12 +69,12 @@ def test_tiny_build_and_load(tmp_path):
         assert np.all((lengths[k == "asr"] > 1) & (lengths[k == "asr"] <= ts.MAX_FRAMES))
     # resumable: a second build finds every shard and changes nothing
     before = sorted(p.stat().st_mtime_ns for p in out.rglob("*.npz"))
-    ts.build(out, DATA, max_texts=12, spoken=2, spoken_eval=0, seed=0, vision_media=None)
+    ts.build(out, vader, max_texts=12, spoken=2, spoken_eval=0, seed=0, vision_media=None)
     assert sorted(p.stat().st_mtime_ns for p in out.rglob("*.npz")) == before
     with pytest.raises(ts.DataError):  # 12 is not a whole number of shards: the build cannot grow
-        ts.build(out, DATA, max_texts=13, spoken=2, spoken_eval=0, seed=0, vision_media=None)
+        ts.build(out, vader, max_texts=13, spoken=2, spoken_eval=0, seed=0, vision_media=None)
     with pytest.raises(ts.DataError):
-        ts.build(out, DATA, max_texts=12, spoken=3, spoken_eval=0, seed=0, vision_media=None)
+        ts.build(out, vader, max_texts=12, spoken=3, spoken_eval=0, seed=0, vision_media=None)
     assert ts._can_grow(200, 300) and ts._can_grow(200, None) and not ts._can_grow(200, 100)
 
 

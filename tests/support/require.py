@@ -83,7 +83,9 @@ def _refused(reason: str) -> str:
 
 
 def _skip_reason(longrepr) -> str:
-    return longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    """The reason of a skip report's (path, line, "Skipped: reason")."""
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
 
 
 @pytest.hookimpl(wrapper=True)
