@@ -26,6 +26,17 @@ def comparable(metrics_path):
     return {k: m[k] for k in ("valid", "test", "best_epoch", "history")}
 
 
+def wait_for_saved_epoch(proc, pointer, epoch: int, timeout_s: float = 300) -> float:
+    """Waits until the running `proc` has saved the state of `epoch` (latest.json is written atomically);
+    returns time.monotonic() when it saw it."""
+    deadline = time.monotonic() + timeout_s
+    while not (pointer.exists() and json.loads(pointer.read_text())["epoch"] >= epoch):
+        assert proc.poll() is None, f"training ended (exit {proc.returncode}) before it saved epoch {epoch}"
+        assert time.monotonic() < deadline, f"no state of epoch {epoch} after {timeout_s} s"
+        time.sleep(0.01)
+    return time.monotonic()
+
+
 @pytest.fixture(scope="module")
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("resume") / "whole"
@@ -38,10 +49,11 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path, uninterrupted):
     rng = random.Random()
     proc = subprocess.Popen(train_cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
     pointer = out / "train_state" / "latest.json"
-    deadline = time.time() + 300
-    while not pointer.exists() and proc.poll() is None and time.time() < deadline:
-        time.sleep(0.02)
-    time.sleep(rng.uniform(0.0, 0.6))  # somewhere in a later epoch, possibly mid-write
+    first = wait_for_saved_epoch(proc, pointer, 1)
+    second = wait_for_saved_epoch(proc, pointer, 2)
+    # somewhere in epoch 3 of 6, possibly mid-write: a random part of an epoch's length as measured on
+    # this run, so a fast or a loaded machine still kills it with three epochs to spare
+    time.sleep(rng.uniform(0.0, 1.0) * (second - first))
     if proc.poll() is not None:
         pytest.fail("training finished before it could be killed; make the run longer")
     proc.send_signal(signal.SIGKILL)
@@ -63,8 +75,7 @@ def test_partial_state_directory_from_a_killed_write_is_ignored(tmp_path, uninte
     out = tmp_path / "partial"
     proc = subprocess.Popen(train_cmd(out), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env())
     pointer = out / "train_state" / "latest.json"
-    while proc.poll() is None and not (pointer.exists() and json.loads(pointer.read_text())["epoch"] >= 2):
-        time.sleep(0.01)
+    wait_for_saved_epoch(proc, pointer, 2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     epoch = json.loads(pointer.read_text())["epoch"]
