@@ -1,4 +1,7 @@
-"""Windowing: the latest W seconds of each modality's features, or "missing".
+"""The live window: the latest W seconds of one modality's features, or "missing".
+
+Frames are pooled down to the model's maximum length with `qamoe.dataset.pool_frames`, the same
+rule offline datasets are loaded with.
 
 A modality is missing in a window when it has no usable frame there: no frames at all (silence, a
 dead or stalled device, ASR with no words) or only frames the extractor marked missing (no face).
@@ -11,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from qamoe.dataset import pool_frames
 
 from .base import FeatureFrame
 
@@ -32,16 +37,6 @@ class ModalityWindow:
     @property
     def missing(self) -> bool:
         return self.values is None
-
-
-def pool_frames(values: np.ndarray, max_frames: int) -> np.ndarray:
-    """(T, d) -> (min(T, max_frames), d): averages runs of consecutive frames when T is too long,
-    so a 100-frames-per-second stream reaches the model at a bounded length."""
-    t = len(values)
-    if t <= max_frames:
-        return values
-    edges = np.linspace(0, t, max_frames + 1).round().astype(int)
-    return np.add.reduceat(values, edges[:-1], axis=0) / np.diff(edges)[:, None]
 
 
 def make_window(frames: list[FeatureFrame], dim: int, max_frames: int, fresh_after: float | None = None) -> ModalityWindow:

@@ -22,7 +22,7 @@ def train_media_checkpoint(clip: Path, out: Path, processors) -> Path:
     from qamoe.realtime.pipeline import WindowConfig
     from qamoe.realtime.stage import FeatureStage
     from qamoe.realtime.store import FeatureStore
-    from qamoe.extractors.window import pool_frames
+    from qamoe.dataset import pool_frames
     from qamoe.train import TrainConfig, model_config_for, train_model
 
     dims = media_dims()
