@@ -1,7 +1,7 @@
 """Device calibration: a short recording of the user's own microphone / camera -> a small JSON profile.
 
 `measure(audio_chunks, video_frames)` runs the live pipeline's extractors (acoustic features gated by
-the VAD exactly as `realtime.extraction.AudioProcessor` does, face features as `VisionProcessor`
+the VAD, `extractors.gated_audio.GatedAudio`, as the live pipeline does; face features as `VisionProcessor`
 does) and keeps, per modality, the mean and standard deviation of the usable frames, plus what the
 room sounds like when nobody speaks (the noise floor) and how often there was speech / a face.
 
