@@ -1,20 +1,31 @@
-"""Named training variants (QA-MoE, its ablations, clean training, baselines) and a resumable trainer
-that lays checkpoints out as RUNS/<variant>/seed<seed>, so every model of a comparison is trained on
-the same data with the same seeds, and the protocols evaluate them on identical corruptions.
+"""Training and evaluating the models of a comparison, as a library (qamoe-eval --protocol and
+qamoe-experiment are thin command lines over it).
+
+- named training variants (QA-MoE, its ablations, clean training, baselines) and a resumable trainer
+  that lays checkpoints out as RUNS/<variant>/seed<seed>, so every model of a comparison is trained on
+  the same data with the same seeds;
+- `run_evaluation`: the protocols on every model and training seed, on identical corruptions, written
+  as PROTOCOL.json (and REPORT.md).
 """
 
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from qamoe.checkpoint import CONFIG, WEIGHTS, save_checkpoint
-from qamoe.data.dataset import MultimodalDataset
+from qamoe.checkpoint import CONFIG, WEIGHTS, Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from qamoe.data.registry import load_dataset
+from qamoe.dataset import MultimodalDataset
+from qamoe.distributed import resolve_device
+from qamoe.evaluate import sigma_ref_tensors
+from qamoe.files import atomic_write_json
+from qamoe.protocols import PROTOCOLS, ModelResults, ProtocolPayload, run_protocol
+from qamoe.tensors import TensorSplit
 from qamoe.train import TrainConfig, model_config_for, train_model
 
 
@@ -91,8 +102,8 @@ def with_fixed_missing(dataset: MultimodalDataset, eta: float, seed: int) -> Mul
     once from `seed` (static, as in Lian et al.'s protocol); test is left clean, the protocol degrades
     it. A missing modality becomes one frame equal to the clean training mean, so that after
     normalisation it is the zero frame that test-time missingness produces."""
-    from qamoe.data.dataset import ModalityData, SplitData
-    from qamoe.data.stats import fit_stats
+    from qamoe.dataset import ModalityData, SplitData
+    from qamoe.feature_stats import fit_stats
 
     stats = fit_stats(dataset.splits["train"].modalities)
     splits = dict(dataset.splits)
@@ -148,3 +159,108 @@ def train_variants(
             log(f"{name} seed {seed}: trained in {time.perf_counter() - started:.0f} s "
                 f"(best epoch {checkpoint.provenance['best_epoch']}) -> {out}")
     return paths
+
+
+# ---- evaluation: the protocols on every model and training seed ----
+
+
+@dataclass(frozen=True)
+class TrainedModel:
+    """One training seed of a model under evaluation (seed None: a single checkpoint)."""
+
+    seed: int | None
+    path: Path
+    checkpoint: Checkpoint
+
+
+def load_models(paths: dict[str, Sequence[tuple[int | None, Path]]], device: str = "cpu") -> dict[str, list[TrainedModel]]:
+    """label -> [(training seed, checkpoint dir)] -> label -> loaded models, each moved to `device`."""
+    target = resolve_device(device)
+    models = {}
+    for label, entries in paths.items():
+        models[label] = []
+        for seed, path in entries:
+            checkpoint = load_checkpoint(path)
+            checkpoint.model.to(target)
+            models[label].append(TrainedModel(seed, Path(path), checkpoint))
+    return models
+
+
+def check_reads(checkpoint: Checkpoint, dataset: MultimodalDataset, what: str = "checkpoint") -> None:
+    """A CheckpointError unless the checkpoint reads the data set's modalities at their sizes."""
+    if dataset.modality_dims != {m.name: m.dim for m in checkpoint.config.modalities}:
+        raise CheckpointError(
+            f"{what} reads {[(m.name, m.dim) for m in checkpoint.config.modalities]}, "
+            f"data set {dataset.name} has {sorted(dataset.modality_dims.items())}"
+        )
+
+
+def dataset_for(checkpoint: Checkpoint, name: str, data: str | None = None, *, data_seed: int | None = None,
+                options: dict | None = None) -> MultimodalDataset:
+    """The data set a checkpoint is evaluated on: the simulator's seed and split sizes default to the
+    ones it was trained on (its provenance)."""
+    trained_on = checkpoint.provenance.get("dataset_args", {})
+    seed = trained_on.get("data_seed", 0) if data_seed is None else data_seed
+    return load_dataset(name, data, seed=seed, sizes=trained_on.get("sizes"), options=options)
+
+
+def evaluation_split(dataset: MultimodalDataset, name: str, checkpoint: Checkpoint) -> TensorSplit:
+    """The split `name` as the checkpoint reads it; "all" joins every split (a ravdess folder loaded
+    with all_clips: each clip once). Ravdess first puts absent modalities at this checkpoint's
+    training mean (`refill`), so they normalise to the zero frame the model reads as missing."""
+    from qamoe.data.ravdess import concat_splits
+
+    if hasattr(dataset, "refill"):
+        dataset.refill(checkpoint.stats)
+    data = concat_splits(dataset) if name == "all" else dataset.splits[name]
+    return TensorSplit(data, checkpoint.stats)
+
+
+def run_evaluation(
+    models: dict[str, list[TrainedModel]], dataset: MultimodalDataset, *, protocols: Sequence[str] = PROTOCOLS,
+    split: str = "test", seed: int = 0, out: str | Path | None = None, report_title: str | None = None,
+    command: str = "", log: Callable[[str], None] = print,
+    on_result: Callable[[ProtocolPayload], None] | None = None,
+) -> dict[str, ProtocolPayload]:
+    """Runs each protocol on every model and training seed of `models`, all on the same corruptions
+    (drawn from `seed`). With `out`: writes PROTOCOL.json after each protocol, and REPORT.md with its
+    heatmaps when `report_title` is given. `on_result` sees each protocol's payload when it is done."""
+    unknown = [name for name in protocols if name not in PROTOCOLS]
+    if unknown:
+        raise ValueError(f"unknown protocol(s) {unknown}; choose from {', '.join(PROTOCOLS)}")
+    for entries in models.values():
+        for model in entries:
+            check_reads(model.checkpoint, dataset, str(model.path))
+    folder = Path(out) if out is not None else None
+    if folder is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+    payloads = {}
+    for name in protocols:
+        results = {}
+        for label, entries in models.items():
+            per_seed = []
+            for model in entries:
+                started = time.perf_counter()
+                tensors = evaluation_split(dataset, split, model.checkpoint)
+                per_seed.append(run_protocol(name, model.checkpoint, tensors, sigma_ref_tensors(model.checkpoint.stats),
+                                             seed=seed))
+                log(f"{name}: {label} seed {model.seed} ({time.perf_counter() - started:.1f} s)")
+            results[label] = ModelResults(
+                checkpoints=[str(m.path) for m in entries],
+                architecture=entries[0].checkpoint.provenance.get("architecture", "qamoe"),
+                seeds=[m.seed for m in entries], per_seed=per_seed,
+            )
+        payload = ProtocolPayload(name, dataset.name, split, seed, command, results)
+        payloads[name] = payload
+        if folder is not None:
+            atomic_write_json(folder / f"{name}.json", payload.to_dict())
+        if on_result is not None:
+            on_result(payload)
+        if folder is not None:
+            log(f"written to {folder / f'{name}.json'}")
+    if folder is not None and report_title is not None:
+        from qamoe.report import write_markdown
+
+        report = write_markdown({name: p.to_dict() for name, p in payloads.items()}, folder, title=report_title)
+        log(f"report written to {report}")
+    return payloads

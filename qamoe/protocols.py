@@ -1,13 +1,14 @@
-"""The paper's evaluation protocols (section 4, appendix A.4-A.5), one function each, returning plain
-JSON-ready dicts. Every protocol degrades the test split from a fixed seed, so all models and all
-training seeds are scored on exactly the same corrupted inputs.
+"""The paper's evaluation protocols (section 4, appendix A.4-A.5), one function each, returning a
+typed result (`ProtocolResult`: `name`, and `to_dict()` for the JSON written per training seed). Every
+protocol degrades the test split from a fixed seed, so all models and all training seeds are scored on
+exactly the same corrupted inputs.
 
 - `subsets`     Protocol I, fixed missing: the 2^M - 1 subsets of available modalities (Table 2)
 - `missing`     Protocol I, random missing: each modality of each sample missing with probability eta,
                 eta in 0.1 .. 0.7, one checkpoint (Table 3; the paper retrains per eta, see README)
 - `noise`       Protocol II: noise intensity lambda in 0.1 .. 0.7 on every modality (Table 4)
 - `mixture`     Protocol III: the stochastic mixture test set (Table 5): per sample and modality,
-                lambda ~ U(0, 0.7), eta ~ U(0, 0.7), missing ~ Bernoulli(eta)
+                lambda ~ U(0, 0.7), eta ~ U(0, 0.7), missing ~ Bernoulli(eta) (evaluate.mixture_levels)
 - `grid`        one checkpoint on the 8 x 8 grid lambda, eta in {0, 0.1, ..., 0.7} (Figure 3, Table 9)
 - `reliability` Spearman rho between r_m and the injected degradation, and error in five r_m bins (Table 6)
 - `efficiency`  parameters (total, active), FLOPs per sample, latency, throughput, peak memory (Table 10)
@@ -18,30 +19,187 @@ from __future__ import annotations
 import itertools
 import math
 import time
+from dataclasses import asdict, dataclass
+from typing import ClassVar
 
 import numpy as np
 import torch
 
-from qamoe.data.tensors import TensorSplit
-from qamoe.evaluate import Predictions, predict_split
+from qamoe.tensors import TensorSplit
+from qamoe.evaluate import MIXTURE_MAX, Predictions, predict_mixture, predict_split
 
 LEVELS = tuple(round(0.1 * i, 1) for i in range(1, 8))  # 0.1 .. 0.7
 GRID_LEVELS = (0.0, *LEVELS)  # 0.0 .. 0.7
-MIXTURE_MAX = 0.7  # upper end of lambda and eta in the mixture test set
 RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
 MISSING_LEVEL = 1.0  # the degradation level of a missing modality in the reliability protocol
 PROTOCOLS = ("subsets", "missing", "noise", "mixture", "grid", "reliability", "efficiency")
+
+
+# ---- the results: one dataclass per protocol; field names are the JSON keys ----
+
+
+@dataclass(frozen=True)
+class ProtocolResult:
+    """What every protocol returns for one checkpoint (one training seed)."""
+
+    name: ClassVar[str]
+
+    def to_dict(self) -> dict:
+        """The JSON-ready record written in PROTOCOL.json's per_seed list."""
+        return {"protocol": self.name, **asdict(self)}
+
+
+@dataclass(frozen=True)
+class SubsetCondition:
+    available: list[str]
+    metrics: dict[str, float]
+    mean_reliability: dict[str, float]  # modality -> mean r_m over the split
+
+
+@dataclass(frozen=True)
+class MissingCondition:
+    missing_rate: float
+    metrics: dict[str, float]
+    mean_reliability: dict[str, float]
+
+
+@dataclass(frozen=True)
+class NoiseCondition:
+    noise: float
+    metrics: dict[str, float]
+    mean_reliability: dict[str, float]
+
+
+@dataclass(frozen=True)
+class ProtocolISubsetsResult(ProtocolResult):
+    name: ClassVar[str] = "subsets"
+    seed: int
+    conditions: dict[str, SubsetCondition]  # "{t,a}" -> condition
+
+
+@dataclass(frozen=True)
+class ProtocolIMissingResult(ProtocolResult):
+    name: ClassVar[str] = "missing"
+    seed: int
+    retrained_per_rate: bool
+    conditions: dict[str, MissingCondition]  # "0.3" -> condition
+
+
+@dataclass(frozen=True)
+class ProtocolIIResult(ProtocolResult):
+    name: ClassVar[str] = "noise"
+    seed: int
+    conditions: dict[str, NoiseCondition]  # "0.3" -> condition
+
+
+@dataclass(frozen=True)
+class ProtocolIIIResult(ProtocolResult):
+    name: ClassVar[str] = "mixture"
+    seed: int
+    max_level: float
+    metrics: dict[str, float]
+    clean_metrics: dict[str, float]
+    missing_share: dict[str, float]  # modality -> share of samples that lost it
+
+
+@dataclass(frozen=True)
+class GridResult(ProtocolResult):
+    name: ClassVar[str] = "grid"
+    seed: int
+    noise: list[float]  # columns
+    missing: list[float]  # rows
+    metrics: dict[str, list[list[float]]]  # key -> (rows eta, columns lambda)
+
+
+@dataclass(frozen=True)
+class ErrorBin:
+    """Samples whose score lies in [lo, hi) ([lo, hi] for the closed last bin) and their mean error."""
+
+    range: list[float]
+    closed: bool
+    count: int
+    error: float
+
+
+@dataclass(frozen=True)
+class QuantileBin:
+    """An equal-count bin of the score: the score range it spans and the mean error inside."""
+
+    range: list[float]
+    count: int
+    error: float
+
+
+@dataclass(frozen=True)
+class Correlation:
+    spearman_rho: float
+    p_value: float
+
+
+@dataclass(frozen=True)
+class ModalityReliability:
+    spearman_rho: float  # against the level (lambda, or MISSING_LEVEL when missing)
+    p_value: float
+    spearman_rho_present_only: float  # against lambda, present modalities only
+    mean_r_present: float
+    mean_r_missing: float
+    bins: list[ErrorBin]
+    error_falls_monotonically: bool | None
+
+
+@dataclass(frozen=True)
+class ReliabilityResult(ProtocolResult):
+    name: ClassVar[str] = "reliability"
+    seed: int
+    max_level: float
+    missing_level: float
+    error: str  # "MAE" or "error rate"
+    pooled: Correlation
+    modalities: dict[str, ModalityReliability]
+    sample_bins: list[ErrorBin]  # by the mean r over modalities (the headline)
+    sample_error_falls_monotonically: bool | None
+    sample_quintiles: list[QuantileBin]
+    quintile_error_falls_monotonically: bool | None
+    r_range: list[float]
+    has_reliability: bool
+
+
+@dataclass(frozen=True)
+class BatchCost:
+    latency_ms: float
+    throughput_per_s: float
+    peak_memory_mb: float
+
+
+@dataclass(frozen=True)
+class EfficiencyResult(ProtocolResult):
+    name: ClassVar[str] = "efficiency"
+    device: str
+    threads: int
+    total_parameters: int
+    active_parameters: int
+    batches: dict[str, BatchCost]  # batch size -> cost
+    parameter_mb: float
+    flops_per_sample: float
+    gflops_per_sample: float
+
+
+# ---- the protocols ----
 
 
 def _metrics(p: Predictions, config) -> dict[str, float]:
     return {k: float(v) for k, v in p.metrics(config).items()}
 
 
+def _mean_reliability(p: Predictions) -> dict[str, float]:
+    return {m: float(np.mean(r)) for m, r in p.reliability.items()}
+
+
 def _predict(checkpoint, split: TensorSplit, sigma_ref, **kwargs) -> Predictions:
     return predict_split(checkpoint.model, split, sigma_ref=sigma_ref, **kwargs)
 
 
-def subsets(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+def subsets(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> ProtocolISubsetsResult:
     """Protocol I (fixed missing): metrics with only the given modalities available, clean otherwise."""
     names = checkpoint.config.modality_names
     rows = {}
@@ -49,57 +207,41 @@ def subsets(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict
         for available in itertools.combinations(names, size):
             drop = frozenset(set(names) - set(available))
             p = _predict(checkpoint, split, sigma_ref, drop=drop, seed=seed)
-            rows["{" + ",".join(m[0] for m in available) + "}"] = {
-                "available": list(available), "metrics": _metrics(p, checkpoint.config),
-                "mean_reliability": {m: float(np.mean(r)) for m, r in p.reliability.items()},
-            }
-    return {"protocol": "subsets", "seed": seed, "conditions": rows}
+            rows["{" + ",".join(m[0] for m in available) + "}"] = SubsetCondition(
+                list(available), _metrics(p, checkpoint.config), _mean_reliability(p))
+    return ProtocolISubsetsResult(seed, rows)
 
 
-def missing(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> dict:
+def missing(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> ProtocolIMissingResult:
     """Protocol I (random missing), one checkpoint: every modality of every sample independently
     missing with probability eta (a sample may lose all three)."""
     rows = {}
     for eta in levels:
         p = _predict(checkpoint, split, sigma_ref, missing_rate=float(eta), seed=seed)
-        rows[f"{eta:.1f}"] = {"missing_rate": float(eta), "metrics": _metrics(p, checkpoint.config),
-                              "mean_reliability": {m: float(np.mean(r)) for m, r in p.reliability.items()}}
-    return {"protocol": "missing", "seed": seed, "retrained_per_rate": False, "conditions": rows}
+        rows[f"{eta:.1f}"] = MissingCondition(float(eta), _metrics(p, checkpoint.config), _mean_reliability(p))
+    return ProtocolIMissingResult(seed, False, rows)
 
 
-def noise(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> dict:
+def noise(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> ProtocolIIResult:
     """Protocol II: noise intensity lambda on every modality of every sample, nothing missing."""
     rows = {}
     for lam in levels:
         p = _predict(checkpoint, split, sigma_ref, noise=float(lam), seed=seed)
-        rows[f"{lam:.1f}"] = {"noise": float(lam), "metrics": _metrics(p, checkpoint.config),
-                              "mean_reliability": {m: float(np.mean(r)) for m, r in p.reliability.items()}}
-    return {"protocol": "noise", "seed": seed, "conditions": rows}
+        rows[f"{lam:.1f}"] = NoiseCondition(float(lam), _metrics(p, checkpoint.config), _mean_reliability(p))
+    return ProtocolIIResult(seed, rows)
 
 
-def mixture_levels(n: int, m: int, seed: int, high: float = MIXTURE_MAX) -> tuple[np.ndarray, np.ndarray]:
-    """(N, M) lambda and (N, M) eta of the stochastic mixture test set, drawn from `seed`."""
-    rng = np.random.default_rng(10_007 + seed)
-    return rng.uniform(0.0, high, (n, m)), rng.uniform(0.0, high, (n, m))
-
-
-def predict_mixture(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> Predictions:
-    lam, eta = mixture_levels(len(split), len(checkpoint.config.modalities), seed)
-    return _predict(checkpoint, split, sigma_ref, noise=lam, missing_rate=eta, seed=seed)
-
-
-def mixture(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+def mixture(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> ProtocolIIIResult:
     """Protocol III: the stochastic mixture test set, plus the clean test set for reference."""
-    p = predict_mixture(checkpoint, split, sigma_ref, seed=seed)
+    p = predict_mixture(checkpoint.model, split, sigma_ref=sigma_ref, seed=seed)
     clean = _predict(checkpoint, split, sigma_ref, seed=seed)
-    return {
-        "protocol": "mixture", "seed": seed, "max_level": MIXTURE_MAX,
-        "metrics": _metrics(p, checkpoint.config), "clean_metrics": _metrics(clean, checkpoint.config),
-        "missing_share": {m: float(np.mean(v)) for m, v in p.missing.items()},
-    }
+    return ProtocolIIIResult(
+        seed, MIXTURE_MAX, _metrics(p, checkpoint.config), _metrics(clean, checkpoint.config),
+        {m: float(np.mean(v)) for m, v in p.missing.items()},
+    )
 
 
-def grid(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=GRID_LEVELS) -> dict:
+def grid(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=GRID_LEVELS) -> GridResult:
     """One checkpoint on the lambda x eta grid. metrics[key][i][j]: eta = levels[i], lambda = levels[j]
     (rows missing rate, columns noise intensity, as in the paper's Table 9)."""
     cells: dict[str, list[list[float]]] = {}
@@ -109,7 +251,7 @@ def grid(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=GRI
                          checkpoint.config)
             for key, value in m.items():
                 cells.setdefault(key, [[math.nan] * len(levels) for _ in levels])[i][j] = value
-    return {"protocol": "grid", "seed": seed, "noise": list(levels), "missing": list(levels), "metrics": cells}
+    return GridResult(seed, list(levels), list(levels), cells)
 
 
 def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
@@ -121,45 +263,38 @@ def _spearman(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
     return float(result.statistic), float(result.pvalue)
 
 
-def _errors(p: Predictions, config) -> np.ndarray:
-    if config.num_classes:
-        return (np.asarray(p.prediction).argmax(-1) != p.labels).astype(np.float64)
-    return np.abs(np.asarray(p.prediction, dtype=np.float64) - p.labels)
-
-
-def _binned(score: np.ndarray, error: np.ndarray) -> list[dict]:
+def _binned(score: np.ndarray, error: np.ndarray) -> list[ErrorBin]:
     bins = []
     edges = RELIABILITY_BINS
     for k, (lo, hi) in enumerate(itertools.pairwise(edges)):
         last = k == len(edges) - 2
         inside = (score >= lo) & ((score <= hi) if last else (score < hi))
-        bins.append({"range": [lo, hi], "closed": last, "count": int(inside.sum()),
-                     "error": float(error[inside].mean()) if inside.any() else math.nan})
+        bins.append(ErrorBin([lo, hi], last, int(inside.sum()), float(error[inside].mean()) if inside.any() else math.nan))
     return bins
 
 
-def _quantile_binned(score: np.ndarray, error: np.ndarray, parts: int = 5) -> list[dict]:
+def _quantile_binned(score: np.ndarray, error: np.ndarray, parts: int = 5) -> list[QuantileBin]:
     """Error in `parts` equal-count bins of the score (ranks, so ties never split unevenly by value)."""
     order = np.argsort(score, kind="stable")
     bins = []
     for chunk in np.array_split(order, parts):
         if chunk.size == 0:
-            bins.append({"range": [math.nan, math.nan], "count": 0, "error": math.nan})
+            bins.append(QuantileBin([math.nan, math.nan], 0, math.nan))
             continue
-        bins.append({"range": [float(score[chunk].min()), float(score[chunk].max())], "count": int(chunk.size),
-                     "error": float(error[chunk].mean())})
+        bins.append(QuantileBin([float(score[chunk].min()), float(score[chunk].max())], int(chunk.size),
+                                float(error[chunk].mean())))
     return bins
 
 
-def _monotone(bins: list[dict]) -> bool | None:
+def _monotone(bins: list[ErrorBin] | list[QuantileBin]) -> bool | None:
     """True when the error falls from bin to bin over the non-empty bins (None: fewer than two)."""
-    values = [b["error"] for b in bins if b["count"]]
+    values = [b.error for b in bins if b.count]
     if len(values) < 2:
         return None
     return bool(all(a > b for a, b in itertools.pairwise(values)))
 
 
-def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> ReliabilityResult:
     """Does r_m track the injected degradation, and does it predict the error?
 
     Test set: the stochastic mixture (per sample and modality lambda ~ U(0, 0.7), eta ~ U(0, 0.7),
@@ -172,8 +307,8 @@ def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> 
     only part of [0, 1].
     """
     config = checkpoint.config
-    p = predict_mixture(checkpoint, split, sigma_ref, seed=seed)
-    error = _errors(p, config)
+    p = predict_mixture(checkpoint.model, split, sigma_ref=sigma_ref, seed=seed)
+    error = p.errors(config)
     per_modality, all_r, all_level = {}, [], []
     for name in config.modality_names:
         r = np.asarray(p.reliability[name], dtype=np.float64)
@@ -183,28 +318,26 @@ def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> 
         rho, pval = _spearman(r, level)
         rho_present, _ = _spearman(r[~gone], lam[~gone])
         bins = _binned(r, error)
-        per_modality[name] = {
-            "spearman_rho": rho, "p_value": pval, "spearman_rho_present_only": rho_present,
-            "mean_r_present": float(r[~gone].mean()) if (~gone).any() else math.nan,
-            "mean_r_missing": float(r[gone].mean()) if gone.any() else math.nan,
-            "bins": bins, "error_falls_monotonically": _monotone(bins),
-        }
+        per_modality[name] = ModalityReliability(
+            spearman_rho=rho, p_value=pval, spearman_rho_present_only=rho_present,
+            mean_r_present=float(r[~gone].mean()) if (~gone).any() else math.nan,
+            mean_r_missing=float(r[gone].mean()) if gone.any() else math.nan,
+            bins=bins, error_falls_monotonically=_monotone(bins),
+        )
         all_r.append(r)
         all_level.append(level)
-    pooled_rho, pooled_p = _spearman(np.concatenate(all_r), np.concatenate(all_level))
+    pooled = Correlation(*_spearman(np.concatenate(all_r), np.concatenate(all_level)))
     mean_r = np.mean(np.stack(all_r), axis=0)
     sample_bins = _binned(mean_r, error)
     quintiles = _quantile_binned(mean_r, error)
-    return {
-        "protocol": "reliability", "seed": seed, "max_level": MIXTURE_MAX, "missing_level": MISSING_LEVEL,
-        "error": "error rate" if config.num_classes else "MAE",
-        "pooled": {"spearman_rho": pooled_rho, "p_value": pooled_p},
-        "modalities": per_modality,
-        "sample_bins": sample_bins, "sample_error_falls_monotonically": _monotone(sample_bins),
-        "sample_quintiles": quintiles, "quintile_error_falls_monotonically": _monotone(quintiles),
-        "r_range": [float(np.concatenate(all_r).min()), float(np.concatenate(all_r).max())],
-        "has_reliability": not all(np.ptp(r) == 0 for r in all_r),
-    }
+    return ReliabilityResult(
+        seed=seed, max_level=MIXTURE_MAX, missing_level=MISSING_LEVEL,
+        error="error rate" if config.num_classes else "MAE", pooled=pooled, modalities=per_modality,
+        sample_bins=sample_bins, sample_error_falls_monotonically=_monotone(sample_bins),
+        sample_quintiles=quintiles, quintile_error_falls_monotonically=_monotone(quintiles),
+        r_range=[float(np.concatenate(all_r).min()), float(np.concatenate(all_r).max())],
+        has_reliability=not all(np.ptp(r) == 0 for r in all_r),
+    )
 
 
 def _active_parameters(model: torch.nn.Module) -> int:
@@ -273,7 +406,7 @@ class _LiveTensorBytes:
 
 
 def efficiency(checkpoint, split: TensorSplit, sigma_ref=None, *, seed: int = 0, batch_sizes=(1, 16, 64),
-               repeats: int = 10, device: str | None = None) -> dict:
+               repeats: int = 10, device: str | None = None) -> EfficiencyResult:
     """Cost of inference on clean test batches: FLOPs per sample (torch.utils.flop_counter, which
     counts the matrix products and attention; the MoE runs only the selected experts, so they are
     what is counted), median latency per batch, throughput, and peak memory: parameters plus the
@@ -284,11 +417,8 @@ def efficiency(checkpoint, split: TensorSplit, sigma_ref=None, *, seed: int = 0,
     dev = torch.device(device) if device else next(model.parameters()).device
     model.to(dev).eval()
     n = len(split)
-    total = sum(p.numel() for p in model.parameters())
-    result = {"protocol": "efficiency", "device": str(dev), "threads": torch.get_num_threads(),
-              "total_parameters": int(total), "active_parameters": _active_parameters(model), "batches": {}}
     param_bytes = sum(p.numel() * p.element_size() for p in model.parameters())
-    result["parameter_mb"] = param_bytes / 2**20
+    batches: dict[str, BatchCost] = {}
     generator = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         index = torch.randperm(n, generator=generator)[: min(64, n)]
@@ -296,8 +426,7 @@ def efficiency(checkpoint, split: TensorSplit, sigma_ref=None, *, seed: int = 0,
         counter = FlopCounterMode(display=False)
         with counter:
             model(batch.features, batch.lengths)
-        result["flops_per_sample"] = float(counter.get_total_flops() / len(index))
-        result["gflops_per_sample"] = result["flops_per_sample"] / 1e9
+        flops_per_sample = float(counter.get_total_flops() / len(index))
         for size in batch_sizes:
             size = min(size, n)
             sub = split.batch(index[:size] if size <= len(index) else torch.arange(size)).to(dev)
@@ -322,10 +451,12 @@ def efficiency(checkpoint, split: TensorSplit, sigma_ref=None, *, seed: int = 0,
                 with _LiveTensorBytes() as tracker:
                     model(sub.features, sub.lengths)
                 peak = (param_bytes + tracker.peak) / 2**20
-            result["batches"][str(size)] = {
-                "latency_ms": latency * 1e3, "throughput_per_s": size / latency, "peak_memory_mb": float(peak),
-            }
-    return result
+            batches[str(size)] = BatchCost(latency * 1e3, size / latency, float(peak))
+    return EfficiencyResult(
+        device=str(dev), threads=torch.get_num_threads(), total_parameters=int(sum(p.numel() for p in model.parameters())),
+        active_parameters=_active_parameters(model), batches=batches, parameter_mb=param_bytes / 2**20,
+        flops_per_sample=flops_per_sample, gflops_per_sample=flops_per_sample / 1e9,
+    )
 
 
 RUNNERS = {
@@ -334,7 +465,7 @@ RUNNERS = {
 }
 
 
-def run_protocol(name: str, checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> dict:
+def run_protocol(name: str, checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> ProtocolResult:
     if name not in RUNNERS:
         raise ValueError(f"unknown protocol {name!r}; choose one of {', '.join(PROTOCOLS)} or all")
     return RUNNERS[name](checkpoint, split, sigma_ref, seed=seed)
@@ -371,3 +502,37 @@ def mean_of(value):
     if isinstance(value, dict) and "mean" in value:
         return value["mean"]
     return value
+
+
+# ---- one protocol over several models and training seeds: what PROTOCOL.json holds ----
+
+
+@dataclass(frozen=True)
+class ModelResults:
+    """One model's results of one protocol: a record per training seed, and their aggregate."""
+
+    checkpoints: list[str]
+    architecture: str
+    seeds: list[int | None]
+    per_seed: list[ProtocolResult]
+
+    def to_dict(self) -> dict:
+        per_seed = [r.to_dict() for r in self.per_seed]
+        return {"checkpoints": self.checkpoints, "architecture": self.architecture, "seeds": self.seeds,
+                "per_seed": per_seed, "aggregate": aggregate(per_seed)}
+
+
+@dataclass(frozen=True)
+class ProtocolPayload:
+    """One protocol run on every model and seed of a comparison, on one data set split."""
+
+    protocol: str
+    dataset: str
+    split: str
+    eval_seed: int
+    command: str
+    models: dict[str, ModelResults]
+
+    def to_dict(self) -> dict:
+        return {"protocol": self.protocol, "dataset": self.dataset, "split": self.split, "eval_seed": self.eval_seed,
+                "command": self.command, "models": {label: m.to_dict() for label, m in self.models.items()}}

@@ -1,29 +1,25 @@
 """Tables and figures of the protocols: the same rows feed the terminal (rich) and the Markdown
-report; the lambda x eta grid is drawn as a heatmap PNG like the paper's Figure 3.
+report; the lambda x eta grid is drawn as a heatmap PNG like the paper's Figure 3. Each protocol has
+its `Renderer` in RENDERERS (title, tables, extra Markdown).
 
-A protocol payload (what `qamoe-eval --protocol NAME` writes to NAME.json):
-    {"protocol", "dataset", "split", "eval_seed",
-     "models": {label: {"checkpoints": [...], "seeds": [...], "per_seed": [result, ...],
+A protocol payload (`protocols.ProtocolPayload.to_dict()`, what `qamoe-eval --protocol NAME` writes
+to NAME.json; the renderers read it, so results loaded from disk render the same):
+    {"protocol", "dataset", "split", "eval_seed", "command",
+     "models": {label: {"checkpoints": [...], "architecture", "seeds": [...], "per_seed": [result, ...],
                         "aggregate": aggregate(per_seed)}}}
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from rich.table import Table
 
 PERCENT = {"Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7", "Acc", "F1_score"}
-TITLES = {
-    "subsets": "Protocol I, fixed missing: available modalities (Table 2)",
-    "missing": "Protocol I, random missing rate eta, one checkpoint (Table 3)",
-    "noise": "Protocol II, noise intensity lambda (Table 4)",
-    "mixture": "Protocol III, stochastic mixture test set (Table 5)",
-    "grid": "One checkpoint on the lambda x eta grid (Figure 3, Table 9)",
-    "reliability": "Reliability score validation (Table 6)",
-    "efficiency": "Computational efficiency (Table 10)",
-}
 
 
 def _num(value) -> tuple[float, float | None]:
@@ -66,110 +62,169 @@ def _pair(metrics: dict, *keys: str | None) -> str:
     return " / ".join(fmt(metrics[k], k) for k in keys if k)
 
 
-def protocol_tables(protocol: str, payload: dict) -> list[tuple[str, list[str], list[list[str]]]]:
-    """(title, header, rows) of one protocol's payload."""
+TableRows = tuple[str, list[str], list[list[str]]]  # (title, header, rows)
+
+
+def _condition_tables(payload: dict, *, title: str, condition: str, columns: Callable[[dict], tuple]) -> list[TableRows]:
+    """Protocols I and II: one row per condition (and their average), one column per model; then the
+    mean r_m per condition of every model that has a reliability score."""
     models = payload["models"]
     labels = list(models)
-    keys = _task_keys(payload)
     aggs = {m: models[m]["aggregate"] for m in labels}
-    if protocol in ("subsets", "missing", "noise"):
-        first = aggs[labels[0]]["conditions"]
-        cols = {
-            "subsets": (keys["acc2"], keys["f1"]),
-            "missing": (keys["acc7"], keys["f1"], keys["mae"]),
-            "noise": (keys["acc2"], keys["mae"]),
-        }[protocol]
-        name = {"subsets": "available", "missing": "eta", "noise": "lambda"}[protocol]
-        header = [name, *labels]
-        rows = [[cond, *(_pair(aggs[m]["conditions"][cond]["metrics"], *cols) for m in labels)] for cond in first]
-        avg = []
-        for m in labels:
-            per_key = []
-            for k in cols:
-                if not k:
-                    continue
-                values = [_num(aggs[m]["conditions"][c]["metrics"][k])[0] for c in first]
-                per_key.append(fmt(sum(values) / len(values), k))
-            avg.append(" / ".join(per_key))
-        rows.append(["Avg.", *avg])
-        unit = " / ".join(k for k in cols if k)
-        tables = [(f"{TITLES[protocol]}: {unit}", header, rows)]
-        for m in labels:  # mean r_m per condition, for the models that have a reliability score
-            conds = aggs[m]["conditions"]
-            means = [[_num(v)[0] for v in conds[c]["mean_reliability"].values()] for c in first]
-            if all(abs(v - 1.0) < 1e-9 for row_ in means for v in row_):
+    cols = columns(_task_keys(payload))
+    first = aggs[labels[0]]["conditions"]
+    header = [condition, *labels]
+    rows = [[cond, *(_pair(aggs[m]["conditions"][cond]["metrics"], *cols) for m in labels)] for cond in first]
+    avg = []
+    for m in labels:
+        per_key = []
+        for k in cols:
+            if not k:
                 continue
-            names = list(conds[next(iter(first))]["mean_reliability"])
-            tables.append((f"{m}: mean reliability r_m per condition", [name, *(f"r_{n}" for n in names)],
-                           [[c, *(fmt(conds[c]["mean_reliability"][n], digits=3) for n in names)] for c in first]))
-        return tables
-    if protocol == "mixture":
-        cols = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr", "Acc", "F1_score")
-                if k in aggs[labels[0]]["metrics"]]
-        header = ["model", *(f"mixture {k}" for k in cols), *(f"clean {k}" for k in cols[:2])]
-        rows = [[m, *(fmt(aggs[m]["metrics"][k], k) for k in cols), *(fmt(aggs[m]["clean_metrics"][k], k) for k in cols[:2])]
-                for m in labels]
-        return [(TITLES[protocol], header, rows)]
-    if protocol == "grid":
-        tables = []
-        for m in labels:
-            agg = aggs[m]
-            key = keys["acc7"]
-            levels = payload["models"][m]["per_seed"][0]["noise"]
-            header = ["eta \\ lambda", *(f"{v:.1f}" for v in levels)]
-            rows = [[f"{eta:.0%}", *(fmt(agg["metrics"][key][i][j], key, 1).split(" ±")[0] for j in range(len(levels)))]
-                    for i, eta in enumerate(payload["models"][m]["per_seed"][0]["missing"])]
-            tables.append((f"{m}: {key} (%, mean over seeds) on the grid", header, rows))
-        return tables
-    if protocol == "reliability":
-        names = list(aggs[labels[0]]["modalities"])
-        header = ["model", "pooled rho", *(f"rho {n}" for n in names), *(f"rho {n} (present only)" for n in names)]
-        rows = [[m, fmt(aggs[m]["pooled"]["spearman_rho"], digits=3),
-                 *(fmt(aggs[m]["modalities"][n]["spearman_rho"], digits=3) for n in names),
-                 *(fmt(aggs[m]["modalities"][n]["spearman_rho_present_only"], digits=3) for n in names)] for m in labels]
-        tables = [("Spearman rho between r_m and the injected degradation (lambda; 1.0 when missing)", header, rows)]
-        error = payload["models"][labels[0]]["per_seed"][0]["error"]
-        edges = ["[0.0, 0.2)", "[0.2, 0.4)", "[0.4, 0.6)", "[0.6, 0.8)", "[0.8, 1.0]"]
-        header = ["model", "r", *edges, "monotone"]
-        rows = []
-        for m in labels:
-            per_seed = payload["models"][m]["per_seed"]
-            if not per_seed[0]["has_reliability"]:
-                continue
-            def bins_row(label, bins, flags, m=m):
-                cells = [f"{fmt(b['error'])} (n={int(round(_num(b['count'])[0]))})" for b in bins]
-                if "quintiles" in label:  # the columns are equal-count bins here: show each one's r range
-                    cells = [f"{c}, r {_num(b['range'][0])[0]:.3f}–{_num(b['range'][1])[0]:.3f}" for c, b in zip(cells, bins)]
-                return [m, label, *cells, "yes" if all(flags) else ("no" if any(f is False for f in flags) else "n/a")]
-            rows.append(bins_row("mean over modalities", aggs[m]["sample_bins"],
-                                 [r["sample_error_falls_monotonically"] for r in per_seed]))
-            if "sample_quintiles" in aggs[m]:
-                rows.append(bins_row("quintiles of mean r (equal counts, not fixed bins)", aggs[m]["sample_quintiles"],
-                                     [r["quintile_error_falls_monotonically"] for r in per_seed]))
-            for n in names:
-                rows.append(bins_row(f"r_{n}", aggs[m]["modalities"][n]["bins"],
-                                     [r["modalities"][n]["error_falls_monotonically"] for r in per_seed]))
-        tables.append((f"{error} of the fused prediction in five r bins (mixture test set)", header, rows))
-        return tables
-    if protocol == "efficiency":
-        sizes = list(aggs[labels[0]]["batches"])
-        header = ["model", "total params (M)", "active params (M)", "GFLOPs / sample",
-                  *(f"latency ms (B={s})" for s in sizes), *(f"samples/s (B={s})" for s in sizes), "peak MB (B=16)"]
-        rows = []
-        for m in labels:
-            a = aggs[m]
-            peak_at = "16" if "16" in a["batches"] else sizes[-1]
-            rows.append([
-                m, fmt(_num(a["total_parameters"])[0] / 1e6, digits=3), fmt(_num(a["active_parameters"])[0] / 1e6, digits=3),
-                fmt(_num(a["gflops_per_sample"])[0], digits=4),
-                *(fmt(_num(a["batches"][s]["latency_ms"])[0], digits=2) for s in sizes),
-                *(fmt(_num(a["batches"][s]["throughput_per_s"])[0], digits=0) for s in sizes),
-                fmt(_num(a["batches"][peak_at]["peak_memory_mb"])[0], digits=1),
-            ])
-        device = payload["models"][labels[0]]["per_seed"][0]["device"]
-        threads = payload["models"][labels[0]]["per_seed"][0]["threads"]
-        return [(f"{TITLES[protocol]} on {device}, {threads} thread(s)", header, rows)]
-    raise ValueError(f"no tables for protocol {protocol!r}")
+            values = [_num(aggs[m]["conditions"][c]["metrics"][k])[0] for c in first]
+            per_key.append(fmt(sum(values) / len(values), k))
+        avg.append(" / ".join(per_key))
+    rows.append(["Avg.", *avg])
+    unit = " / ".join(k for k in cols if k)
+    tables = [(f"{title}: {unit}", header, rows)]
+    for m in labels:
+        conds = aggs[m]["conditions"]
+        means = [[_num(v)[0] for v in conds[c]["mean_reliability"].values()] for c in first]
+        if all(abs(v - 1.0) < 1e-9 for row_ in means for v in row_):
+            continue
+        names = list(conds[next(iter(first))]["mean_reliability"])
+        tables.append((f"{m}: mean reliability r_m per condition", [condition, *(f"r_{n}" for n in names)],
+                       [[c, *(fmt(conds[c]["mean_reliability"][n], digits=3) for n in names)] for c in first]))
+    return tables
+
+
+def _mixture_tables(payload: dict, *, title: str) -> list[TableRows]:
+    aggs = {m: model["aggregate"] for m, model in payload["models"].items()}
+    first = next(iter(aggs.values()))
+    cols = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr", "Acc", "F1_score") if k in first["metrics"]]
+    header = ["model", *(f"mixture {k}" for k in cols), *(f"clean {k}" for k in cols[:2])]
+    rows = [[m, *(fmt(a["metrics"][k], k) for k in cols), *(fmt(a["clean_metrics"][k], k) for k in cols[:2])]
+            for m, a in aggs.items()]
+    return [(title, header, rows)]
+
+
+def _grid_tables(payload: dict, *, title: str) -> list[TableRows]:
+    key = _task_keys(payload)["acc7"]
+    tables = []
+    for m, model in payload["models"].items():
+        first = model["per_seed"][0]
+        header = ["eta \\ lambda", *(f"{v:.1f}" for v in first["noise"])]
+        rows = [[f"{eta:.0%}", *(fmt(model["aggregate"]["metrics"][key][i][j], key, 1).split(" ±")[0]
+                                 for j in range(len(first["noise"])))]
+                for i, eta in enumerate(first["missing"])]
+        tables.append((f"{m}: {key} (%, mean over seeds) on the grid", header, rows))
+    return tables
+
+
+def _grid_markdown(payload: dict, out: Path) -> list[str]:
+    """The grid's summary table and one heatmap PNG per model (written beside REPORT.md)."""
+    key = _task_keys(payload)["acc7"]
+    parts = ["Summary (" + key + " in %, mean over seeds):", ""]
+    parts += [markdown_table(["model", "clean", "λ=0.3, η=0.2", "λ=0.7, η=0.7", "grid mean",
+                              "largest step between neighbours", "MAE clean → worst"], grid_summary(payload)), ""]
+    for label in payload["models"]:
+        name = f"grid_{label}.png"
+        heatmap(payload, label, out / name)
+        parts += [f"![{label} grid]({name})", ""]
+    return parts
+
+
+def _reliability_tables(payload: dict, *, title: str) -> list[TableRows]:
+    models = payload["models"]
+    aggs = {m: model["aggregate"] for m, model in models.items()}
+    names = list(next(iter(aggs.values()))["modalities"])
+    header = ["model", "pooled rho", *(f"rho {n}" for n in names), *(f"rho {n} (present only)" for n in names)]
+    rows = [[m, fmt(a["pooled"]["spearman_rho"], digits=3),
+             *(fmt(a["modalities"][n]["spearman_rho"], digits=3) for n in names),
+             *(fmt(a["modalities"][n]["spearman_rho_present_only"], digits=3) for n in names)] for m, a in aggs.items()]
+    tables = [("Spearman rho between r_m and the injected degradation (lambda; 1.0 when missing)", header, rows)]
+    error = next(iter(models.values()))["per_seed"][0]["error"]
+    edges = ["[0.0, 0.2)", "[0.2, 0.4)", "[0.4, 0.6)", "[0.6, 0.8)", "[0.8, 1.0]"]
+    header = ["model", "r", *edges, "monotone"]
+    rows = []
+    for m, model in models.items():
+        per_seed = model["per_seed"]
+        if not per_seed[0]["has_reliability"]:
+            continue
+
+        def bins_row(label, bins, flags, m=m):
+            cells = [f"{fmt(b['error'])} (n={int(round(_num(b['count'])[0]))})" for b in bins]
+            if "quintiles" in label:  # the columns are equal-count bins here: show each one's r range
+                cells = [f"{c}, r {_num(b['range'][0])[0]:.3f}–{_num(b['range'][1])[0]:.3f}" for c, b in zip(cells, bins)]
+            return [m, label, *cells, "yes" if all(flags) else ("no" if any(f is False for f in flags) else "n/a")]
+
+        rows.append(bins_row("mean over modalities", aggs[m]["sample_bins"],
+                             [r["sample_error_falls_monotonically"] for r in per_seed]))
+        if "sample_quintiles" in aggs[m]:  # absent from results written before quintiles were added
+            rows.append(bins_row("quintiles of mean r (equal counts, not fixed bins)", aggs[m]["sample_quintiles"],
+                                 [r["quintile_error_falls_monotonically"] for r in per_seed]))
+        for n in names:
+            rows.append(bins_row(f"r_{n}", aggs[m]["modalities"][n]["bins"],
+                                 [r["modalities"][n]["error_falls_monotonically"] for r in per_seed]))
+    tables.append((f"{error} of the fused prediction in five r bins (mixture test set)", header, rows))
+    return tables
+
+
+def _efficiency_tables(payload: dict, *, title: str) -> list[TableRows]:
+    aggs = {m: model["aggregate"] for m, model in payload["models"].items()}
+    sizes = list(next(iter(aggs.values()))["batches"])
+    header = ["model", "total params (M)", "active params (M)", "GFLOPs / sample",
+              *(f"latency ms (B={s})" for s in sizes), *(f"samples/s (B={s})" for s in sizes), "peak MB (B=16)"]
+    rows = []
+    for m, a in aggs.items():
+        peak_at = "16" if "16" in a["batches"] else sizes[-1]
+        rows.append([
+            m, fmt(_num(a["total_parameters"])[0] / 1e6, digits=3), fmt(_num(a["active_parameters"])[0] / 1e6, digits=3),
+            fmt(_num(a["gflops_per_sample"])[0], digits=4),
+            *(fmt(_num(a["batches"][s]["latency_ms"])[0], digits=2) for s in sizes),
+            *(fmt(_num(a["batches"][s]["throughput_per_s"])[0], digits=0) for s in sizes),
+            fmt(_num(a["batches"][peak_at]["peak_memory_mb"])[0], digits=1),
+        ])
+    first = next(iter(payload["models"].values()))["per_seed"][0]
+    return [(f"{title} on {first['device']}, {first['threads']} thread(s)", header, rows)]
+
+
+@dataclass(frozen=True)
+class Renderer:
+    """How one protocol's payload is shown: its section title, its tables (terminal and Markdown), and
+    what REPORT.md adds before them (the grid's summary and heatmaps)."""
+
+    title: str
+    tables: Callable[..., list[TableRows]]  # (payload, *, title) -> tables
+    markdown_extra: Callable[[dict, Path], list[str]] | None = None
+
+    def rows(self, payload: dict) -> list[TableRows]:
+        return self.tables(payload, title=self.title)
+
+
+RENDERERS = {
+    "subsets": Renderer("Protocol I, fixed missing: available modalities (Table 2)",
+                        partial(_condition_tables, condition="available", columns=lambda k: (k["acc2"], k["f1"]))),
+    "missing": Renderer("Protocol I, random missing rate eta, one checkpoint (Table 3)",
+                        partial(_condition_tables, condition="eta", columns=lambda k: (k["acc7"], k["f1"], k["mae"]))),
+    "noise": Renderer("Protocol II, noise intensity lambda (Table 4)",
+                      partial(_condition_tables, condition="lambda", columns=lambda k: (k["acc2"], k["mae"]))),
+    "mixture": Renderer("Protocol III, stochastic mixture test set (Table 5)", _mixture_tables),
+    "grid": Renderer("One checkpoint on the lambda x eta grid (Figure 3, Table 9)", _grid_tables, _grid_markdown),
+    "reliability": Renderer("Reliability score validation (Table 6)", _reliability_tables),
+    "efficiency": Renderer("Computational efficiency (Table 10)", _efficiency_tables),
+}
+
+
+def renderer(protocol: str) -> Renderer:
+    if protocol not in RENDERERS:
+        raise ValueError(f"no tables for protocol {protocol!r}")
+    return RENDERERS[protocol]
+
+
+def protocol_tables(protocol: str, payload: dict) -> list[TableRows]:
+    """(title, header, rows) of one protocol's payload."""
+    return renderer(protocol).rows(payload)
 
 
 def rich_tables(protocol: str, payload: dict) -> list[Table]:
@@ -254,22 +309,14 @@ def write_markdown(payloads: dict[str, dict], out: str | Path, *, title: str, pr
     parts = [f"# {title}", ""]
     if preamble:
         parts += [preamble.strip(), ""]
-    for protocol in ("subsets", "missing", "noise", "mixture", "grid", "reliability", "efficiency"):
+    for protocol, shown in RENDERERS.items():
         if protocol not in payloads:
             continue
         payload = payloads[protocol]
-        parts += [f"## {TITLES[protocol]}", "", f"`{protocol}.json`", ""]
-        if protocol == "grid":
-            key = _task_keys(payload)["acc7"]
-            parts += ["Summary (" + key + " in %, mean over seeds):", ""]
-            parts += [markdown_table(["model", "clean", "λ=0.3, η=0.2", "λ=0.7, η=0.7", "grid mean",
-                                      "largest step between neighbours", "MAE clean → worst"],
-                                     grid_summary(payload)), ""]
-            for label in payload["models"]:
-                name = f"grid_{label}.png"
-                heatmap(payload, label, out / name)
-                parts += [f"![{label} grid]({name})", ""]
-        for table_title, header, rows in protocol_tables(protocol, payload):
+        parts += [f"## {shown.title}", "", f"`{protocol}.json`", ""]
+        if shown.markdown_extra is not None:
+            parts += shown.markdown_extra(payload, out)
+        for table_title, header, rows in shown.rows(payload):
             parts += [f"**{table_title}**", "", markdown_table(header, rows), ""]
     path = out / "REPORT.md"
     path.write_text("\n".join(parts) + "\n")

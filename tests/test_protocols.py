@@ -9,7 +9,7 @@ import pytest
 from qamoe import protocols as P
 from qamoe.data.synthetic import make_synthetic
 from qamoe.tensors import TensorSplit
-from qamoe.evaluate import predict_split, sigma_ref_tensors
+from qamoe.evaluate import MIXTURE_MAX, predict_mixture, predict_split, sigma_ref_tensors
 from qamoe.train import TrainConfig, model_config_for, train_model
 
 SIZES = {"train": 64, "valid": 24, "test": 40}
@@ -30,64 +30,67 @@ def setup():
 def test_subsets_cover_every_non_empty_set_of_modalities(setup):
     checkpoints, split, sigma_ref = setup
     result = P.subsets(checkpoints["qamoe"], split, sigma_ref)
-    assert list(result["conditions"]) == ["{t,a,v}", "{t,a}", "{t,v}", "{a,v}", "{t}", "{a}", "{v}"]
+    assert list(result.conditions) == ["{t,a,v}", "{t,a}", "{t,v}", "{a,v}", "{t}", "{a}", "{v}"]
     full = predict_split(checkpoints["qamoe"].model, split, sigma_ref=sigma_ref).metrics(checkpoints["qamoe"].config)
-    assert result["conditions"]["{t,a,v}"]["metrics"] == pytest.approx(full)
-    only_text = result["conditions"]["{t}"]
-    assert only_text["available"] == ["text"]
+    assert result.conditions["{t,a,v}"].metrics == pytest.approx(full)
+    assert result.conditions["{t}"].available == ["text"]
 
 
 def test_missing_and_noise_levels(setup):
     checkpoints, split, sigma_ref = setup
     for fn, key in ((P.missing, "missing_rate"), (P.noise, "noise")):
         result = fn(checkpoints["qamoe"], split, sigma_ref, seed=2)
-        assert list(result["conditions"]) == ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
-        assert result["conditions"]["0.3"][key] == 0.3
-    assert P.missing(checkpoints["qamoe"], split, sigma_ref)["retrained_per_rate"] is False
+        assert list(result.conditions) == ["0.1", "0.2", "0.3", "0.4", "0.5", "0.6", "0.7"]
+        assert getattr(result.conditions["0.3"], key) == 0.3
+        assert result.to_dict()["conditions"]["0.3"][key] == 0.3
+    assert P.missing(checkpoints["qamoe"], split, sigma_ref).retrained_per_rate is False
 
 
 def test_grid_cells_equal_the_single_condition_evaluation(setup):
     checkpoints, split, sigma_ref = setup
     ck = checkpoints["qamoe"]
     result = P.grid(ck, split, sigma_ref, seed=5, levels=(0.0, 0.3, 0.7))
-    assert len(result["metrics"]["MAE"]) == 3 and len(result["metrics"]["MAE"][0]) == 3
+    assert len(result.metrics["MAE"]) == 3 and len(result.metrics["MAE"][0]) == 3
     single = predict_split(ck.model, split, sigma_ref=sigma_ref, noise=0.7, missing_rate=0.3, seed=5).metrics(ck.config)
-    assert result["metrics"]["MAE"][1][2] == pytest.approx(single["MAE"])  # row eta = 0.3, column lambda = 0.7
+    assert result.metrics["MAE"][1][2] == pytest.approx(single["MAE"])  # row eta = 0.3, column lambda = 0.7
     assert P.GRID_LEVELS == (0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7)
 
 
 def test_mixture_is_identical_across_models_and_reproducible(setup):
     checkpoints, split, sigma_ref = setup
-    a = P.predict_mixture(checkpoints["qamoe"], split, sigma_ref, seed=1)
-    b = P.predict_mixture(checkpoints["late-fusion"], split, sigma_ref, seed=1)
+    a = predict_mixture(checkpoints["qamoe"].model, split, sigma_ref=sigma_ref, seed=1)
+    b = predict_mixture(checkpoints["late-fusion"].model, split, sigma_ref=sigma_ref, seed=1)
     for m in a.missing:
         np.testing.assert_array_equal(a.missing[m], b.missing[m])  # the same corruption for every model
         np.testing.assert_array_equal(a.noise[m], b.noise[m])
-    assert 0 < np.mean(np.concatenate(list(a.noise.values()))) < P.MIXTURE_MAX
+    assert 0 < np.mean(np.concatenate(list(a.noise.values()))) < MIXTURE_MAX
     again = P.mixture(checkpoints["qamoe"], split, sigma_ref, seed=1)
     assert again == P.mixture(checkpoints["qamoe"], split, sigma_ref, seed=1)
+    assert again.metrics == pytest.approx(a.metrics(checkpoints["qamoe"].config))  # the protocol scores that draw
 
 
 def test_reliability_protocol_structure(setup):
     checkpoints, split, sigma_ref = setup
     result = P.reliability(checkpoints["qamoe"], split, sigma_ref)
-    assert result["has_reliability"]
-    assert -1 <= result["pooled"]["spearman_rho"] <= 1
-    for entry in result["modalities"].values():
-        assert [b["range"] for b in entry["bins"]] == [[0.0, 0.2], [0.2, 0.4], [0.4, 0.6], [0.6, 0.8], [0.8, 1.0]]
-        assert sum(b["count"] for b in entry["bins"]) == len(split)
+    assert result.has_reliability
+    assert -1 <= result.pooled.spearman_rho <= 1
+    for entry in result.modalities.values():
+        assert [b.range for b in entry.bins] == [[0.0, 0.2], [0.2, 0.4], [0.4, 0.6], [0.6, 0.8], [0.8, 1.0]]
+        assert sum(b.count for b in entry.bins) == len(split)
+    assert sum(b.count for b in result.sample_quintiles) == len(split)
     baseline = P.reliability(checkpoints["late-fusion"], split, sigma_ref)
-    assert not baseline["has_reliability"] and math.isnan(baseline["pooled"]["spearman_rho"])
+    assert not baseline.has_reliability and math.isnan(baseline.pooled.spearman_rho)
 
 
 def test_binning_spearman_and_monotonicity_helpers():
     score = np.array([0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0])
     error = np.array([2.0, 2.0, 1.5, 1.0, 0.6, 0.4, 0.2])
     bins = P._binned(score, error)
-    assert [b["count"] for b in bins] == [2, 1, 1, 1, 2]  # 1.0 falls in the closed last bin
-    assert bins[0]["error"] == 2.0 and bins[-1]["error"] == pytest.approx(0.3)
+    assert [b.count for b in bins] == [2, 1, 1, 1, 2]  # 1.0 falls in the closed last bin
+    assert [b.closed for b in bins] == [False, False, False, False, True]
+    assert bins[0].error == 2.0 and bins[-1].error == pytest.approx(0.3)
     assert P._monotone(bins) is True
-    bins[2]["error"] = 3.0
+    bins[2] = replace(bins[2], error=3.0)
     assert P._monotone(bins) is False
     rho, _ = P._spearman(score, score ** 2)
     assert rho == pytest.approx(1.0)
@@ -97,11 +100,11 @@ def test_binning_spearman_and_monotonicity_helpers():
 def test_efficiency_counts_active_experts_and_flops(setup):
     checkpoints, split, _ = setup
     q = P.efficiency(checkpoints["qamoe"], split, batch_sizes=(1, 4), repeats=2)
-    assert q["active_parameters"] < q["total_parameters"]
-    assert q["flops_per_sample"] > 0 and set(q["batches"]) == {"1", "4"}
-    assert all(b["latency_ms"] > 0 and b["peak_memory_mb"] > 0 for b in q["batches"].values())
+    assert q.active_parameters < q.total_parameters
+    assert q.flops_per_sample > 0 and set(q.batches) == {"1", "4"}
+    assert all(b.latency_ms > 0 and b.peak_memory_mb > 0 for b in q.batches.values())
     lf = P.efficiency(checkpoints["late-fusion"], split, batch_sizes=(2,), repeats=1)
-    assert lf["active_parameters"] == lf["total_parameters"]
+    assert lf.active_parameters == lf.total_parameters
 
 
 def test_aggregate_mean_and_std_over_seeds():
@@ -119,3 +122,69 @@ def test_unknown_protocol_is_refused(setup):
     checkpoints, split, sigma_ref = setup
     with pytest.raises(ValueError, match="unknown protocol"):
         P.run_protocol("telepathy", checkpoints["qamoe"], split, sigma_ref)
+
+
+def _key_tree(value, path=""):
+    """The key paths of a JSON tree (batch sizes of the efficiency protocol are not keys of the format)."""
+    if isinstance(value, dict):
+        out = set()
+        for key, child in value.items():
+            name = "*" if path.endswith("batches") else key
+            out |= {f"{path}/{name}"} | _key_tree(child, f"{path}/{name}")
+        return out
+    if isinstance(value, list) and value and isinstance(value[0], dict):
+        return _key_tree(value[0], f"{path}[]")
+    return set()
+
+
+def test_results_write_the_json_keys_of_the_published_reports(setup):
+    """Every protocol's to_dict() has exactly the keys of docs/simulator-report/PROTOCOL.json, so
+    reports and the claims read from those files stay valid."""
+    import json
+    from pathlib import Path
+
+    checkpoints, split, sigma_ref = setup
+    docs = Path(__file__).resolve().parents[1] / "docs" / "simulator-report"
+    for name in P.PROTOCOLS:
+        kwargs = {"batch_sizes": (1, 4), "repeats": 1} if name == "efficiency" else {}
+        result = P.RUNNERS[name](checkpoints["qamoe"], split, sigma_ref, **kwargs)
+        assert isinstance(result, P.ProtocolResult) and result.name == name
+        published = json.loads((docs / f"{name}.json").read_text())
+        assert _key_tree(result.to_dict()) == _key_tree(published["models"]["qamoe"]["per_seed"][0]), name
+        assert result.to_dict()["protocol"] == name
+        json.dumps(result.to_dict())  # JSON-ready
+
+
+def test_payload_aggregates_the_seeds_it_holds(setup):
+    checkpoints, split, sigma_ref = setup
+    per_seed = [P.mixture(checkpoints["qamoe"], split, sigma_ref, seed=s) for s in (0, 1)]
+    payload = P.ProtocolPayload("mixture", "synthetic", "test", 0, "test", {
+        "qamoe": P.ModelResults(["a", "b"], "qamoe", [1, 2], per_seed)})
+    written = payload.to_dict()
+    assert list(written) == ["protocol", "dataset", "split", "eval_seed", "command", "models"]
+    mae = written["models"]["qamoe"]["aggregate"]["metrics"]["MAE"]
+    assert mae["values"] == [r.metrics["MAE"] for r in per_seed]
+
+
+def test_every_protocol_has_a_renderer():
+    from qamoe.report import RENDERERS
+
+    assert list(RENDERERS) == list(P.PROTOCOLS)
+    with pytest.raises(ValueError, match="no tables"):
+        from qamoe.report import protocol_tables
+
+        protocol_tables("telepathy", {})
+
+
+@pytest.mark.parametrize("qamoe_mae, verdict", [(0.9, "**yes**"), (1.1, "**no**")])
+def test_the_mixture_claim_follows_the_numbers(tmp_path, qamoe_mae, verdict):
+    import json
+
+    from qamoe.report import claims
+
+    def model(mae):
+        return {"per_seed": [], "seeds": [1], "aggregate": {"metrics": {"MAE": mae, "Mult_acc_7": 0.3}}}
+
+    (tmp_path / "mixture.json").write_text(json.dumps({"models": {"qamoe": model(qamoe_mae), "mult": model(1.0)}}))
+    row = next(line for line in claims(tmp_path).splitlines() if "stochastic mixture" in line)
+    assert row.endswith(f"| {verdict} |")

@@ -35,3 +35,35 @@ def test_stored_scale_round_trip_and_refusal():
     assert VarianceScale.from_extra({}).scale == 1.0
     with pytest.raises(ValueError, match="must be a number in"):
         VarianceScale.from_extra({"uncertainty": {"variance_scale": -1}})
+
+
+def test_calibration_coverage_is_measured_on_the_protocol_iii_test_draw():
+    """One mixture draw: the coverage table's mixture condition is the very corruption Protocol III
+    scores with the same seed (not a second draw from another seed rule)."""
+    import torch
+
+    from qamoe import protocols
+    from qamoe.checkpoint import Checkpoint
+    from qamoe.data.synthetic import make_synthetic
+    from qamoe.evaluate import predict_mixture, sigma_ref_tensors
+    from qamoe.feature_stats import fit_stats
+    from qamoe.model import QAMoE
+    from qamoe.tensors import TensorSplit
+    from qamoe.train import model_config_for
+    from qamoe.variance_scale import clean_and_mixture, coverage_table
+
+    data = make_synthetic(1, sizes={"train": 40, "valid": 10, "test": 70})
+    stats = fit_stats(data.splits["train"].modalities)
+    torch.manual_seed(0)
+    model = QAMoE(model_config_for(data, d_model=16, encoder_heads=2, expert_hidden=16, num_experts=4, top_k=2)).eval()
+    checkpoint = Checkpoint(model, stats, {}, {})
+    split, sigma_ref = TensorSplit(data.splits["test"], stats), sigma_ref_tensors(stats)
+    seed = 3
+    drawn = clean_and_mixture(checkpoint, split, seed)["mixture"]
+    protocol = predict_mixture(model, split, sigma_ref=sigma_ref, seed=seed)
+    for name in protocol.missing:
+        np.testing.assert_array_equal(drawn.missing[name], protocol.missing[name])
+        np.testing.assert_array_equal(drawn.noise[name], protocol.noise[name])
+    assert protocols.mixture(checkpoint, split, sigma_ref, seed=seed).metrics == pytest.approx(drawn.metrics(model.config))
+    table = coverage_table(checkpoint, split, VarianceScale(2.0), seed=seed)
+    assert table["mixture"]["before"] == coverage(protocol.prediction, np.exp(0.5 * protocol.log_variance), protocol.labels)

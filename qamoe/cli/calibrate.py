@@ -14,12 +14,13 @@ qamoe/calibration/profile.py).
 from __future__ import annotations
 
 import argparse
-import sys
 import time
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
+
+from qamoe.cli.common import clear_errors
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -105,7 +106,11 @@ def show(console: Console, profile) -> None:
 def main(argv=None) -> None:
     args = parse_args(argv)
     console = Console()
-    try:
+    from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
+    from qamoe.extractors.decode import MediaError  # noqa: PLC0415
+    from qamoe.realtime.sources import SourceError  # noqa: PLC0415
+
+    with clear_errors(console, user_errors=(MediaError, SourceError, ExtractorUnavailable)):
         if args.video is None and args.mic is None and args.camera is None:
             raise ValueError("give --video PATH, or --mic NAME and/or --camera N")
         if args.video is not None and (args.mic is not None or args.camera is not None):
@@ -115,43 +120,24 @@ def main(argv=None) -> None:
         if Path(args.out).is_dir():  # said before recording, not after
             raise ValueError(f"--out {args.out} is a folder; give a file name such as {Path(args.out) / 'profile.json'}")
         from qamoe.calibration.profile import measure  # noqa: PLC0415
-        from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
-        from qamoe.extractors.decode import MediaError, MediaReader  # noqa: PLC0415
+        from qamoe.extractors.decode import MediaReader  # noqa: PLC0415
 
-        try:
-            if args.video is not None:
-                if not Path(args.video).is_file():
-                    raise FileNotFoundError(f"{args.video}: no such file")
-                reader = MediaReader(args.video)
-                info = reader.info
-                audio = reader.audio(0.0, args.seconds) if info.has_audio else None
-                video = reader.video(0.0, args.seconds) if info.has_video else None
-                with console.status(f"measuring {args.video}"):
-                    profile = measure(audio, video, source={"video": str(Path(args.video).resolve())})
-            else:
-                from qamoe.realtime.sources import SourceError  # noqa: PLC0415
-
-                try:
-                    audio, video = record_devices(args.mic, args.camera, args.seconds, console)
-                except SourceError as exc:
-                    raise ValueError(str(exc)) from None
-                with console.status("measuring"):
-                    profile = measure(audio, video, source={"mic": args.mic, "camera": args.camera})
-            out = profile.save(args.out)
-        except (MediaError, ExtractorUnavailable, FileNotFoundError, ValueError) as err:
-            console.print(f"[bold red]error:[/] {' '.join(str(err).split())}", highlight=False, soft_wrap=True)
-            sys.exit(2)
-        except OSError as err:  # a full or read-only disk, no permission
-            console.print(f"[bold red]error:[/] could not write {args.out}: {err.strerror or err}", highlight=False, soft_wrap=True)
-            sys.exit(1)
+        if args.video is not None:
+            if not Path(args.video).is_file():
+                raise FileNotFoundError(f"{args.video}: no such file")
+            reader = MediaReader(args.video)
+            info = reader.info
+            audio = reader.audio(0.0, args.seconds) if info.has_audio else None
+            video = reader.video(0.0, args.seconds) if info.has_video else None
+            with console.status(f"measuring {args.video}"):
+                profile = measure(audio, video, source={"video": str(Path(args.video).resolve())})
+        else:
+            audio, video = record_devices(args.mic, args.camera, args.seconds, console)
+            with console.status("measuring"):
+                profile = measure(audio, video, source={"mic": args.mic, "camera": args.camera})
+        out = profile.save(args.out)
         show(console, profile)
         console.print(f"profile written to [bold]{out.resolve()}[/]; use it with qamoe-live --profile {out}")
-    except KeyboardInterrupt:
-        console.print("[yellow]interrupted[/]")
-        sys.exit(130)
-    except ValueError as err:
-        console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-        sys.exit(2)
 
 
 if __name__ == "__main__":

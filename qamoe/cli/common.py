@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import torch
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from qamoe.checkpoint import CheckpointError
@@ -95,18 +96,56 @@ def _native_stderr_to_log() -> None:
     sys.stderr = sys.__stderr__ = os.fdopen(real, "w", buffering=1, encoding=sys.stderr.encoding, errors="backslashreplace")
 
 
+EXIT_USER_ERROR = 2  # bad options, data, checkpoint or input file: the user can fix it
+EXIT_IO_ERROR = 1  # a full or read-only disk, no permission
+EXIT_INTERRUPTED = 130  # Ctrl-C
+USER_ERRORS = (CheckpointError, DataError, FileNotFoundError, ValueError)
+
+
+def _say_error(console: Console, message: str) -> None:
+    """One red line: whitespace (newlines from wrapped library messages) collapsed, markup escaped."""
+    console.print(f"[bold red]error:[/] {escape(' '.join(message.split()))}", highlight=False, soft_wrap=True)
+
+
 @contextmanager
-def clear_errors(console: Console):
-    """Turns the errors a user can cause (bad data, bad checkpoint, missing file) into one red line."""
+def clear_errors(console: Console, *, user_errors: tuple[type[Exception], ...] = (),
+                 exit_codes: dict[type[Exception], int] | None = None, io: str = "write"):
+    """The error-to-exit-code policy of every command: an error a user can cause becomes one red
+    line on `console` and an exit code instead of a traceback.
+
+    exit_codes: a command's own codes, checked first (qamoe-predict: no usable input -> 3);
+    USER_ERRORS and `user_errors` (a command's own, e.g. MediaError) -> EXIT_USER_ERROR (2);
+    any other OSError (writing results to a full or read-only disk; `io` says what failed, "read"
+    for a command that only reads files) -> EXIT_IO_ERROR (1);
+    KeyboardInterrupt -> EXIT_INTERRUPTED (130). Anything else is a bug and keeps its traceback."""
     try:
         yield
-    except (CheckpointError, DataError, FileNotFoundError, ValueError) as err:
-        console.print(f"[bold red]error:[/] {err}")
-        sys.exit(2)
-    except OSError as err:  # a full or read-only disk while writing results
-        where = f"{err.filename}: " if err.filename else ""
-        console.print(f"[bold red]error:[/] could not write {where}{err.strerror or err}", highlight=False)
-        sys.exit(1)
     except KeyboardInterrupt:
         console.print("[yellow]interrupted[/]")
-        sys.exit(130)
+        sys.exit(EXIT_INTERRUPTED)
+    except Exception as err:
+        for kind, code in (exit_codes or {}).items():
+            if isinstance(err, kind):
+                _say_error(console, str(err))
+                sys.exit(code)
+        if isinstance(err, USER_ERRORS + tuple(user_errors)):
+            _say_error(console, str(err))
+            sys.exit(EXIT_USER_ERROR)
+        if isinstance(err, OSError):
+            where = f"{err.filename}: " if err.filename else ""
+            _say_error(console, f"could not {io} {where}{err.strerror or err}")
+            sys.exit(EXIT_IO_ERROR)
+        raise
+
+
+def parse_seeds(text: str | None) -> list[int] | None:
+    """--seeds 1111,1112,1113 -> [1111, 1112, 1113]; None or empty -> None."""
+    if not text:
+        return None
+    try:
+        seeds = [int(s) for s in text.split(",") if s.strip()]
+    except ValueError:
+        raise ValueError(f"--seeds must be comma-separated integers, got {text!r}") from None
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds must list distinct seeds, got {text!r}")
+    return seeds

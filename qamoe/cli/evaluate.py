@@ -20,16 +20,16 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
-from qamoe.variance_scale import VarianceScale
-from qamoe.checkpoint import CheckpointError, load_checkpoint
-from qamoe.files import atomic_write_json
+from qamoe.checkpoint import load_checkpoint
+from qamoe.cli.common import clear_errors, make_console, metrics_table, parse_seeds, use_all_cores
+from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options
+from qamoe.data.registry import DATASETS
 from qamoe.distributed import resolve_device
-from qamoe.cli.common import make_console, clear_errors, metrics_table, use_all_cores
-from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options, concat_splits
-from qamoe.data.registry import DATASETS, load_dataset
-from qamoe.tensors import TensorSplit
 from qamoe.evaluate import predict_split, sigma_ref_tensors
-from qamoe.protocols import PROTOCOLS, aggregate, run_protocol
+from qamoe.experiments import check_reads, dataset_for, evaluation_split, load_models, run_evaluation
+from qamoe.files import atomic_write_json
+from qamoe.protocols import PROTOCOLS, ProtocolPayload
+from qamoe.variance_scale import VarianceScale
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -66,76 +66,69 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     console = make_console()
-    if Path(args.out).exists() and not Path(args.out).is_dir():  # said before any work, not after it
-        console.print(f"[bold red]error:[/] --out {args.out} is a file; give a folder", highlight=False)
-        sys.exit(2)
     use_all_cores()
-    if args.protocol is not None:
-        with clear_errors(console):
-            run_protocols(args, console)
-        return
     with clear_errors(console):
-        for name, value in (("--noise", args.noise), ("--missing", args.missing)):
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"{name} must lie in [0, 1], got {value}")
-        checkpoint = load_checkpoint(args.checkpoint)
-        checkpoint.model.to(resolve_device(args.device))
-        config = checkpoint.config
-        data_seed = args.data_seed
-        if data_seed is None:
-            data_seed = checkpoint.provenance.get("dataset_args", {}).get("data_seed", 0)
-        sizes = checkpoint.provenance.get("dataset_args", {}).get("sizes")
-        dataset = load_dataset(args.dataset, args.data, seed=data_seed, sizes=sizes, options=dataset_options(args, checkpoint))
-        if dataset.modality_dims != {m.name: m.dim for m in config.modalities}:
-            raise CheckpointError(
-                f"checkpoint reads {[(m.name, m.dim) for m in config.modalities]}, "
-                f"data set {dataset.name} has {sorted(dataset.modality_dims.items())}"
-            )
-        available = set(config.modality_names)
-        if args.modalities:
-            available = {m.strip() for m in args.modalities.split(",") if m.strip()}
-            unknown = available - set(config.modality_names)
-            if unknown:
-                raise ValueError(f"unknown modality {sorted(unknown)}; the checkpoint reads {list(config.modality_names)}")
-        drop = frozenset(set(config.modality_names) - available)
-        if hasattr(dataset, "refill"):  # ravdess: absent modalities at this checkpoint's training mean
-            dataset.refill(checkpoint.stats)
-        split_data = select_split(dataset, args.split)
-        split = TensorSplit(split_data, checkpoint.stats)
-        predictions = predict_split(
-            checkpoint.model, split, sigma_ref=sigma_ref_tensors(checkpoint.stats),
-            noise=args.noise, missing_rate=args.missing, drop=drop, seed=args.seed,
-        )
-        metrics = predictions.metrics(config)
-        reliability = {m: float(np.mean(r)) for m, r in predictions.reliability.items()}
-        result = {
-            "checkpoint": str(Path(args.checkpoint).resolve()),
-            "dataset": dataset.name,
-            "split": args.split,
-            "noise": args.noise,
-            "missing": args.missing,
-            "modalities": sorted(available),
-            "seed": args.seed,
-            "metrics": metrics,
-            "mean_reliability": reliability,
-            "mean_std": float(np.mean(VarianceScale.from_extra(checkpoint.extra).std(predictions.log_variance))),
-        }
-        if getattr(dataset, "options", None):
-            result["dataset_options"] = dataset.options
-        if args.predictions:
-            write_predictions(args.predictions, split_data, predictions, checkpoint, dataset.class_names)
-            console.print(f"predictions written to {args.predictions}")
-        out = Path(args.out)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(out / "eval.json", result)
-        condition = f"λ={args.noise} η={args.missing} {{{','.join(sorted(available))}}}"
-        console.print(metrics_table(f"{dataset.name} {args.split}", {condition: metrics}))
-        table = Table(title="mean reliability r_m")
-        for name in reliability:
-            table.add_column(name, justify="right")
-        table.add_row(*(f"{v:.3f}" for v in reliability.values()))
-        console.print(table)
-        console.print(f"written to {out / 'eval.json'}")
+        if Path(args.out).exists() and not Path(args.out).is_dir():  # said before any work, not after it
+            raise ValueError(f"--out {args.out} is a file; give a folder")
+        if args.protocol is not None:
+            run_protocols(args, console)
+        else:
+            evaluate_condition(args, console)
+
+
+def evaluate_condition(args: argparse.Namespace, console: Console) -> None:
+    """One checkpoint under one condition (noise, missing rate, available modalities): eval.json."""
+    for name, value in (("--noise", args.noise), ("--missing", args.missing)):
+        if not 0.0 <= value <= 1.0:
+            raise ValueError(f"{name} must lie in [0, 1], got {value}")
+    checkpoint = load_checkpoint(args.checkpoint)
+    checkpoint.model.to(resolve_device(args.device))
+    config = checkpoint.config
+    dataset = dataset_for(checkpoint, args.dataset, args.data, data_seed=args.data_seed,
+                          options=dataset_options(args, checkpoint))
+    check_reads(checkpoint, dataset)
+    available = set(config.modality_names)
+    if args.modalities:
+        available = {m.strip() for m in args.modalities.split(",") if m.strip()}
+        unknown = available - set(config.modality_names)
+        if unknown:
+            raise ValueError(f"unknown modality {sorted(unknown)}; the checkpoint reads {list(config.modality_names)}")
+    drop = frozenset(set(config.modality_names) - available)
+    split = evaluation_split(dataset, args.split, checkpoint)
+    predictions = predict_split(
+        checkpoint.model, split, sigma_ref=sigma_ref_tensors(checkpoint.stats),
+        noise=args.noise, missing_rate=args.missing, drop=drop, seed=args.seed,
+    )
+    metrics = predictions.metrics(config)
+    reliability = {m: float(np.mean(r)) for m, r in predictions.reliability.items()}
+    result = {
+        "checkpoint": str(Path(args.checkpoint).resolve()),
+        "dataset": dataset.name,
+        "split": args.split,
+        "noise": args.noise,
+        "missing": args.missing,
+        "modalities": sorted(available),
+        "seed": args.seed,
+        "metrics": metrics,
+        "mean_reliability": reliability,
+        "mean_std": float(np.mean(VarianceScale.from_extra(checkpoint.extra).std(predictions.log_variance))),
+    }
+    if getattr(dataset, "options", None):
+        result["dataset_options"] = dataset.options
+    if args.predictions:
+        write_predictions(args.predictions, split, predictions, checkpoint, dataset.class_names)
+        console.print(f"predictions written to {args.predictions}")
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "eval.json", result)
+    condition = f"λ={args.noise} η={args.missing} {{{','.join(sorted(available))}}}"
+    console.print(metrics_table(f"{dataset.name} {args.split}", {condition: metrics}))
+    table = Table(title="mean reliability r_m")
+    for name in reliability:
+        table.add_column(name, justify="right")
+    table.add_row(*(f"{v:.3f}" for v in reliability.values()))
+    console.print(table)
+    console.print(f"written to {out / 'eval.json'}")
 
 
 def dataset_options(args, checkpoint) -> dict | None:
@@ -146,11 +139,6 @@ def dataset_options(args, checkpoint) -> dict | None:
         return None
     stored = checkpoint.provenance.get("dataset_args", {}).get("ravdess") or {}
     return ravdess_options(args, stored, split=args.split)
-
-
-def select_split(dataset, name: str):
-    """A split by name; "all" joins every split (a ravdess folder loaded with all_clips: each clip once)."""
-    return concat_splits(dataset) if name == "all" else dataset.splits[name]
 
 
 def write_predictions(path, split, predictions, checkpoint, class_names=()) -> None:
@@ -171,18 +159,6 @@ def write_predictions(path, split, predictions, checkpoint, class_names=()) -> N
             else:
                 truth, pred, sd = f"{predictions.labels[row]:.4f}", f"{predictions.prediction[row]:.4f}", f"{std[row]:.4f}"
             writer.writerow([split.ids[int(i)], truth, pred, sd, *(f"{predictions.reliability[m][row]:.4f}" for m in modalities)])
-
-
-def parse_seeds(text: str | None) -> list[int] | None:
-    if not text:
-        return None
-    try:
-        seeds = [int(s) for s in text.split(",") if s.strip()]
-    except ValueError:
-        raise ValueError(f"--seeds must be comma-separated integers, got {text!r}") from None
-    if not seeds or len(set(seeds)) != len(seeds):
-        raise ValueError(f"--seeds must list distinct seeds, got {text!r}")
-    return seeds
 
 
 def resolve_models(specs: list[str], seeds: list[int] | None) -> dict[str, list[tuple[int | None, Path]]]:
@@ -211,62 +187,24 @@ def resolve_models(specs: list[str], seeds: list[int] | None) -> dict[str, list[
     return models
 
 
-def run_protocols(args, console: Console, *, models=None, names=None) -> dict[str, dict]:
-    """Runs the protocol(s) on every model and seed; writes PROTOCOL.json (and REPORT.md for all)."""
-    import time
+def run_protocols(args: argparse.Namespace, console: Console) -> dict[str, ProtocolPayload]:
+    """--protocol: the protocol(s) on every model and seed (experiments.run_evaluation); writes
+    PROTOCOL.json, and for `all` also REPORT.md."""
+    from qamoe.report import rich_tables
 
-    from qamoe.report import rich_tables, write_markdown
+    models = load_models(resolve_models(args.checkpoint, parse_seeds(args.seeds)), args.device)
+    first = next(iter(models.values()))[0].checkpoint
+    dataset = dataset_for(first, args.dataset, args.data, data_seed=args.data_seed, options=dataset_options(args, first))
 
-    seeds = parse_seeds(args.seeds)
-    models = models or resolve_models(args.checkpoint, seeds)
-    names = names or (list(PROTOCOLS) if args.protocol == "all" else [args.protocol])
-    loaded = {label: [(seed, path, load_checkpoint(path)) for seed, path in entries] for label, entries in models.items()}
-    device = resolve_device(getattr(args, "device", "cpu"))
-    for entries in loaded.values():
-        for _seed, _path, checkpoint in entries:
-            checkpoint.model.to(device)
-    first = next(iter(loaded.values()))[0][2]
-    data_seed = args.data_seed
-    if data_seed is None:
-        data_seed = first.provenance.get("dataset_args", {}).get("data_seed", 0)
-    dataset = load_dataset(args.dataset, args.data, seed=data_seed, options=dataset_options(args, first))
-    for label, entries in loaded.items():
-        for seed, path, checkpoint in entries:
-            if dataset.modality_dims != {m.name: m.dim for m in checkpoint.config.modalities}:
-                raise CheckpointError(
-                    f"{path} reads {[(m.name, m.dim) for m in checkpoint.config.modalities]}, "
-                    f"data set {dataset.name} has {sorted(dataset.modality_dims.items())}"
-                )
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    payloads = {}
-    for name in names:
-        payload = {"protocol": name, "dataset": dataset.name, "split": args.split, "eval_seed": args.seed,
-                   "command": getattr(args, "command", None) or "qamoe-eval " + " ".join(getattr(args, "argv", [])),
-                   "models": {}}
-        for label, entries in loaded.items():
-            per_seed = []
-            for seed, path, checkpoint in entries:
-                started = time.perf_counter()
-                split = TensorSplit(select_split(dataset, args.split), checkpoint.stats)
-                per_seed.append(run_protocol(name, checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=args.seed))
-                console.print(f"[dim]{name}: {label} seed {seed} ({time.perf_counter() - started:.1f} s)[/]")
-            payload["models"][label] = {
-                "checkpoints": [str(p) for _, p, _ in entries],
-                "architecture": [c.provenance.get("architecture", "qamoe") for _, _, c in entries][0],
-                "seeds": [s for s, _, _ in entries],
-                "per_seed": per_seed,
-                "aggregate": aggregate(per_seed),
-            }
-        atomic_write_json(out / f"{name}.json", payload)
-        for table in rich_tables(name, payload):
+    def show(payload: ProtocolPayload) -> None:
+        for table in rich_tables(payload.protocol, payload.to_dict()):
             console.print(table)
-        payloads[name] = payload
-        console.print(f"written to {out / f'{name}.json'}")
-    if args.protocol == "all":
-        report = write_markdown(payloads, out, title=args.title)
-        console.print(f"report written to {report}")
-    return payloads
+
+    return run_evaluation(
+        models, dataset, protocols=list(PROTOCOLS) if args.protocol == "all" else [args.protocol], split=args.split,
+        seed=args.seed, out=args.out, report_title=args.title if args.protocol == "all" else None,
+        command="qamoe-eval " + " ".join(args.argv), log=lambda line: console.print(f"[dim]{line}[/]"), on_result=show,
+    )
 
 
 if __name__ == "__main__":

@@ -28,10 +28,15 @@ import numpy as np
 from rich.console import Console
 from rich.table import Table
 
+from qamoe.cli.common import clear_errors, make_console, parse_seeds, use_all_cores
+from qamoe.data.registry import DATASETS, load_dataset
+from qamoe.dataset import MultimodalDataset
+from qamoe.evaluate import sigma_ref_tensors
+from qamoe.experiments import (GROUPS, TrainedModel, checkpoint_dir, evaluation_split, load_models, run_evaluation,
+                               train_variants, variant)
 from qamoe.files import atomic_write_json
-from qamoe.cli.common import make_console, clear_errors, use_all_cores
-from qamoe.data.registry import DATASETS
-from qamoe.experiments import GROUPS, checkpoint_dir, train_variants, variant
+from qamoe.protocols import PROTOCOLS, ProtocolPayload, aggregate, missing
+from qamoe.report import fmt, markdown_table, rich_tables
 from qamoe.train import TrainConfig
 
 COMPARISON_PROTOCOLS = {"ablations": ("mixture", "reliability"), "reliability": ("mixture", "reliability"),
@@ -61,8 +66,6 @@ def parse_args(argv=None) -> argparse.Namespace:
 def comparison_rows(payload: dict, reference: str) -> tuple[list[str], list[list[str]], dict]:
     """Table 5 / 7 rows from a mixture payload, with the change against `reference` and whether
     each model is worse than it (higher mixture MAE)."""
-    from qamoe.report import fmt
-
     models = payload["models"]
     first = models[next(iter(models))]["aggregate"]["metrics"]
     keys = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr") if k in first] or list(first)
@@ -94,26 +97,21 @@ def rich_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
     return table
 
 
-def paired_rows(args, names: list[str], seeds: list[int], reference: str) -> tuple[list[str], list[list[str]], dict]:
+def paired_rows(models: dict[str, list[TrainedModel]], dataset: MultimodalDataset, split: str, eval_seed: int,
+                reference: str) -> tuple[list[str], list[list[str]], dict]:
     """Each model against `reference`, clip by clip on the same mixture test set (qamoe/paired.py)."""
-    from qamoe.checkpoint import load_checkpoint
-    from qamoe.data.registry import load_dataset
-    from qamoe.tensors import TensorSplit
-    from qamoe.evaluate import sigma_ref_tensors
     from qamoe.paired import mixture_errors, paired_test
 
-    dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)
     errors = {}
-    for name in names:
+    for name, entries in models.items():
         per_seed = []
-        for seed in seeds:
-            checkpoint = load_checkpoint(checkpoint_dir(args.runs, name, seed))
-            split = TensorSplit(dataset.splits[args.split], checkpoint.stats)
-            per_seed.append(mixture_errors(checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=args.eval_seed))
+        for model in entries:
+            tensors = evaluation_split(dataset, split, model.checkpoint)
+            per_seed.append(mixture_errors(model.checkpoint, tensors, sigma_ref_tensors(model.checkpoint.stats), seed=eval_seed))
         errors[name] = np.stack(per_seed)
     header = ["model", f"Δ mixture error vs {reference} (95 % CI)", "Wilcoxon p", f"seeds where {reference} is better"]
     rows, results = [], {}
-    for name in names:
+    for name in models:
         if name == reference:
             continue
         result = paired_test(errors[name], errors[reference])
@@ -123,28 +121,23 @@ def paired_rows(args, names: list[str], seeds: list[int], reference: str) -> tup
     return header, rows, results
 
 
-def missing_retrained(args, names: list[str], seeds: list[int], console: Console) -> dict:
+def missing_retrained(models: dict[str, list[TrainedModel]], dataset: MultimodalDataset, split: str, eval_seed: int,
+                      out: Path, console: Console) -> dict:
     """Lian et al.'s random missing protocol: each model, trained and selected at missing rate eta,
     is tested at that same eta (the `missing` protocol restricted to its own rate)."""
-    from qamoe.checkpoint import load_checkpoint
-    from qamoe.data.registry import load_dataset
-    from qamoe.tensors import TensorSplit
-    from qamoe.evaluate import sigma_ref_tensors
-    from qamoe.protocols import aggregate, missing
-    from qamoe.report import fmt, markdown_table
-
-    dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)
-    rows, payload = [], {"experiment": "missing-retrained", "seeds": seeds, "eval_seed": args.eval_seed, "models": {}}
-    for name in names:
+    rows = []
+    payload = {"experiment": "missing-retrained", "seeds": [m.seed for m in next(iter(models.values()))],
+               "eval_seed": eval_seed, "models": {}}
+    for name, entries in models.items():
         eta = variant(name).fixed_missing
         if eta is None:
             raise ValueError(f"{name} is not trained at a fixed missing rate (use NAME-missingETA)")
         per_seed = []
-        for seed in seeds:
-            checkpoint = load_checkpoint(checkpoint_dir(args.runs, name, seed))
-            split = TensorSplit(dataset.splits[args.split], checkpoint.stats)
-            per_seed.append(missing(checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=args.eval_seed,
-                                    levels=(eta,)))
+        for model in entries:
+            tensors = evaluation_split(dataset, split, model.checkpoint)
+            result = missing(model.checkpoint, tensors, sigma_ref_tensors(model.checkpoint.stats), seed=eval_seed,
+                             levels=(eta,))
+            per_seed.append(result.to_dict())
         agg = aggregate(per_seed)
         metrics = next(iter(agg["conditions"].values()))["metrics"]
         payload["models"][name] = {"missing_rate": eta, "per_seed": per_seed, "aggregate": agg}
@@ -152,7 +145,6 @@ def missing_retrained(args, names: list[str], seeds: list[int], console: Console
         rows.append([name, f"{eta:.1f}", *(fmt(metrics[k], k) for k in keys)])
     header = ["model", "eta (train = valid = test)", *keys]
     console.print(rich_table("Random missing protocol, retrained per rate (Table 3)", header, rows))
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "missing-retrained.json", payload)
     (out / "missing-retrained.md").write_text(markdown_table(header, rows) + "\n")
@@ -164,47 +156,40 @@ def main(argv=None) -> None:
     console = make_console()
     use_all_cores()
     with clear_errors(console):
-        from qamoe.cli.evaluate import parse_seeds, run_protocols
-        from qamoe.protocols import PROTOCOLS
-        from qamoe.report import markdown_table
-
         seeds = parse_seeds(args.seeds)
         names = [n.strip() for n in args.models.split(",")] if args.models else list(GROUPS[args.experiment])
         for name in names:
             variant(name)  # unknown names fail before any training
         if args.epochs < 1:
             raise ValueError("--epochs must be at least 1")
+        log = lambda line: console.print(f"[dim]{line}[/]")  # noqa: E731
         if not args.eval_only:
             train_variants(names, seeds, runs=args.runs, epochs=args.epochs, dataset=args.dataset, data=args.data,
-                           data_seed=args.data_seed, log=lambda s: console.print(f"[dim]{s}[/]"))
+                           data_seed=args.data_seed, log=log)
         if args.train_only:
             return
+        dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)  # the data the variants were trained on
+        models = load_models({name: [(seed, checkpoint_dir(args.runs, name, seed)) for seed in seeds] for name in names})
         if args.experiment == "missing-retrained" or any(variant(n).fixed_missing is not None for n in names):
-            missing_retrained(args, names, seeds, console)
+            missing_retrained(models, dataset, args.split, args.eval_seed, Path(args.out), console)
             return
         protocols = (args.protocols.split(",") if args.protocols
                      else list(PROTOCOLS) if args.experiment == "baselines" else list(COMPARISON_PROTOCOLS[args.experiment]))
-        unknown = set(protocols) - set(PROTOCOLS)
-        if unknown:
-            raise ValueError(f"unknown protocol(s) {sorted(unknown)}; choose from {', '.join(PROTOCOLS)}")
-        models = {name: [(seed, checkpoint_dir(args.runs, name, seed)) for seed in seeds] for name in names}
-        from qamoe.cli.evaluate import parse_args as parse_eval_args
 
-        # qamoe-eval's own parser, so every option it knows has its default here too
-        eval_args = parse_eval_args([
-            "--checkpoint", "unused", "--out", args.out, "--dataset", args.dataset, "--split", args.split,
-            "--seed", str(args.eval_seed), "--protocol", "all", "--seeds", args.seeds, "--title", f"QA-MoE {args.experiment} on {args.dataset}",
-            *(["--data", args.data] if args.data else []), "--data-seed", str(args.data_seed),
-        ])
-        eval_args.checkpoint = []
-        eval_args.protocol = "all" if args.experiment == "baselines" and not args.protocols else None
-        eval_args.command = "qamoe-experiment " + " ".join(argv if argv is not None else sys.argv[1:])
-        payloads = run_protocols(eval_args, console, models=models, names=protocols)
+        def show(payload: ProtocolPayload) -> None:
+            for table in rich_tables(payload.protocol, payload.to_dict()):
+                console.print(table)
+
+        payloads = run_evaluation(
+            models, dataset, protocols=protocols, split=args.split, seed=args.eval_seed, out=args.out,
+            report_title=f"QA-MoE {args.experiment} on {args.dataset}" if args.experiment == "baselines" and not args.protocols else None,
+            command="qamoe-experiment " + " ".join(argv if argv is not None else sys.argv[1:]), log=log, on_result=show,
+        )
         if "mixture" in payloads:
             reference = "qamoe" if "qamoe" in names else names[0]
-            header, rows, worse = comparison_rows(payloads["mixture"], reference)
+            header, rows, worse = comparison_rows(payloads["mixture"].to_dict(), reference)
             console.print(rich_table(f"{args.experiment}: stochastic mixture test set, {len(seeds)} seed(s)", header, rows))
-            paired_header, paired, paired_results = paired_rows(args, names, seeds, reference)
+            paired_header, paired, paired_results = paired_rows(models, dataset, args.split, args.eval_seed, reference)
             console.print(rich_table(f"paired against {reference}: the same clips under the same corruptions",
                                      paired_header, paired))
             result = {"experiment": args.experiment, "seeds": seeds, "epochs": args.epochs, "reference": reference,

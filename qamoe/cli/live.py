@@ -15,8 +15,7 @@ import sys
 import torch
 from rich.console import Console
 
-from qamoe.checkpoint import CheckpointError
-from qamoe.dataset import DataError
+from qamoe.cli.common import clear_errors, quiet_third_party
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -55,16 +54,16 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not args.verbose:
-        from qamoe.cli.common import quiet_third_party  # noqa: PLC0415
-
         quiet_third_party()
     console = Console()
     err = Console(stderr=True)
-    try:
-        from qamoe.extractors.decode import MediaError  # noqa: PLC0415
+    from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
+    from qamoe.extractors.decode import MediaError  # noqa: PLC0415
+    from qamoe.realtime.sources import SourceError  # noqa: PLC0415
+
+    # any OSError here is a device or a path the user gave (camera, --jsonl): a usage error, code 2
+    with clear_errors(err, user_errors=(MediaError, SourceError, ExtractorUnavailable, OSError)):
         from qamoe.realtime.app import LiveOptions, Session, list_devices, use_threads  # noqa: PLC0415
-        from qamoe.realtime.sources import SourceError  # noqa: PLC0415
-        from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
 
         if args.list_devices:
             for line in list_devices():
@@ -86,12 +85,6 @@ def main(argv=None) -> None:
             code = Session(options, console, err).run()
         finally:
             torch.set_num_threads(threads)
-    except (CheckpointError, DataError, MediaError, SourceError, ExtractorUnavailable, OSError, ValueError) as error:
-        err.print(f"[bold red]error:[/] {error}", highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        err.print("[yellow]interrupted[/]")
-        sys.exit(130)
     if code:
         sys.exit(code)
 

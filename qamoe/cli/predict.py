@@ -14,15 +14,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
+from qamoe.cli.common import clear_errors, quiet_third_party
+
 TEXT_SUFFIXES = {".txt", ".text", ".md"}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp", ".tif", ".tiff", ".pgm", ".ppm"}
+EXIT_NO_USABLE_INPUT = 3  # the input held nothing the model can read (no words, no voice, no face)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -95,55 +97,41 @@ def read_text_file(path: Path) -> str:
 def main(argv=None) -> None:
     args = parse_args(argv)
     if not args.verbose:
-        from qamoe.cli.common import quiet_third_party  # noqa: PLC0415
-
         quiet_third_party()
     console = Console(stderr=args.json)
     err_console = Console(stderr=True)  # errors and warnings: always standard error
-    if (args.file is None) == (args.text is None):
-        err_console.print("[bold red]error:[/] give a FILE or --text (one of them)", soft_wrap=True)
-        sys.exit(2)
-    try:
-        from qamoe.calibration.profile import DeviceProfile, ProfileError  # noqa: PLC0415
-        from qamoe.checkpoint import CheckpointError  # noqa: PLC0415
-        from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
-        from qamoe.extractors.decode import MediaError  # noqa: PLC0415
-        from qamoe.predictor import NoUsableInput, Predictor  # noqa: PLC0415
+    from qamoe.calibration.profile import DeviceProfile, ProfileError  # noqa: PLC0415
+    from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
+    from qamoe.extractors.decode import MediaError  # noqa: PLC0415
+    from qamoe.predictor import NoUsableInput, Predictor  # noqa: PLC0415
 
-        try:
-            profile = DeviceProfile.load(args.profile) if args.profile else None
-            predictor = Predictor.load(args.checkpoint, profile=profile)
-            if args.text is not None:
-                source, result = "text", predictor.predict(text=args.text)
+    with clear_errors(err_console, user_errors=(MediaError, ProfileError, ExtractorUnavailable),
+                      exit_codes={NoUsableInput: EXIT_NO_USABLE_INPUT}, io="read"):
+        if (args.file is None) == (args.text is None):
+            raise ValueError("give a FILE or --text (one of them)")
+        profile = DeviceProfile.load(args.profile) if args.profile else None
+        predictor = Predictor.load(args.checkpoint, profile=profile)
+        if args.text is not None:
+            source, result = "text", predictor.predict(text=args.text)
+        else:
+            path = Path(args.file)
+            if not path.is_file():
+                raise FileNotFoundError(f"{path}: no such file")
+            source = str(path)
+            if path.suffix.lower() in TEXT_SUFFIXES:
+                result = predictor.predict(text=read_text_file(path))
+            elif path.suffix.lower() in IMAGE_SUFFIXES:
+                result = predictor.predict(image=path, text=args.transcript)
             else:
-                path = Path(args.file)
-                if not path.is_file():
-                    raise FileNotFoundError(f"{path}: no such file")
-                source = str(path)
-                if path.suffix.lower() in TEXT_SUFFIXES:
-                    result = predictor.predict(text=read_text_file(path))
-                elif path.suffix.lower() in IMAGE_SUFFIXES:
-                    result = predictor.predict(image=path, text=args.transcript)
-                else:
-                    with media_progress(err_console, path) as progress:  # a long file: a bar, not 60 s of silence
-                        predictor.progress = progress
-                        result = predictor.predict(video=path, text=args.transcript)
-        except NoUsableInput as err:
-            err_console.print(f"[bold red]error:[/] {err}", highlight=False, soft_wrap=True)
-            sys.exit(3)
-        except (MediaError, CheckpointError, ProfileError, ExtractorUnavailable, FileNotFoundError, ValueError) as err:
-            message = " ".join(str(err).split())
-            err_console.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
-            sys.exit(2)
+                with media_progress(err_console, path) as progress:  # a long file: a bar, not 60 s of silence
+                    predictor.progress = progress
+                    result = predictor.predict(video=path, text=args.transcript)
         if args.json:
             print(json.dumps({"source": source, **result.to_dict()}, allow_nan=False))
         else:
             show(console, source, result)
         for warning in result.warnings:
             err_console.print(f"[bold yellow]warning:[/] {warning}", highlight=False, soft_wrap=True)
-    except KeyboardInterrupt:
-        err_console.print("[yellow]interrupted[/]")
-        sys.exit(130)
 
 
 if __name__ == "__main__":

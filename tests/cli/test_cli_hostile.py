@@ -29,7 +29,7 @@ def test_eval_help_keeps_its_examples_apart(capsys):
 
 
 def test_result_tables_into_a_file_are_not_cut_at_80_columns(tmp_path, capsys, monkeypatch):
-    from qamoe.predictor import ASSETS
+    from qamoe.shipped import ASSETS
 
     monkeypatch.delenv("COLUMNS", raising=False)
     evaluate.main(["--checkpoint", str(ASSETS / "simulator"), "--out", str(tmp_path / "eval")])
