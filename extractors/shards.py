@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qamoe.data.extracted import FORMAT, MODALITIES, VERSION
-from qamoe.files import atomic_open, atomic_write_json
+from qamoe.files import atomic_write_json, atomic_write_npz
 
 from .clip import ClipFeatures
 from .labels import ClipRecord
@@ -121,8 +121,7 @@ def write_clip(out: Path, record: ClipRecord, source: Path, feats: ClipFeatures,
         arrays[m] = feats.features[m].astype(np.float32)
         arrays[f"{m}_times"] = feats.times[m].astype(np.float64)
     stem = record.file_stem
-    with atomic_open(out / "clips" / f"{stem}.npz") as handle:
-        np.savez(handle, **arrays)
+    atomic_write_npz(out / "clips" / f"{stem}.npz", arrays)
     meta = {
         "clip": record.to_json(),
         "clip_id": record.clip_id,

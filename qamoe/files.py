@@ -15,6 +15,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Iterator
 
+import numpy as np
+
 
 def _temporary(path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -65,3 +67,9 @@ def atomic_write_text(path: str | Path, text: str) -> None:
 def atomic_write_json(path: str | Path, obj, *, indent: int = 2, sort_keys: bool = False) -> None:
     """JSON (NaN and infinity written as JavaScript literals, as `json` does) with a final newline."""
     atomic_write_text(path, json.dumps(obj, indent=indent, sort_keys=sort_keys, allow_nan=True) + "\n")
+
+
+def atomic_write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    """`np.savez(path, **arrays)` (uncompressed, read back with allow_pickle=False), atomically."""
+    with atomic_open(path, "wb") as handle:
+        np.savez(handle, **arrays)

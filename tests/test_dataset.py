@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from qamoe.dataset import DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.dataset import DataError, ModalityData, MultimodalDataset, SplitData, pool_frames
 from qamoe.feature_stats import FeatureStats
 
 
@@ -56,3 +56,13 @@ def test_constant_feature_is_not_divided_by_zero():
     m = ModalityData(np.ones((3, 2, 2)), [2, 2, 2])
     stats = FeatureStats.fit(m)
     assert np.isfinite(stats.normalize(m.features)).all()
+
+
+def test_pool_frames_averages_contiguous_near_equal_runs_and_keeps_the_dtype():
+    values = np.arange(10 * 2, dtype=np.float32).reshape(10, 2)
+    pooled = pool_frames(values, 4)  # bins of 10 frames into 4: edges 0, 2, 5, 8, 10 (rounded linspace)
+    assert pooled.dtype == np.float32 and pooled.shape == (4, 2)
+    expected = np.stack([values[a:b].mean(0) for a, b in ((0, 2), (2, 5), (5, 8), (8, 10))])
+    np.testing.assert_allclose(pooled, expected)
+    short = values[:3]
+    assert pool_frames(short, 4) is short  # a sequence that fits is left as it is
