@@ -14,7 +14,6 @@ qamoe/calibration/profile.py).
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 from rich.console import Console
@@ -34,12 +33,10 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 
 def record_devices(mic, camera, seconds: float, console: Console):
-    """Records `seconds` from the devices; returns (audio chunks or None, video frames or None)."""
-    import threading  # noqa: PLC0415
+    """Records `seconds` from the devices, through the live sources (their retries and stall
+    handling); returns (audio chunks or None, video frames or None)."""
+    from qamoe.calibration.recording import record  # noqa: PLC0415
 
-    from qamoe.realtime.clock import MonotonicClock  # noqa: PLC0415
-
-    clock = MonotonicClock()
     sources = []
     if mic is not None:
         from qamoe.realtime.microphone import MicrophoneSource  # noqa: PLC0415
@@ -49,33 +46,9 @@ def record_devices(mic, camera, seconds: float, console: Console):
         from qamoe.realtime.camera import CameraSource  # noqa: PLC0415
 
         sources.append(CameraSource(camera))
-    items: dict[str, list] = {"audio": [], "video": []}
-    errors: list[str] = []
-    for s in sources:
-        s.open()
-    stop = time.monotonic() + seconds
-
-    def pump(source):
-        try:
-            while time.monotonic() < stop:
-                for stream, _t, item in source.read(clock):
-                    items[stream].append(item)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(str(exc))
-
-    threads = [threading.Thread(target=pump, args=(s,), daemon=True) for s in sources]
-    try:
-        with console.status(f"recording {seconds:.0f} s: speak a few normal sentences, facing the camera"):
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-    finally:
-        for s in sources:
-            s.close()
-    if errors:
-        raise ValueError("; ".join(errors))
-    return (items["audio"] if mic is not None else None), (items["video"] if camera is not None else None)
+    with console.status(f"recording {seconds:.0f} s: speak a few normal sentences, facing the camera"):
+        items = record(sources, seconds)
+    return (items.get("audio", []) if mic is not None else None), (items.get("video", []) if camera is not None else None)
 
 
 def show(console: Console, profile) -> None:
@@ -108,9 +81,10 @@ def main(argv=None) -> None:
     console = Console()
     from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
     from qamoe.extractors.decode import MediaError  # noqa: PLC0415
+    from qamoe.calibration.recording import RecordingError  # noqa: PLC0415
     from qamoe.realtime.sources import SourceError  # noqa: PLC0415
 
-    with clear_errors(console, user_errors=(MediaError, SourceError, ExtractorUnavailable)):
+    with clear_errors(console, user_errors=(MediaError, SourceError, ExtractorUnavailable, RecordingError)):
         if args.video is None and args.mic is None and args.camera is None:
             raise ValueError("give --video PATH, or --mic NAME and/or --camera N")
         if args.video is not None and (args.mic is not None or args.camera is not None):
