@@ -159,7 +159,8 @@ def _model_reliability(checkpoint, feats_list) -> list[dict]:
 
 
 def audio_reliability(checkpoint) -> dict:
-    from qamoe.data.ravdess import RavdessExtractor, Condition, default_data, read_labels, split_clips
+    from qamoe.data.ravdess import Condition, default_data, read_labels, split_clips
+    from qamoe.extractors.datasets.ravdess import RavdessExtractor
 
     by_split = split_clips(read_labels(default_data()))
     ex = RavdessExtractor(by_split)
@@ -170,7 +171,7 @@ def audio_reliability(checkpoint) -> dict:
         per, xs, ys = {}, [], []
         conditions = [None, 20.0, 10.0, 5.0, 0.0, -5.0]
         if any(ex.cache.get("audio", ex.audio_key(c, "test", Condition(s, kind, 0))) is None for s in conditions for c in test):
-            result[kind] = "not cached (python -m qamoe.data.ravdess --kinds babble)"
+            result[kind] = "not cached (python -m qamoe.extractors.datasets.ravdess --kinds babble)"
             continue
         for snr in conditions:
             feats = []
@@ -193,6 +194,7 @@ def audio_reliability(checkpoint) -> dict:
 def vision_reliability(checkpoint, n=500) -> dict:
     from qamoe.data import fer
     from qamoe.data.live_mix import STILL_FRAMES
+    from qamoe.extractors.datasets.fer import DEGRADATIONS
 
     clean = fer.load_part("test-clean-1500")
     base = {int(i): (v, f) for v, f, i in zip(clean["values"], clean["found"], clean["index"])}
@@ -208,14 +210,14 @@ def vision_reliability(checkpoint, n=500) -> dict:
     r_clean = run(cv, cf)
     out = {"clean": {"mean_r_vision": float(r_clean[cf].mean()), "found": int(cf.sum()), "n": len(idx)}}
     pooled_r, pooled_level = list(r_clean[cf]), [0] * int(cf.sum())
-    for kind in fer.DEGRADATIONS:
+    for kind in DEGRADATIONS:
         rk, lk = list(r_clean[cf]), [0] * int(cf.sum())
         for level in (0, 1):
             part = fer.load_part(f"test-{kind}-{level}-{n}-s0")
             assert [int(i) for i in part["index"]] == idx
             r = run(part["values"], part["found"])
             keep = part["found"] & cf
-            out[f"{kind}-{fer.DEGRADATIONS[kind][level]}"] = {"mean_r_vision": float(r[keep].mean()) if keep.any() else None,
+            out[f"{kind}-{DEGRADATIONS[kind][level]}"] = {"mean_r_vision": float(r[keep].mean()) if keep.any() else None,
                                                            "mean_r_vision_clean_same_faces": float(r_clean[keep].mean()) if keep.any() else None,
                                                            "found": int(part["found"].sum()), "n": len(idx)}
             rk += list(r[keep])
@@ -231,7 +233,8 @@ def vision_reliability(checkpoint, n=500) -> dict:
 
 def voice_features(checkpoint) -> dict:
     """The same 144 clips from the cached features (no ASR): audio + the statement's frames, and audio alone."""
-    from qamoe.data.ravdess import Condition, RavdessExtractor, default_data, read_labels, split_clips
+    from qamoe.data.ravdess import Condition, default_data, read_labels, split_clips
+    from qamoe.extractors.datasets.ravdess import RavdessExtractor
 
     by_split = split_clips(read_labels(default_data()))
     ex = RavdessExtractor(by_split)
@@ -256,7 +259,7 @@ def text_heldout(runs: Path) -> dict:
     from qamoe.checkpoint import load_checkpoint
     from qamoe.data import text_sentiment as ts
 
-    rows = ts._read_kind(ROOT / "runs/live/text_cache", "clean")
+    rows = ts.read_shards(ROOT / "runs/live/text_cache", "clean")
     keys, labels = rows["key"], np.array(rows["label"], np.float32)
     source = np.array([k.split(":")[0] for k in keys])
     split = np.array([ts.split_of(k) for k in keys])

@@ -26,7 +26,8 @@ from pathlib import Path
 import numpy as np
 
 import qamoe  # noqa: F401  (sets the OpenMP policy before torch / sklearn load)
-from qamoe.data.ravdess import DEFAULT_FOLDS, EMOTIONS, _read_samples, default_data, read_action_units, read_labels, split_clips
+from qamoe.data.ravdess import DEFAULT_FOLDS, EMOTIONS, default_data, read_action_units, read_labels, split_clips
+from qamoe.extractors.datasets.ravdess import read_samples
 
 C_GRID = tuple(10.0 ** k for k in np.arange(-5, 3.01, 0.5))
 
@@ -65,7 +66,7 @@ def fit_select(x: dict, y: dict, seed: int) -> dict:
 
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--data", help="RAVDESS folder (default ../shared/data/ravdess)")
+    p.add_argument("--data", help="RAVDESS folder (default $QAMOE_SHARED_DATA/ravdess)")
     p.add_argument("--folds", default=DEFAULT_FOLDS)
     p.add_argument("--seed", type=int, default=0, help="random_state of the solver (lbfgs is deterministic)")
     p.add_argument("--out", default="benchmarks/results/ravdess-baselines.json")
@@ -83,7 +84,7 @@ def main(argv=None) -> dict:
     labels: dict[str, np.ndarray] = {}
     for split, clips in by_split.items():
         clips = [c for c in clips if c.id in aus]  # the few takes OpenFace lost are left out of every set alike
-        mel = [logmel_stats(_read_samples(str(c.path))) for c in track(clips, description=f"log-mel statistics, {split}", console=console)]
+        mel = [logmel_stats(read_samples(str(c.path))) for c in track(clips, description=f"log-mel statistics, {split}", console=console)]
         feats["logmel"][split] = np.stack(mel)
         feats["au"][split] = np.stack([aus[c.id] for c in clips])
         labels[split] = np.array([c.emotion_index for c in clips])

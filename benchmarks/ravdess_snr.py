@@ -40,7 +40,7 @@ def balanced_valence(prediction: np.ndarray, clips) -> float | None:
 def main(argv=None) -> dict:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("--data", help="RAVDESS folder (default: the checkpoint's, else ../shared/data/ravdess)")
+    p.add_argument("--data", help="RAVDESS folder (default: the checkpoint's, else $QAMOE_SHARED_DATA/ravdess)")
     p.add_argument("--split", default="test", choices=("train", "valid", "test", "all"))
     p.add_argument("--snrs", default="clean,20,10,5,0,-5")
     p.add_argument("--noise-kind", default="white", choices=("white", "pink", "babble"))
@@ -72,7 +72,7 @@ def main(argv=None) -> dict:
     snrs = parse_snrs(args.snrs)
     rows, per_clip_r, per_clip_present, ids = [], [], [], None
     for snr in snrs:
-        dataset = load_ravdess(data, audio_snr=snr, console=console, **options)
+        dataset = load_ravdess(data, audio_snr=snr, **options)
         dataset.refill(checkpoint.stats)  # absent audio (no speech found) -> the checkpoint's "missing" frame
         split = concat_splits(dataset) if args.split == "all" else dataset.splits[args.split]
         clips = dataset.clips["test" if args.split == "all" else args.split]

@@ -28,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-FER = ROOT.parent / "shared" / "data" / "fer2013" / "fer2013-48px.npz"
 
 
 def timed(fn, n: int, repeat: int = 3) -> tuple[float, float]:
@@ -44,6 +43,7 @@ def timed(fn, n: int, repeat: int = 3) -> tuple[float, float]:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--fer", type=int, default=2000, help="FER2013 faces for the hit-rate measurement (seed 0)")
+    p.add_argument("--fer-data", type=Path, help="fer2013-48px.npz (default: $QAMOE_SHARED_DATA/fer2013/fer2013-48px.npz)")
     p.add_argument("--seconds", type=float, default=6.0, help="seconds of the face video to time")
     p.add_argument("--out", type=Path, default=ROOT / "benchmarks" / "results" / "vision-expression.json")
     args = p.parse_args()
@@ -93,8 +93,9 @@ def main() -> None:
     faces.close()
 
     # FER2013 faces through the mesh
-    with np.load(FER, allow_pickle=False) as z:
-        images, labels = z["images"], z["labels"].astype(np.int64)
+    from qamoe.data.fer import read_fer
+
+    images, labels, _ = read_fer(args.fer_data)
     idx = np.random.default_rng(0).choice(len(images), min(args.fer, len(images)), replace=False)
     still = FaceFeatures(expression=True, static_images=True)
     fer_face_features(images[idx[0]], still)

@@ -10,7 +10,7 @@
 
 Features come from the same extractor code as `qamoe-extract` and the live pipeline (`ClipExtractor`:
 VAD-gated pocketsphinx, MiniLM per-word embeddings, acoustic features, face features), are cut the
-way the default checkpoint's training data was (`qamoe.data.text_sentiment.media_features`: the first
+way the default checkpoint's training data was (`qamoe.data.clip_window.media_features`: the first
 64 words, the speech frames of the last 4 s pooled to 64 frames like the live window) and go through
 the live pipeline's `InferenceEngine`. The standard deviation is calibrated with the checkpoint's
 stored variance scale (`extra["uncertainty"]`).
@@ -89,7 +89,7 @@ class Predictor:
     # ------------------------------------------------------------ feature extraction
 
     def _text_features(self, text: str) -> np.ndarray:
-        from qamoe.data.text_sentiment import words_of  # noqa: PLC0415
+        from qamoe.data.clip_window import words_of  # noqa: PLC0415
         from qamoe.extractors.text import TextEmbedder, transcript_words  # noqa: PLC0415
 
         if self._embedder is None:
@@ -108,7 +108,8 @@ class Predictor:
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None):
         """-> ({modality: (T, d) raw features, T may be 0}, transcript, {modality: why missing})."""
-        from qamoe.data.text_sentiment import media_features, write_wav  # noqa: PLC0415
+        from qamoe.data.clip_window import media_features  # noqa: PLC0415
+        from qamoe.extractors.datasets.speech import write_wav  # noqa: PLC0415
 
         feats: dict[str, np.ndarray] = {}
         reasons: dict[str, str] = {}

@@ -3,11 +3,13 @@
 Data (qamoe/data/live_mix.py): VADER texts (text), RAVDESS clips (voice + the neutral statement),
 FER2013 faces (27 vision values: geometry + expression); spectrum training per modality, plus signal
 views: RAVDESS train clips with noise on the waveform (white / babble at 20, 10, 5, 0, -5 dB) and FER
-train faces blurred, darkened, occluded, downscaled (qamoe/data/fer.py), so r_audio and r_vision learn
-what a bad microphone and a dark room do. The variance scale is fitted on the validation split.
+train faces blurred, darkened, occluded, downscaled (extractors/datasets/fer.py), so r_audio and r_vision
+learn what a bad microphone and a dark room do. The variance scale is fitted on the validation split.
+The data sets are read from $QAMOE_SHARED_DATA; their features are built first:
 
-    OMP_NUM_THREADS=1 python -m qamoe.data.fer --train 6000 --valid 1500 --test 1500 --train-views 2500 --test-views 500
-    OMP_NUM_THREADS=1 python -m qamoe.data.text_sentiment --out runs/live/text_cache --max-texts 0 --only clean
+    OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.ravdess --snrs clean,20,10,5,0,-5 --kinds white,babble
+    OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.fer --train 6000 --valid 1500 --test 1500 --train-views 2500 --test-views 500
+    OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.text_sentiment --out runs/live/text_cache --max-texts 0 --only clean
     OMP_NUM_THREADS=1 python scripts/build_live_checkpoint.py --text-cache runs/live/text_cache --out runs/live/ckpt --epochs 8 --seed 1111
 """
 

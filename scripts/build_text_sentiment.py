@@ -29,7 +29,7 @@ MAX_WORDS_NOTE, SPOKEN_NOTE = 64, 20
 
 
 def cmd_data(args) -> None:
-    from qamoe.data.text_sentiment import main  # noqa: PLC0415
+    from qamoe.extractors.datasets.text_sentiment import main  # noqa: PLC0415
 
     main(["--out", args.out, "--max-texts", str(args.max_texts), "--spoken", str(args.spoken),
           "--spoken-eval", str(args.spoken_eval), "--seed", str(args.seed)])
@@ -192,7 +192,7 @@ def write_card(out: Path, extra_sections: str = "") -> Path:
         "",
         "## Data",
         "",
-        f"- source: `../shared/data/text-sentiment/vader-gt/` (MIT); split by sha1 of `source:id`: 80/10/10 train/valid/test",
+        f"- source: `$QAMOE_SHARED_DATA/text-sentiment/vader-gt/` (MIT); split by sha1 of `source:id`: 80/10/10 train/valid/test",
         f"- subset: the first {build['max_texts']} texts by a second hash (of 18,513), first {MAX_WORDS_NOTE} words each",
         f"- spoken: the first {build['spoken']} of those with 2-{SPOKEN_NOTE} words and the next {build.get('spoken_eval', 0)} such from valid/test only, espeak-ng voices {', '.join(build['voices'])},"
         f" {build['rates'][0]}-{build['rates'][1]} wpm (drawn per text, seed {build['seed']}), then `ClipExtractor`:"

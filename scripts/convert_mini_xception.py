@@ -31,9 +31,7 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared" / "data"
-HDF5 = SHARED / "face-expression" / "fer2013_mini_XCEPTION.102-0.66.hdf5"
-FER = SHARED / "fer2013" / "fer2013-48px.npz"
+HDF5 = ("face-expression", "fer2013_mini_XCEPTION.102-0.66.hdf5")  # under $QAMOE_SHARED_DATA unless --hdf5 names it
 OUT = ROOT / "extractors" / "assets" / "mini_xception.safetensors"
 
 
@@ -208,8 +206,9 @@ def torch_state(layers: list[dict], weights: dict) -> dict[str, np.ndarray]:
 
 
 def fer_faces(n: int | None = None, seed: int = 0):
-    with np.load(FER, allow_pickle=False) as z:
-        images, labels = z["images"], z["labels"].astype(np.int64)
+    from qamoe.data.fer import read_fer  # noqa: PLC0415 - $QAMOE_SHARED_DATA/fer2013/fer2013-48px.npz
+
+    images, labels, _ = read_fer()
     if n is not None and n < len(images):
         idx = np.random.default_rng(seed).choice(len(images), n, replace=False)
         images, labels = images[idx], labels[idx]
@@ -282,7 +281,7 @@ def measure_crop(n: int = 1000) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--hdf5", type=Path, default=HDF5)
+    p.add_argument("--hdf5", type=Path, help="the Keras file (default: $QAMOE_SHARED_DATA/" + "/".join(HDF5) + ")")
     p.add_argument("--out", type=Path, default=OUT)
     p.add_argument("--check-only", action="store_true", help="verify the weights at --out against the HDF5; write nothing")
     p.add_argument("--measure-crop", action="store_true", help="measure FER2013's eye placement with the face mesh")
@@ -298,6 +297,9 @@ def main() -> None:
 
     torch.manual_seed(0)
     torch.set_num_threads(1)  # small convolutions: more threads only spin against each other here
+    from qamoe.data.paths import default_data  # noqa: PLC0415
+
+    args.hdf5 = args.hdf5 or default_data(*HDF5, option="--hdf5")
     layers, weights = read_keras(args.hdf5)
     report: dict = {"source": args.hdf5.name, "source_bytes": args.hdf5.stat().st_size}
     if args.check_only:

@@ -8,7 +8,8 @@
   iemocap     6 emotions, mintrec 20 intents: MMSA-layout pickles with classification_labels;
               trained and scored as classification (accuracy, weighted F1)
   ravdess     real voices (RAVDESS speech, FLAC) through the project's audio extractor, OpenFace
-              action units, statement or ASR text; folds by actor; `options` (qamoe/data/ravdess.py):
+              action units, statement or ASR text; folds by actor; the features are built beforehand
+              (python -m qamoe.extractors.datasets.ravdess); `options` (qamoe/data/ravdess.py):
               task, text, folds, all_clips, audio_snr, noise_kind, noise_seed, snr_splits, train_snrs, cache
 """
 
@@ -27,7 +28,7 @@ def load_dataset(name: str, data: str | None = None, *, seed: int = 0, sizes: di
     `options`: keyword arguments of the data set's loader (ravdess only)."""
     if name == "synthetic":
         return make_synthetic(seed, sizes=sizes)
-    if name == "ravdess":  # --data optional: ../shared/data/ravdess by default
+    if name == "ravdess":  # --data optional: $QAMOE_SHARED_DATA/ravdess by default
         from qamoe.data.ravdess import load_ravdess
 
         return load_ravdess(data, **(options or {}))
