@@ -194,3 +194,15 @@ def test_cmu_mosi_raw_layout_out_of_the_box(clip_extractor, media_dir, tmp_path,
     meta = json.loads((out / "clips" / "2WGyTLYerpo__1.json").read_text())
     assert meta["clip"]["split"] == "train" and meta["clip"]["label"] == 2.0  # the standard fold and label
     assert meta["clip_id"] == "2WGyTLYerpo$_$1"
+
+
+def test_without_labels_and_without_the_data_variable_one_line_names_both(tmp_path, monkeypatch, capsys):
+    """No --labels and no $QAMOE_SHARED_DATA: nothing beside the checkout is guessed; rc 2, one line."""
+    from qamoe.cli.extract import main
+
+    monkeypatch.delenv("QAMOE_SHARED_DATA", raising=False)
+    (tmp_path / "videos").mkdir()
+    assert main(["--videos", str(tmp_path / "videos"), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--labels PATH" in err and "QAMOE_SHARED_DATA" in err
+    assert not (tmp_path / "out").exists()

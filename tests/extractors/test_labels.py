@@ -84,3 +84,12 @@ def test_media_lookup_prefers_full_videos_then_cut_segments(tmp_path):
     assert path.name == "xyz_3.mp4" and (start, end) == (None, None)
     assert locate(ClipRecord("nope", "1", 0, 1, 0.0), media)[0] is None
     assert ClipRecord("a/b$c", "1", 0, 1, 0).file_stem.startswith("a_b_c__1-")
+
+
+def test_without_the_data_variable_no_standard_folds_are_guessed(monkeypatch):
+    monkeypatch.delenv("QAMOE_SHARED_DATA", raising=False)
+    records = [ClipRecord("tmZoasNr4rU", "1", 0.0, 1.0, 0.5), ClipRecord("03bSnISJMiM", "1", 0.0, 1.0, -1.0)]
+    with pytest.raises(LabelsError, match=r"QAMOE_SHARED_DATA is unset.*--folds hash"):
+        assign_splits(records, require_folds=True)  # a CMU-MOSI table: refused, not silently hash-split
+    assert assign_splits(records) == "hash"  # any other table: the documented hash split
+    assert [r.split for r in records] == [hash_split(r.video_id) for r in records]
