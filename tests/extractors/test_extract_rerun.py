@@ -146,9 +146,9 @@ def test_out_naming_a_file_is_refused(fake, folder, capsys):
 
 def test_disk_full_mid_run_is_one_line_and_a_rerun_finishes(fake, folder, monkeypatch, capsys):
     labels = write_labels(folder, ROWS)
-    from qamoe.extractors import store
+    from qamoe.extractors import shards
 
-    real = store.write_clip
+    real = shards.write_clip
     written = []
 
     def fill_disk(out, record, *args, **kwargs):
@@ -158,11 +158,11 @@ def test_disk_full_mid_run_is_one_line_and_a_rerun_finishes(fake, folder, monkey
         return real(out, record, *args, **kwargs)
 
     monkeypatch.setattr(extract, "_extract_one", extract._extract_one)
-    monkeypatch.setattr(store, "write_clip", fill_disk)
+    monkeypatch.setattr(shards, "write_clip", fill_disk)
     assert run(folder, labels) == 1
     err = capsys.readouterr().err
     assert "No space left on device" in err and "rerun" in err and "Traceback" not in err
-    monkeypatch.setattr(store, "write_clip", real)
+    monkeypatch.setattr(shards, "write_clip", real)
     assert run(folder, labels) == 0
     assert json.loads((folder / "out" / "summary.json").read_text())["skipped"] == 1
     assert len(load_extracted(folder / "out").splits["test"].ids) == 1
