@@ -22,7 +22,7 @@ from rich.table import Table
 
 from qamoe.checkpoint import load_checkpoint
 from qamoe.cli.common import clear_errors, make_console, metrics_table, parse_seeds, use_all_cores
-from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options
+from qamoe.cli import ravdess
 from qamoe.data.registry import DATASETS
 from qamoe.distributed import resolve_device
 from qamoe.evaluate import predict_split, sigma_ref_tensors
@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
                    help="where the model runs (default cpu; cuda without a usable GPU is an error)")
     p.add_argument("--out", required=True, help="directory for eval.json / PROTOCOL.json")
-    add_ravdess_arguments(p, training=False)
+    ravdess.add_arguments(p, training=False)
     args = p.parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     if args.protocol is None and (len(args.checkpoint) > 1 or args.seeds):
@@ -138,7 +138,9 @@ def dataset_options(args, checkpoint) -> dict | None:
             raise ValueError("--audio-snr degrades real audio before extraction: it needs --dataset ravdess")
         return None
     stored = checkpoint.provenance.get("dataset_args", {}).get("ravdess") or {}
-    return ravdess_options(args, stored, split=args.split)
+    options = ravdess.options(args, stored, split=args.split)
+    ravdess.build_features(args.data, options)  # extract what is not cached yet (the loader only reads)
+    return options
 
 
 def write_predictions(path, split, predictions, checkpoint, class_names=()) -> None:

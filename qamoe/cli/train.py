@@ -18,7 +18,7 @@ from qamoe.checkpoint import save_checkpoint
 from qamoe.files import atomic_write_json
 from qamoe.config import RELIABILITY_OBJECTIVES, QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
-from qamoe.data.ravdess import add_cli_arguments as add_ravdess_arguments, cli_options as ravdess_options
+from qamoe.cli import ravdess
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.tensors import TensorSplit
 from qamoe.distributed import init_distributed, shutdown
@@ -63,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--reliability-fusion", action="store_true", help="scale each y_m by M r_m / sum r before fusion")
     p.add_argument("--beta-nll", type=float, default=QAMoEConfig.beta_nll, help="beta-NLL weight (0: Eq. 10)")
     p.add_argument("--no-prior", action="store_true", help="ablation: y_prior fixed at zero")
-    add_ravdess_arguments(p, training=True)
+    ravdess.add_arguments(p, training=True)
     p.add_argument("--signal-snrs", default="20,10,5,0,-5",
                    help="ravdess, spectrum training: each training clip's audio is read clean or degraded on the "
                         "waveform at one of these SNRs (dB), so r_audio learns what a noisy room does; 'none': off")
@@ -78,7 +78,7 @@ def signal_views(args, console) -> dict | None:
     from qamoe.data.ravdess import parse_snrs, snr_views  # noqa: PLC0415
 
     snrs = [s for s in parse_snrs(args.signal_snrs) if s is not None]
-    options = ravdess_options(args)
+    options = ravdess.options(args)
     views = []
     for kind in [k.strip() for k in args.signal_noise.split(",") if k.strip()]:
         degraded = snr_views(args.data, "train", snrs, noise_kind=kind, noise_seed=args.noise_seed, task=options["task"],
@@ -86,6 +86,16 @@ def signal_views(args, console) -> dict | None:
         views += [degraded.degraded[snr] for snr in snrs]
     console.print(f"audio read clean or at {len(views)} signal-degraded copies ({args.signal_noise} at {args.signal_snrs} dB)")
     return {"audio": views}
+
+
+def training_views(args) -> list[tuple[float, str]]:
+    """(SNR, noise kind) of every signal-degraded training copy `signal_views` reads."""
+    if args.clean or args.signal_snrs.strip().lower() == "none":
+        return []
+    from qamoe.data.ravdess import parse_snrs  # noqa: PLC0415
+
+    kinds = [k.strip() for k in args.signal_noise.split(",") if k.strip()]
+    return [(snr, kind) for kind in kinds for snr in parse_snrs(args.signal_snrs) if snr is not None]
 
 
 def parse_sizes(text: str) -> dict[str, int]:
@@ -105,7 +115,9 @@ def main(argv=None) -> None:
         if args.epochs < 1:
             raise ValueError("--epochs must be at least 1")
         sizes = parse_sizes(args.sizes) if args.sizes else None
-        options = ravdess_options(args) if args.dataset == "ravdess" else None
+        options = ravdess.options(args) if args.dataset == "ravdess" else None
+        if options is not None:  # extract what is not cached yet (the loader only reads)
+            ravdess.build_features(args.data, options, console, views=training_views(args), noise_seed=args.noise_seed)
         dataset = load_dataset(args.dataset, args.data, seed=args.data_seed, sizes=sizes, options=options)
         model_config = model_config_for(
             dataset,
