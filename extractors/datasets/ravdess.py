@@ -119,30 +119,32 @@ class RavdessExtractor:
 
     def audio(self, clip: Clip, split: str, condition: Condition) -> dict:
         """{"audio": (T <= 64, 44) pooled speech frames (T = 0: no speech), "speech_frames", "frames"}."""
-        key = self.keys.audio(clip, split, condition)
-        cached = self.cache.get("audio", key)
-        if cached is not None:
-            return cached
-        features = self._extractor().extract(self._media(clip, split, condition), transcript="")  # "": no ASR
-        arrays = {
-            "audio": last_window(features.features["audio"], features.times["audio"], DIMS["audio"]),
-            "speech_frames": np.int64(len(features.features["audio"])),
-            "frames": np.int64(features.frames_seen["audio"]),
-        }
-        self.cache.put("audio", key, arrays)
-        self.computed += 1
-        return arrays
+        def compute() -> dict:
+            features = self._extractor().extract(self._media(clip, split, condition), transcript="")  # "": no ASR
+            return {
+                "audio": last_window(features.features["audio"], features.times["audio"], DIMS["audio"]),
+                "speech_frames": np.int64(len(features.features["audio"])),
+                "frames": np.int64(features.frames_seen["audio"]),
+            }
+
+        return self._cached("audio", self.keys.audio(clip, split, condition), compute)
 
     def asr(self, clip: Clip, split: str, condition: Condition) -> dict:
         """{"text": (W, 384) MiniLM vectors of the recognised words (W = 0: none), "transcript"}."""
-        key = self.keys.asr(clip, split, condition)
-        cached = self.cache.get("asr", key)
+        def compute() -> dict:
+            features = self._extractor().extract(self._media(clip, split, condition))
+            return {"text": np.asarray(features.features["text"][-MAX_WORDS:], np.float32).reshape(-1, DIMS["text"]),
+                    "transcript": np.array(" ".join(w.text for w in features.words))}
+
+        return self._cached("asr", self.keys.asr(clip, split, condition), compute)
+
+    def _cached(self, kind: str, key: str, compute) -> dict:
+        """The cached arrays of (kind, key), else `compute()`d now and cached."""
+        cached = self.cache.get(kind, key)
         if cached is not None:
             return cached
-        features = self._extractor().extract(self._media(clip, split, condition))
-        arrays = {"text": np.asarray(features.features["text"][-MAX_WORDS:], np.float32).reshape(-1, DIMS["text"]),
-                  "transcript": np.array(" ".join(w.text for w in features.words))}
-        self.cache.put("asr", key, arrays)
+        arrays = compute()
+        self.cache.put(kind, key, arrays)
         self.computed += 1
         return arrays
 
