@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from support.cli import exit_code
 from qamoe.realtime import checkpoints
 from qamoe.shipped import exists, shipped_checkpoint
 
@@ -58,9 +59,6 @@ def test_qamoe_live_runs_on_device_cpu(tmp_path):
     from qamoe.realtime.runlog import read_jsonl
 
     out = tmp_path / "run.jsonl"
-    try:
-        main(["--demo", "--checkpoint", str(sim_dir()), "--device", "auto", "--no-tui", "--duration", "2", "--fast",
-              "--jsonl", str(out)])
-    except SystemExit as exit:
-        assert exit.code in (0, None)
+    assert exit_code(main, ["--demo", "--checkpoint", str(sim_dir()), "--device", "auto", "--no-tui", "--duration", "2",
+                            "--fast", "--jsonl", str(out)]) == 0
     assert len(read_jsonl(out)) == 10

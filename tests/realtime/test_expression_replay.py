@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 from rich.console import Console
 
+from support.cli import exit_code
 from qamoe.cli.live import main
 from qamoe.realtime.runlog import read_jsonl
 from qamoe.realtime.tui import Dashboard
@@ -48,10 +49,7 @@ def smile_then_frown(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def replay(smile_then_frown, tmp_path_factory) -> list[dict]:
     log = tmp_path_factory.mktemp("expression-replay") / "run.jsonl"
-    try:
-        main(["--video", str(smile_then_frown), "--no-tui", "--jsonl", str(log), "--fast", "--rate", "4"])
-    except SystemExit as exit:
-        assert exit.code == 0
+    assert exit_code(main, ["--video", str(smile_then_frown), "--no-tui", "--jsonl", str(log), "--fast", "--rate", "4"]) == 0
     return read_jsonl(log)
 
 
@@ -153,11 +151,8 @@ def test_a_checkpoint_reading_expression_gets_27_features(smile_then_frown, expr
     assert checkpoint_uses_expression(checkpoint)
     check_media_checkpoint(checkpoint, 15.0)  # accepted: the media extractors give 27 with expression
     log = tmp_path / "run27.jsonl"
-    try:
-        main(["--video", str(smile_then_frown), "--checkpoint", str(expression_checkpoint), "--no-tui", "--jsonl", str(log),
-              "--fast", "--rate", "4"])
-    except SystemExit as exit:
-        assert exit.code == 0
+    assert exit_code(main, ["--video", str(smile_then_frown), "--checkpoint", str(expression_checkpoint), "--no-tui",
+                            "--jsonl", str(log), "--fast", "--rate", "4"]) == 0
     updates = read_jsonl(log)
     smiling = [u for u in updates if 1.2 <= u["t"] <= SECONDS]
     frowning = [u for u in updates if SECONDS + 1.2 <= u["t"] <= 2 * SECONDS]

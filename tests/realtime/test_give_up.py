@@ -10,15 +10,12 @@ import numpy as np
 import pytest
 
 from qamoe.cli.live import main
+from support.cli import exit_code
 from qamoe.realtime.runlog import JsonlLog, read_events, read_jsonl
 
 
 def run(argv):
-    try:
-        main(argv)
-    except SystemExit as exit_:
-        return exit_.code
-    return 0
+    return exit_code(main, argv)
 
 
 def test_jsonl_naming_a_folder_or_a_missing_folder_is_refused_up_front(tmp_path, capsys):
@@ -84,7 +81,7 @@ def test_no_working_source_is_said_plainly_and_given_up_on(tmp_path, capsys):
     events = read_events(out)
     assert [e["event"] for e in events] == ["no_source", "gave_up"]
     assert "camera 7" in events[0]["message"] and "mic 99" in events[0]["message"]
-    assert events[1]["t"] < 10  # gave up long before --duration
+    assert events[1]["t"] < 30  # gave up, before --duration would have ended the run
     updates = read_jsonl(out)
     assert updates and all(u["no_input"] for u in updates)
 

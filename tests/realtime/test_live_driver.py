@@ -77,10 +77,14 @@ def test_recording_player_restamps_items_onto_the_live_clock_and_loops():
     clock = MonotonicClock()
     time.sleep(0.2)  # the clock has moved on: the player must not reuse media time 0
     player.start(lambda stream, t, item: got.append((t, item)), clock)
-    time.sleep(0.6)
+    deadline = time.monotonic() + 60  # waits for what it asserts; the bound only ends a failing run
+    while (player.loops < 1 or len(got) < 8) and time.monotonic() < deadline:
+        time.sleep(0.01)
     player.stop()
     assert player.loops >= 1 and len(got) >= 8
+    assert got[0][0] >= 0.2  # stamped on the live clock, not from media time 0
     for t, item in got:
         assert item.start == pytest.approx(t, abs=1e-6)  # the item's own time is its capture time
     gaps = np.diff([t for t, _ in got])
-    assert np.all(gaps >= 0) and np.median(gaps) == pytest.approx(0.05, abs=0.02)  # real-time pacing
+    # real-time pacing: never faster than the recording (a loaded machine may only make it slower)
+    assert np.all(gaps >= 0) and 0.045 <= np.median(gaps) <= 0.1

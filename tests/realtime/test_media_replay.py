@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from support.cli import exit_code
 from qamoe.cli.live import main
 from qamoe.realtime.runlog import read_jsonl
 
@@ -40,10 +41,7 @@ def replays(talking_clip, media_checkpoint_dir, tmp_path_factory):
         path = out / f"{mode}.jsonl"
         argv = ["--video", str(talking_clip[0]), "--checkpoint", str(media_checkpoint_dir), "--no-tui",
                 "--jsonl", str(path), "--rate", "4"] + (["--fast"] if mode == "fast" else [])
-        try:
-            main(argv)
-        except SystemExit as exit:
-            assert exit.code == 0
+        assert exit_code(main, argv) == 0
         logs[mode] = read_jsonl(path)
     return logs
 
@@ -92,11 +90,7 @@ def cut_in_half(path, target):
 
 
 def run(argv):
-    try:
-        main(argv)
-    except SystemExit as exit:
-        return exit.code
-    return 0
+    return exit_code(main, argv)
 
 
 def test_an_mp4_cut_in_half_cannot_be_opened_and_says_so(talking_clip, media_checkpoint_dir, tmp_path, capsys):
@@ -122,12 +116,9 @@ def test_devices_that_do_not_open_are_reported_and_the_pipeline_runs_on(media_ch
     """No camera 7 and no microphone 99 here (nor in CI): each gives one clear line, the pipeline keeps
     publishing with those modalities missing for that reason, and it exits cleanly at --duration."""
     out = tmp_path / "devices.jsonl"
-    try:
-        main(["--camera", "7", "--mic", "99", "--checkpoint", str(media_checkpoint_dir), "--no-tui",
-              "--jsonl", str(out), "--duration", "2.5"])
-        code = 0
-    except SystemExit as exit:
-        code = exit.code
+    # 5 s of wall time at 5 updates a second: the bounds below leave a loaded machine a wide margin
+    code = exit_code(main, ["--camera", "7", "--mic", "99", "--checkpoint", str(media_checkpoint_dir), "--no-tui",
+                            "--jsonl", str(out), "--duration", "5"])
     err = " ".join(capsys.readouterr().err.split())
     assert code == 0 and "Traceback" not in err
     assert "camera 7: retrying: camera 7 did not open" in err

@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from support.cli import exit_code
 from qamoe.variance_scale import VarianceScale
 from qamoe.checkpoint import load_checkpoint
 from qamoe.cli.live import main
@@ -45,11 +46,6 @@ def test_feature_map_runs_before_normalisation():
 def test_unreadable_profile_is_one_clear_error(tmp_path, capsys):
     bad = tmp_path / "profile.json"
     bad.write_text("{not json")
-    try:
-        main(["--demo", "--no-tui", "--duration", "1", "--fast", "--profile", str(bad)])
-    except SystemExit as exit:
-        assert exit.code == 2
-    else:
-        raise AssertionError("a broken profile was accepted")
+    assert exit_code(main, ["--demo", "--no-tui", "--duration", "1", "--fast", "--profile", str(bad)]) == 2
     err = capsys.readouterr().err
     assert "profile" in err and "Traceback" not in err

