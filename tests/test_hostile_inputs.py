@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import qamoe.checkpoint as checkpoint_module
+import qamoe.files as files_module
 from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from qamoe.dataset import DataError, ModalityData
 from qamoe.data.safe_pickle import safe_load, safe_loads
@@ -48,15 +49,14 @@ def test_disk_full_while_writing_weights_keeps_the_previous_checkpoint(tmp_path,
 def test_disk_full_while_writing_config_keeps_the_previous_checkpoint(tmp_path, small_config, monkeypatch):
     save_checkpoint(tmp_path, make_checkpoint(small_config, seed=0))
     before = snapshot(tmp_path)
-    real_fsync = checkpoint_module.os.fsync
 
     def failing_fsync(fd):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(checkpoint_module.os, "fsync", failing_fsync)
+    monkeypatch.setattr(files_module.os, "fsync", failing_fsync)  # every file's flush to disk fails
     with pytest.raises(CheckpointError, match="No space left"):
         save_checkpoint(tmp_path, make_checkpoint(small_config, seed=1))
-    monkeypatch.setattr(checkpoint_module.os, "fsync", real_fsync)
+    monkeypatch.undo()
     assert snapshot(tmp_path) == before
 
 
