@@ -21,7 +21,7 @@ from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.cli import ravdess
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.tensors import TensorSplit
-from qamoe.distributed import init_distributed, shutdown
+from qamoe.distributed import barrier, init_distributed, shutdown
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.train import SPECTRUM_DRAWS, TrainConfig, model_config_for, train_model
 
@@ -148,6 +148,7 @@ def main(argv=None) -> None:
             console.print(f"[yellow]nothing to resume in {out}; starting from the first epoch[/]")
         elif not args.resume and (out / "train_state").exists():
             raise ValueError(f"{out} holds an interrupted run; add --resume to continue it, or choose another --out")
+        barrier(ctx)  # every rank has looked at OUT before rank 0 writes the run's identity into it
         from qamoe.train_state import check_out_folder, check_same_run, run_identity  # noqa: PLC0415
 
         check_out_folder(out)  # a file, or a folder that cannot be written: said before any training
