@@ -571,11 +571,10 @@ class SNRViews:
 def snr_views(
     data: str | Path | None = None, split: str = "train", snrs=(20.0, 10.0, 5.0, 0.0, -5.0), *, noise_kind: str = "white",
     noise_seed: int = 0, task: str = "sentiment", text: str = "statement", folds: str | None = None, all_clips: bool = False,
-    cache: str | Path | None = None, console=None,
+    cache: str | Path | None = None,
 ) -> SNRViews:
     """Aligned clean and degraded views of one split, for objectives that compare them (e.g. a sigma^2
-    target from the distance between the degraded and the clean view). `console` is not used: reading
-    built features shows no progress (qamoe-train still passes one)."""
+    target from the distance between the degraded and the clean view)."""
     if split not in SPLITS:
         raise DataError(f"split must be one of {SPLITS}, got {split!r}")
     snrs = [float(s) for s in snrs if s is not None]
