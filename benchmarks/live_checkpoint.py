@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-import qamoe  # noqa: F401
+from qamoe.files import atomic_write_text
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVELS = (0.5, 0.8, 0.95)
@@ -193,14 +193,14 @@ def audio_reliability(checkpoint) -> dict:
 
 def vision_reliability(checkpoint, n=500) -> dict:
     from qamoe.data import fer
-    from qamoe.data.live_mix import STILL_FRAMES
+    from qamoe.data.window import still_window
     from qamoe.extractors.datasets.fer import DEGRADATIONS
 
     clean = fer.load_part("test-clean-1500")
     base = {int(i): (v, f) for v, f, i in zip(clean["values"], clean["found"], clean["index"])}
 
     def run(values, found):
-        feats = [{"vision": np.repeat(v[None], STILL_FRAMES, 0) if ok else None} for v, ok in zip(values, found)]
+        feats = [{"vision": still_window(v) if ok else None} for v, ok in zip(values, found)]
         return np.array([o["r_vision"] for o in _model_reliability(checkpoint, feats)])
 
     first = fer.load_part(f"test-blur-0-{n}-s0")
@@ -252,14 +252,15 @@ def voice_features(checkpoint) -> dict:
     return out
 
 
-def text_heldout(runs: Path) -> dict:
-    """Each run DIR/<source> trained without that VADER source, on every text of it, vs ridge."""
+def text_heldout(runs: Path, text_cache: Path) -> dict:
+    """Each run DIR/<source> trained without that VADER source, on every text of it, vs ridge; the
+    texts and sentence vectors are read from the text-sentiment build in `text_cache`."""
     from sklearn.linear_model import Ridge
 
     from qamoe.checkpoint import load_checkpoint
     from qamoe.data import text_sentiment as ts
 
-    rows = ts.read_shards(ROOT / "runs/live/text_cache", "clean")
+    rows = ts.read_shards(text_cache, "clean")
     keys, labels = rows["key"], np.array(rows["label"], np.float32)
     source = np.array([k.split(":")[0] for k in keys])
     split = np.array([ts.split_of(k) for k in keys])
@@ -331,6 +332,8 @@ def main(argv=None) -> None:
     p.add_argument("--out", default=str(ROOT / "benchmarks/results/live-checkpoint.json"))
     p.add_argument("--parts", default="voice,faces,audio,vision,text")
     p.add_argument("--heldout-runs", default=str(ROOT / "runs/live/heldout"))
+    p.add_argument("--text-cache", default=str(ROOT / "runs/live/text_cache"),
+                   help="the text-sentiment build the held-out runs were trained on (part text)")
     p.add_argument("--limit", type=int, default=0, help="only the first N clips / faces (a quick look)")
     args = p.parse_args(argv)
     import torch
@@ -355,12 +358,11 @@ def main(argv=None) -> None:
     if "voice_features" in parts:
         result["voice_features"] = voice_features(predictor.checkpoint)
     if "text" in parts:
-        result["text_heldout"] = text_heldout(Path(args.heldout_runs))
+        result["text_heldout"] = text_heldout(Path(args.heldout_runs), Path(args.text_cache))
     result["seconds"] = round(time.perf_counter() - started, 1)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=1))
+    atomic_write_text(out, json.dumps(result, indent=1))
     md = markdown(result)
-    out.with_suffix(".md").write_text(md)
+    atomic_write_text(out.with_suffix(".md"), md)
     print(md)
 
 

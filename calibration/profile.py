@@ -33,10 +33,14 @@ from typing import Callable, Iterable
 
 import numpy as np
 
+from qamoe.extractors.audio import FEATURE_NAMES
+from qamoe.files import atomic_write_text
+
 FORMAT = 1
 MIN_FRAMES = 50
 MAX_GAIN = 2.0
 DEVICE_MODALITIES = ("audio", "vision")
+LOG_ENERGY = FEATURE_NAMES.index("log_energy")  # the audio feature that measures the noise floor
 
 
 class ProfileError(ValueError):
@@ -73,10 +77,7 @@ class DeviceProfile:
 
     def save(self, path: str | Path) -> Path:
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps(self.to_dict(), indent=1))
-        tmp.replace(path)
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=1))
         return path
 
     @classmethod
@@ -181,7 +182,7 @@ def measure(audio_chunks: Iterable | None = None, video_frames: Iterable | None 
                 quiet_power.append(float(np.mean(np.square(np.asarray(chunk.samples, np.float64)))))
         frames += audio.flush()
         mods["audio"] = _stats(frames, audio.dim)
-        quiet = [np.asarray(f.values)[40] for f in frames if f.missing]  # log_energy outside speech
+        quiet = [np.asarray(f.values)[LOG_ENERGY] for f in frames if f.missing]  # outside speech
         if quiet_power:
             noise_db = float(10 * math.log10(max(float(np.median(quiet_power)), 1e-12)))
         if quiet:

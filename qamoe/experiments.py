@@ -18,12 +18,13 @@ from pathlib import Path
 
 import numpy as np
 
-from qamoe.checkpoint import CONFIG, WEIGHTS, Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from qamoe import shipped
+from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
 from qamoe.data.registry import load_dataset
 from qamoe.dataset import MultimodalDataset
 from qamoe.distributed import resolve_device
 from qamoe.evaluate import sigma_ref_tensors
-from qamoe.files import atomic_write_json
+from qamoe.files import atomic_write_json, atomic_write_text
 from qamoe.protocols import PROTOCOLS, ModelResults, ProtocolPayload, run_protocol
 from qamoe.tensors import TensorSplit
 from qamoe.train import TrainConfig, model_config_for, train_model
@@ -126,10 +127,6 @@ def checkpoint_dir(runs: str | Path, name: str, seed: int) -> Path:
     return Path(runs) / name / f"seed{seed}"
 
 
-def is_trained(path: Path) -> bool:
-    return (path / CONFIG).exists() and (path / WEIGHTS).exists()
-
-
 def train_variants(
     names: list[str], seeds: list[int], *, runs: str | Path, epochs: int, dataset: str = "synthetic",
     data: str | None = None, data_seed: int = 0, console=None, log=print, model_overrides: dict | None = None,
@@ -143,7 +140,7 @@ def train_variants(
             v = variant(name)
             out = checkpoint_dir(runs, name, seed)
             paths[(name, seed)] = out
-            if is_trained(out):
+            if shipped.exists(out):
                 log(f"{name} seed {seed}: already trained in {out}")
                 continue
             config = model_config_for(loaded, **{**(model_overrides or {}), **v.overrides})
@@ -155,7 +152,7 @@ def train_variants(
                 provenance={"variant": name, "dataset_args": {"dataset": dataset, "data": data, "data_seed": data_seed}},
             )
             save_checkpoint(out, checkpoint)
-            (out / "history.json").write_text(json.dumps(history, indent=1))
+            atomic_write_text(out / "history.json", json.dumps(history, indent=1))
             log(f"{name} seed {seed}: trained in {time.perf_counter() - started:.0f} s "
                 f"(best epoch {checkpoint.provenance['best_epoch']}) -> {out}")
     return paths

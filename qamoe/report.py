@@ -19,6 +19,8 @@ from pathlib import Path
 
 from rich.table import Table
 
+from qamoe.files import atomic_write_text
+
 PERCENT = {"Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7", "Acc", "F1_score"}
 
 
@@ -319,7 +321,7 @@ def write_markdown(payloads: dict[str, dict], out: str | Path, *, title: str, pr
         for table_title, header, rows in shown.rows(payload):
             parts += [f"**{table_title}**", "", markdown_table(header, rows), ""]
     path = out / "REPORT.md"
-    path.write_text("\n".join(parts) + "\n")
+    atomic_write_text(path, "\n".join(parts) + "\n")
     return path
 
 

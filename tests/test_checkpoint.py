@@ -5,22 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
-from qamoe.feature_stats import FeatureStats
-from qamoe.model import QAMoE
-
-
-def make_checkpoint(config):
-    torch.manual_seed(0)
-    stats = {
-        m.name: FeatureStats(np.zeros(m.dim, np.float32), np.ones(m.dim, np.float32), np.ones(m.dim, np.float32))
-        for m in config.modalities
-    }
-    return Checkpoint(QAMoE(config).eval(), stats, {"seed": 1}, {"variance_scale": 1.5})
+from qamoe.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from support.checkpoints import make_checkpoint
 
 
 def test_round_trip_gives_identical_predictions(tmp_path, small_config, small_batch):
-    ck = make_checkpoint(small_config)
+    ck = make_checkpoint(small_config, seed=1, extra={"variance_scale": 1.5})
     save_checkpoint(tmp_path, ck)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]
     loaded = load_checkpoint(tmp_path)

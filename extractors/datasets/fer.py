@@ -126,7 +126,7 @@ def main(argv=None) -> None:
     p = argparse.ArgumentParser(prog="python -m qamoe.extractors.datasets.fer", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="fer2013-48px.npz (default: $QAMOE_SHARED_DATA/fer2013/fer2013-48px.npz)")
-    p.add_argument("--cache", help="cache folder (default: ~/.cache/qamoe/live/fer)")
+    p.add_argument("--cache", help="cache folder (default: $QAMOE_CACHE/live/fer, else ~/.cache/qamoe/live/fer)")
     for name, default in (("train", 3000), ("valid", 800), ("test", 800), ("train-views", 1200), ("test-views", 300)):
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--seed", type=int, default=0)

@@ -34,7 +34,7 @@ from qamoe.dataset import MultimodalDataset
 from qamoe.evaluate import sigma_ref_tensors
 from qamoe.experiments import (GROUPS, TrainedModel, checkpoint_dir, evaluation_split, load_models, run_evaluation,
                                train_variants, variant)
-from qamoe.files import atomic_write_json
+from qamoe.files import atomic_write_json, atomic_write_text
 from qamoe.protocols import PROTOCOLS, ProtocolPayload, aggregate, missing
 from qamoe.report import fmt, markdown_table, rich_tables
 from qamoe.train import TrainConfig
@@ -147,7 +147,7 @@ def missing_retrained(models: dict[str, list[TrainedModel]], dataset: Multimodal
     console.print(rich_table("Random missing protocol, retrained per rate (Table 3)", header, rows))
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "missing-retrained.json", payload)
-    (out / "missing-retrained.md").write_text(markdown_table(header, rows) + "\n")
+    atomic_write_text(out / "missing-retrained.md", markdown_table(header, rows) + "\n")
     return payload
 
 
@@ -196,9 +196,8 @@ def main(argv=None) -> None:
                       "worse_than_reference_on_mixture_mae": worse, "header": header, "rows": rows,
                       "paired": paired_results}
             atomic_write_json(Path(args.out) / f"{args.experiment}.json", result)
-            (Path(args.out) / f"{args.experiment}.md").write_text(
-                markdown_table(header, rows) + "\n\n" + markdown_table(paired_header, paired) + "\n"
-            )
+            atomic_write_text(Path(args.out) / f"{args.experiment}.md",
+                              markdown_table(header, rows) + "\n\n" + markdown_table(paired_header, paired) + "\n")
             console.print(f"written to {Path(args.out) / f'{args.experiment}.json'}")
 
 

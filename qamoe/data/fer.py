@@ -17,7 +17,6 @@ $QAMOE_CACHE/live/fer): one `<part>.npz` (values, found, index) per split subset
 from __future__ import annotations
 
 import hashlib
-import os
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +36,7 @@ def default_data() -> Path:
 
 
 def default_cache() -> Path:
-    base = os.environ.get("QAMOE_CACHE")
-    return (Path(base) if base else Path.home() / ".cache" / "qamoe") / "live" / "fer"
+    return paths.cache_root() / "live" / "fer"
 
 
 def _hash(data: bytes) -> int:

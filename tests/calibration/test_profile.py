@@ -9,6 +9,7 @@ import pytest
 
 from qamoe.calibration.profile import DeviceProfile, ModalityProfile, ProfileError, measure
 from qamoe.feature_stats import FeatureStats
+from qamoe.extractors.audio import FEATURE_NAMES
 from qamoe.extractors.base import AudioChunk, FeatureFrame
 from qamoe.extractors.gated_audio import GatedAudio
 
@@ -68,7 +69,8 @@ class FakeAudio:
     def feed(self, chunk):
         n = int(round(chunk.duration / 0.01))
         level = float(np.sqrt(np.mean(chunk.samples**2)))
-        out = [FeatureFrame(self.t + i * 0.01, self.t + i * 0.01 + 0.04, np.full(44, level, np.float32)) for i in range(n)]
+        values = (level + np.arange(44)).astype(np.float32)  # feature i: the chunk's RMS level + i
+        out = [FeatureFrame(self.t + i * 0.01, self.t + i * 0.01 + 0.04, values) for i in range(n)]
         self.t += n * 0.01
         return out
 
@@ -98,6 +100,7 @@ def test_measure_separates_speech_from_the_noise_floor():
     assert p.speech_share == pytest.approx(0.5)
     assert p.modalities["audio"].frames == 100 and p.modalities["audio"].frames_seen == 200
     assert p.noise_floor_dbfs == pytest.approx(-60, abs=1.5)
+    assert p.noise_log_energy == pytest.approx(FEATURE_NAMES.index("log_energy") + 0.001, abs=1e-3)  # that column
     assert p.modalities["audio"].mean[0] == pytest.approx(0.3, abs=0.02)
     json.dumps(p.to_dict())  # JSON-able
 

