@@ -229,7 +229,7 @@ def main(argv=None) -> None:
     p.add_argument("--all-clips", action="store_true", help="every clip in every split (what qamoe-eval --split all reads)")
     p.add_argument("--splits", default="train,valid,test")
     p.add_argument("--noise-seed", type=int, default=0)
-    p.add_argument("--cache", help="cache folder (default ~/.cache/qamoe/ravdess)")
+    p.add_argument("--cache", help="cache folder (default $QAMOE_CACHE/ravdess, else ~/.cache/qamoe/ravdess)")
     args = p.parse_args(argv)
     import torch  # noqa: PLC0415
 

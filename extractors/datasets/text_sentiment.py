@@ -39,12 +39,13 @@ from pathlib import Path
 import numpy as np
 
 from qamoe.data.clip_window import MAX_FRAMES, MAX_WORDS, WINDOW_S, media_features, words_of
+from qamoe.data.paths import media_dir
 from qamoe.data.text_sentiment import DIMS, Text, default_data, pack, read_texts, select
 from qamoe.dataset import DataError
 from qamoe.files import atomic_write_json, atomic_write_npz
 
 from .embedding import embed_words, sentence_embeddings
-from .face_pool import build_face_pool, default_media
+from .face_pool import build_face_pool
 from .speech import RATES, VOICES, speak, voice_for, write_wav
 
 SHARD = 100
@@ -176,8 +177,9 @@ def main(argv=None) -> None:
     p.add_argument("--spoken-eval", type=int, default=50, help="more spoken texts, from valid / test only")
     p.add_argument("--seed", type=int, default=0, help="seed of the voice / rate draw")
     p.add_argument("--only", choices=("clean", "spoken", "vision"))
-    p.add_argument("--vision-media", type=Path, default=default_media(),
-                   help="folder of face videos for the face pool (default: ~/.cache/qamoe/test-media)")
+    p.add_argument("--vision-media", type=Path, default=media_dir(),
+                   help="folder of face videos for the face pool (default: $QAMOE_TEST_MEDIA, else "
+                        "$QAMOE_CACHE/test-media, else ~/.cache/qamoe/test-media)")
     p.add_argument("--no-vision", action="store_true", help="no face pool: vision missing in every sample")
     args = p.parse_args(argv)
     import torch  # noqa: PLC0415

@@ -59,7 +59,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -85,8 +84,7 @@ BUILD = "python -m qamoe.extractors.datasets.ravdess"
 
 
 def default_cache() -> Path:
-    base = os.environ.get("QAMOE_CACHE")
-    return (Path(base) if base else Path.home() / ".cache" / "qamoe") / "ravdess"
+    return paths.cache_root() / "ravdess"
 
 
 def default_data() -> Path:
