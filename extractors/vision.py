@@ -50,6 +50,8 @@ import math
 
 import numpy as np
 
+from qamoe.data.window import STILL_FACE_FRAMES, still_window
+
 from .base import Extractor, ExtractorUnavailable, FeatureFrame, VideoFrame
 
 FEATURE_NAMES = (
@@ -335,7 +337,6 @@ def fer_face_batch(images: np.ndarray, faces: FaceFeatures | None = None, **opti
 
 
 TIGHT_CROP_MAX = 128  # a square-ish picture up to this side is taken for a tight face crop (FER2013: 48)
-STILL_FACE_FRAMES = 15  # a still face reaches the model as this many copies of its frame (1 s at 15 fps)
 
 
 def as_rgb(image) -> np.ndarray:
@@ -394,4 +395,4 @@ def still_face_window(frame: FeatureFrame, dim: int | None = None, frames: int =
     dim = len(frame.values) if dim is None else int(dim)
     if frame.missing:
         return np.zeros((0, dim), np.float32)
-    return np.repeat(np.asarray(frame.values[:dim], np.float32)[None], frames, axis=0)
+    return still_window(frame.values[:dim], frames)

@@ -9,7 +9,6 @@ benchmarks all call it; it knows nothing about where the features came from.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Callable
@@ -56,8 +55,7 @@ class InferenceEngine:
             checkpoint.model.to(self.device)
         self.checkpoint = checkpoint
         self.feature_map = feature_map
-        # the checkpoint's validation-fitted variance scale (1 when it has none)
-        self.std_scale = math.sqrt(VarianceScale.from_extra(checkpoint.extra).scale)
+        self.variance_scale = VarianceScale.from_extra(checkpoint.extra)  # validation-fitted; 1 when it has none
         self.model = checkpoint.model.eval()
         self.config = checkpoint.config
         if self.config.num_classes:
@@ -88,7 +86,7 @@ class InferenceEngine:
             top[name] = [(int(i), round(float(w), 4)) for w, i in zip(weights, index, strict=True)]
         return Inference(
             sentiment=float(out.prediction[0].clamp(-3, 3)),
-            std=float(out.std[0]) * self.std_scale,
+            std=float(self.variance_scale.std(out.log_variance[:1].cpu().numpy())[0]),
             reliability={name: float(r[0]) for name, r in out.reliability.items()},
             top_experts=top,
             raw_std=float(out.std[0]),

@@ -10,7 +10,7 @@
 
 Features come from the same extractor code as `qamoe-extract` and the live pipeline (`ClipExtractor`:
 VAD-gated pocketsphinx, MiniLM per-word embeddings, acoustic features, face features), are cut the
-way the default checkpoint's training data was (`qamoe.data.clip_window.media_features`: the first
+way the default checkpoint's training data was (`qamoe.data.window.media_features`: the first
 64 words, the speech frames of the last 4 s pooled to 64 frames like the live window) and go through
 the live pipeline's `InferenceEngine`. The standard deviation is calibrated with the checkpoint's
 stored variance scale (`extra["uncertainty"]`).
@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from qamoe.checkpoint import Checkpoint, load_checkpoint
+from qamoe.extractors.vision import GEOMETRY_DIM
 from qamoe.inference import InferenceEngine, sentiment_label
 from qamoe.shipped import LIVE, shipped_checkpoint
 
@@ -69,14 +70,11 @@ class Predictor:
     def __init__(self, checkpoint: Checkpoint, *, profile=None, source: str | None = None, device: str = "cpu") -> None:
         """`profile`: an optional `qamoe.calibration.profile.DeviceProfile` applied to audio / vision;
         `device`: where the model runs, cpu, cuda (a clear ValueError without a usable GPU) or auto."""
-        from qamoe.variance_scale import VarianceScale  # noqa: PLC0415
-
         self.checkpoint = checkpoint
-        self.engine = InferenceEngine(checkpoint, device=device)
-        self.scale = VarianceScale.from_extra(checkpoint.extra)
+        feature_map = profile.normalizer(checkpoint.stats) if profile is not None else None
+        self.engine = InferenceEngine(checkpoint, feature_map=feature_map, device=device)  # as qamoe-live does
         self.source = source
         self.dims = dict(self.engine.dims)
-        self._normalize = profile.normalizer(checkpoint.stats) if profile is not None else None
         self._clip = None
         self._embedder = None
         self.progress = None  # optional callback(stage, t, end) while a media file is read (qamoe-predict's bar)
@@ -89,7 +87,7 @@ class Predictor:
     # ------------------------------------------------------------ feature extraction
 
     def _text_features(self, text: str) -> np.ndarray:
-        from qamoe.data.clip_window import words_of  # noqa: PLC0415
+        from qamoe.data.window import words_of  # noqa: PLC0415
         from qamoe.extractors.text import TextEmbedder, transcript_words  # noqa: PLC0415
 
         if self._embedder is None:
@@ -108,7 +106,7 @@ class Predictor:
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None):
         """-> ({modality: (T, d) raw features, T may be 0}, transcript, {modality: why missing})."""
-        from qamoe.data.clip_window import media_features  # noqa: PLC0415
+        from qamoe.data.window import media_features  # noqa: PLC0415
         from qamoe.extractors.datasets.speech import write_wav  # noqa: PLC0415
 
         feats: dict[str, np.ndarray] = {}
@@ -136,13 +134,13 @@ class Predictor:
                 clip = extractor.extract(path, transcript=text, progress=self.progress)
             feats = media_features(clip)
             self.last_expression = _mean_expression(clip.features["vision"]) if video is not None else {}
-            feats["vision"] = feats["vision"][:, : self.dims.get("vision", 20)]  # 20: geometry only, 27: + expression
+            feats["vision"] = feats["vision"][:, : self.dims.get("vision", GEOMETRY_DIM)]  # geometry only (20), or + expression (27)
             reasons = dict(clip.missing)
             self.last_warnings = list(clip.warnings)
             if text is None:
                 transcript = " ".join(w.text for w in clip.words)
             if video is None:  # audio only: no camera was part of this input
-                feats["vision"] = np.zeros((0, self.dims.get("vision", 20)), np.float32)
+                feats["vision"] = np.zeros((0, self.dims.get("vision", GEOMETRY_DIM)), np.float32)
                 reasons.setdefault("vision", "no video given")
         elif text is not None:
             feats["text"] = self._text_features(text)
@@ -169,10 +167,7 @@ class Predictor:
             if not np.isfinite(values).any():  # all NaN / infinity: no evidence, not zeros
                 reasons.setdefault(name, "no finite values")
                 continue
-            values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
-            if self._normalize is not None:
-                values = self._normalize(name, values)
-            present[name] = values
+            present[name] = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
         if not present:
             why = "; ".join(f"{m}: {reasons.get(m, 'not given')}" for m in self.dims)
             raise NoUsableInput(f"no usable input ({why}); no prediction made")
@@ -214,7 +209,7 @@ class Predictor:
         """A still face -> ((STILL_FACE_FRAMES, d) repeated frame or (0, d), why missing, expression)."""
         from qamoe.extractors.vision import expression_of, still_face_window, still_image_features  # noqa: PLC0415
 
-        dim = self.dims.get("vision", 20)
+        dim = self.dims.get("vision", GEOMETRY_DIM)
         frame = still_image_features(image)
         if frame.missing:
             return np.zeros((0, dim), np.float32), "no face found in the image", {}

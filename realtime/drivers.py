@@ -54,26 +54,36 @@ def check_rates(rate_hz: float, events: bool, max_rate_hz: float) -> None:
 
 
 class UpdateSchedule:
-    """When the next update is due on media time: a triggered one at the trigger's time, but no sooner
-    than 1 / max rate after the previous update (a burst coalesces into it); else the floor, one period
-    after the last triggered update, then every period (with events off, simply k / rate_hz)."""
+    """When the next update is due, the one rule of both drivers: a triggered update at the trigger's
+    time, but no sooner than 1 / max rate after the previous update (a burst coalesces into it); else
+    the floor, one period after the last triggered update, then every period (with no triggers, simply
+    start + k / rate_hz). Times are the driver's clock: media seconds in a replay, monotonic seconds live."""
 
-    def __init__(self, period: float, min_interval: float) -> None:
+    def __init__(self, period: float, min_interval: float, *, start: float = 0.0) -> None:
         self.period, self.min_interval = period, min_interval
-        self.last = 0.0  # time of the previous update
-        self._anchor, self._floors = 0.0, 0  # floor updates are anchor + k x period
+        self.last = start  # time of the previous update
+        self._anchor, self._floors = start, 0  # floor updates are anchor + k x period
         self._pending: float | None = None  # a triggered update waiting
+
+    @property
+    def waiting(self) -> bool:
+        """Whether a triggered update is scheduled."""
+        return self._pending is not None
 
     def due(self) -> float:
         floor = self._anchor + (self._floors + 1) * self.period
         return floor if self._pending is None else min(self._pending, floor)
 
-    def take(self) -> float:
-        """The due update happens: returns its time."""
-        t = self.due()
-        if self._pending is not None and self._pending <= t:
+    def take(self, now: float | None = None) -> float:
+        """The due update happens, at its due time (replay) or at `now` (live: when the model got to it);
+        returns its time. Live, a floor missed by more than a period is skipped, not made up in a burst."""
+        due = self.due()
+        t = due if now is None else now
+        if self._pending is not None and self._pending <= due:
             self._pending = None
             self._anchor, self._floors = t, 0
+        elif now is not None and now - due > self.period:
+            self._anchor, self._floors = now, 0
         else:
             self._floors += 1
         self.last = t
@@ -138,16 +148,16 @@ class ReplayDriver:
                 self._tick(schedule.take(), summary)
             self._wait_until(t)
             self.clock.advance_to(t)
-            self.pipeline.triggered = False
+            self.pipeline.take_trigger()  # what the item itself triggers, only
             stage.push(stream, t, item)
             stage.drain()
-            if self.events and self.pipeline.triggered:
+            if self.pipeline.take_trigger() and self.events:
                 schedule.trigger(t)
             last_t = max(last_t, t)
         else:
-            self.pipeline.triggered = False
+            self.pipeline.take_trigger()
             stage.flush()
-            if self.events and self.pipeline.triggered:
+            if self.pipeline.take_trigger() and self.events:
                 schedule.trigger(last_t)
         # update on to the duration, or to the end of the recordings, so the final update has seen
         # everything (and that the recordings ended)
@@ -231,12 +241,13 @@ class LiveDriver:
             source.start(self.pipeline.stage.push, self.clock)
 
     def stop(self) -> None:
+        """Ends the updates first, then the sources: no update is made from sources already stopped."""
         self._stop.set()
         self.pipeline.wake.set()
-        for source in self.sources:
-            source.stop()
         for thread in self._threads:
             thread.join(2.0)
+        for source in self.sources:
+            source.stop()
 
     def _work(self, target) -> None:
         if self.background.get(target.name):
@@ -246,21 +257,19 @@ class LiveDriver:
 
     def _update_loop(self) -> None:
         wake = self.pipeline.wake
-        last = self.clock.now()
+        schedule = UpdateSchedule(self.period, self.min_interval, start=self.clock.now())
         while not self._stop.is_set():
-            if self.events:
-                woken = wake.wait(max(0.0, last + self.period - self.clock.now()))  # the floor: at least every period
-                if self._stop.is_set():
-                    return
-                rest = last + self.min_interval - self.clock.now()
-                if woken and rest > 0 and self._stop.wait(rest):  # coalesce: what arrives meanwhile joins in
-                    return
-                wake.clear()  # before the update: anything stored from now on wakes the next one
-            elif self._stop.wait(max(0.0, last + self.period - self.clock.now())):
-                return
             now = self.clock.now()
-            # fixed rate: the next tick is one period after this one's slot, or after now when it fell behind
-            last = now if self.events or now - (last + self.period) > self.period else last + self.period
+            if self.events and wake.is_set():
+                schedule.trigger(now)  # at once, or when the cap allows: what arrives meanwhile joins in
+            if now < schedule.due():
+                if self.events and not schedule.waiting:
+                    wake.wait(schedule.due() - now)  # a trigger ends the wait early
+                else:
+                    self._stop.wait(schedule.due() - now)
+                continue
+            self.pipeline.take_trigger()  # before the update: anything stored from now on triggers the next
+            schedule.take(now)
             try:
                 self.pipeline.tick(now)
             except Exception:  # noqa: BLE001 - a failed update is counted; the next one tries again

@@ -13,17 +13,17 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable
 
+from qamoe.data.window import MAX_FRAMES, WINDOW_S, ModalityWindow, make_window
 from qamoe.extractors.expression import EXPRESSIONS
-from qamoe.extractors.window import ModalityWindow, make_window
 from qamoe.inference import InferenceEngine, sentiment_label
 
 from .sources import SourceBoard
 from .stage import FeatureStage
+from .store import PRESENCE_OF
 from .update import ModalityStatus, Update
 
 # what a modality's absence means when its source is fine
 ABSENT_REASON = {"vision": "no face", "audio": "silence", "text": "no words"}
-PRESENCE_MAX_AGE_S = 1.5  # a face / speech indicator older than this reads as unknown
 EXPRESSION_S = 1.0  # the expression shown is the mean over the face frames of the last second
 # what triggers an event-driven update: a face frame (usable or not: a lost face should show too), a
 # text frame, a word first shown (partial or final). Audio frames come continuously (100 per second)
@@ -38,8 +38,8 @@ class WindowConfig:
     older than this is missing (per modality; text defaults to the whole window, since words come
     sparsely); transcript_words: words kept in `Update.transcript`."""
 
-    seconds: float = 4.0
-    max_frames: int = 64
+    seconds: float = WINDOW_S
+    max_frames: int = MAX_FRAMES
     fresh_s: dict[str, float] = field(default_factory=lambda: {"audio": 1.0, "vision": 1.0})
     transcript_words: int = 200
 
@@ -64,16 +64,20 @@ class Pipeline:
         self.subscribers: list[Callable[[Update], None]] = []
         self.seq = 0
         self.latest: Update | None = None
-        self._last_tick_wall: float | None = None
+        self._last_tick_t: float | None = None
         self._tick_interval_s: float | None = None
         self.wake = threading.Event()  # set when something arrived that should trigger an update
-        self.triggered = False  # the same, for the replay driver (reset by whoever reads it)
         self.store.listeners.append(self._on_stored)
 
     def _on_stored(self, kind: str, t: float, usable: bool) -> None:
         if kind in TRIGGERS and (usable or kind == "vision"):  # a face lost triggers; a re-timed word does not
-            self.triggered = True
             self.wake.set()
+
+    def take_trigger(self) -> bool:
+        """Whether something that triggers an update arrived since the last call (and forget it)."""
+        fired = self.wake.is_set()
+        self.wake.clear()
+        return fired
 
     def subscribe(self, callback: Callable[[Update], None]) -> None:
         self.subscribers.append(callback)
@@ -117,15 +121,17 @@ class Pipeline:
         if words:
             latency["age/word"] = max(0.0, (now - words[-1].end) * 1000)
 
-        wall = time.monotonic()
-        rates = {stream: self.stage.rate(stream, now) for stream in self.stage.streams()}
-        if self._last_tick_wall is not None:
-            interval = wall - self._last_tick_wall
+        rates = {stream: self.stage.rate(stream, now) for stream in self.stage.streams()}  # per pipeline second
+        if self._last_tick_t is not None:
+            interval = now - self._last_tick_t
             self._tick_interval_s = interval if self._tick_interval_s is None else 0.8 * self._tick_interval_s + 0.2 * interval
             rates["updates"] = 1.0 / self._tick_interval_s if self._tick_interval_s > 0 else 0.0
-        self._last_tick_wall = wall
+        self._last_tick_t = now
         dropped = self.stage.dropped()
 
+        # face / speech found, by the same freshness as the window: evidence older than that is unknown
+        presence = {what: self.store.presence(what, now, max_age=self.window.fresh_s.get(m, self.window.seconds))
+                    for m, what in PRESENCE_OF.items()}
         update = Update(
             t=now,
             seq=self.seq,
@@ -135,8 +141,8 @@ class Pipeline:
             modalities=modalities,
             transcript=" ".join(w.text for w in words[-self.window.transcript_words:]),
             partial=" ".join(w.text for w in partial[-self.window.transcript_words:]),
-            face=self._presence("face", now),
-            speech=self._presence("speech", now),
+            face=presence["face"],
+            speech=presence["speech"],
             latency_ms={**latency, "tick": (time.monotonic() - started) * 1000},
             latency_pct=self.latency.summary(),
             dropped=dropped,
@@ -158,8 +164,3 @@ class Pipeline:
             return {}
         return {name: float(p) for name, p in zip(EXPRESSIONS, probs)}
 
-    def _presence(self, what: str, now: float) -> bool | None:
-        p = self.store.presence(what)
-        if p is None or now - p.t > PRESENCE_MAX_AGE_S or p.t > now + 1e-9:
-            return None
-        return p.found

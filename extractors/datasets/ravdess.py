@@ -3,7 +3,7 @@
 Every clip goes through the project's own extractors under a signal condition (clean, or noise on
 the waveform at an SNR, `noise`): the audio through `ClipExtractor` (the streaming `AudioFeatures`
 gated by silero-vad), then the speech frames of the last 4 s pooled to at most 64 frames
-(`qamoe.data.clip_window.last_window`, the live window's rule); with `--text asr` also the
+(`qamoe.data.window.last_window`, the live window's rule); with `--text asr` also the
 pocketsphinx ASR (a fresh decoder per clip) and MiniLM vectors of the recognised words; the two
 statements' MiniLM vectors once. Vision needs no build: it is read from the folder's openface-au.csv.
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qamoe.data.clip_window import MAX_FRAMES, MAX_WORDS, WINDOW_S, last_window
+from qamoe.data.window import MAX_FRAMES, MAX_WORDS, WINDOW_S, last_window
 from qamoe.data.ravdess import (
     DEFAULT_FOLDS, DIMS, FORMAT, NOISE_KINDS, SNR_SWEEP, TEXT_SOURCES, Clip, ClipKeys, Condition, FeatureCache, Plan,
     content_hash, default_data, hash_seed, parse_snrs, plan_load, read_labels, split_clips, statement_key,

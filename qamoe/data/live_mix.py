@@ -32,10 +32,10 @@ import numpy as np
 from qamoe.data import fer as fer_data
 from qamoe.data import text_sentiment as ts
 from qamoe.data.ravdess import load_ravdess, snr_views
+from qamoe.data.window import still_window
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
 
 DIMS = {"text": 384, "audio": 44, "vision": 27}
-STILL_FRAMES = 15  # extractors.vision.STILL_FACE_FRAMES
 RAVDESS_TO_FER = {"neutral": "neutral", "calm": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
                   "fearful": "fear", "disgust": "disgust", "surprised": "surprise"}
 
@@ -106,7 +106,7 @@ def fer_samples(parts: dict[str, str], cache=None, data=None) -> dict[str, list[
         for values, found, index in zip(part["values"], part["found"], part["index"]):
             if found:
                 items.append(Sample(f"fer:{int(index)}", float(fer_data.SENTIMENT[fer_data.CLASSES[labels[index]]]), "fer",
-                                    vision=np.repeat(values[None], STILL_FRAMES, 0).astype(np.float32),
+                                    vision=still_window(values),
                                     extra={"index": int(index), "class": fer_data.CLASSES[labels[index]]}))
         out[split] = items
     return out
@@ -199,7 +199,7 @@ def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.
             key = s.id if s.domain == "fer" else (s.extra.get("face") if s.domain == "pair" else None)
             if key in degraded:
                 v, found = degraded[key]
-                seqs.append(np.repeat(v[None], STILL_FRAMES, 0) if found else mix.fill["vision"][None])
+                seqs.append(still_window(v) if found else mix.fill["vision"][None])
             else:
                 seqs.append(s.vision if s.vision is not None else mix.fill["vision"][None])
         out["vision"].append(SplitData({"vision": ModalityData.from_sequences(seqs, DIMS["vision"])}, np.zeros(len(train), np.float32), [s.id for s in train]))

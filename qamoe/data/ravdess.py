@@ -15,7 +15,7 @@ features of the same kind and size:
 - audio (44): the FLAC through the project's extractors - the streaming `AudioFeatures` (40 log-mel
   bands + 4 prosody measures, 100 frames/s) gated by silero-vad like the live audio path (frames
   outside speech dropped), then the speech frames of the last 4 s mean-pooled to at most 64 frames
-  (`qamoe.data.clip_window`, the live window's rule).
+  (`qamoe.data.window`, the live window's rule).
 - text (384): MiniLM per-word vectors of the given statement (`text="statement"`, the default: only
   two sentences exist, so it carries no sentiment), or of what the project's pocketsphinx ASR
   recognises in the (possibly noisy) clip (`text="asr"`). A clip where the ASR hears no word has text

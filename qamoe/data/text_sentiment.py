@@ -40,7 +40,7 @@ from pathlib import Path
 
 import numpy as np
 
-from qamoe.data.clip_window import WINDOW_S
+from qamoe.data.window import WINDOW_S
 from qamoe.data import paths
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from qamoe.data import text_sentiment as ts
-from qamoe.data.clip_window import WINDOW_S
+from qamoe.data.window import WINDOW_S
 from qamoe.dataset import DataError
 from support.data import shared_data
 

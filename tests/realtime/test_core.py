@@ -11,7 +11,7 @@ from qamoe.extractors.base import FeatureFrame
 from qamoe.realtime.clock import MonotonicClock, VirtualClock
 from qamoe.realtime.ringbuffer import RingBuffer
 from qamoe.dataset import pool_frames
-from qamoe.extractors.window import make_window
+from qamoe.data.window import make_window
 
 
 def test_virtual_clock_only_moves_forward_and_monotonic_clock_starts_near_zero():

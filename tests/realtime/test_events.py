@@ -179,15 +179,13 @@ def test_a_partial_word_that_only_moves_in_time_does_not_trigger_an_update(make_
     pipeline = make_pipeline()
     transcript = pipeline.store.transcript
     transcript.set_partial([Word(0.6, 0.90, "weather")])
-    assert pipeline.triggered
-    pipeline.triggered = False
+    assert pipeline.take_trigger()
     transcript.set_partial([Word(0.6, 0.95, "weather")])  # the decoder re-timed it: same text on screen
-    assert not pipeline.triggered
+    assert not pipeline.take_trigger()
     transcript.set_partial([Word(0.6, 0.95, "whether")])  # the text changed
-    assert pipeline.triggered
-    pipeline.triggered = False
+    assert pipeline.take_trigger()
     transcript.add(Word(0.6, 0.95, "whether"))  # final words always trigger
-    assert pipeline.triggered
+    assert pipeline.take_trigger()
 
 
 def test_the_footer_shows_per_stage_percentiles_and_fits_80_columns(make_pipeline):

@@ -87,4 +87,4 @@ def test_recording_player_restamps_items_onto_the_live_clock_and_loops():
         assert item.start == pytest.approx(t, abs=1e-6)  # the item's own time is its capture time
     gaps = np.diff([t for t, _ in got])
     # real-time pacing: never faster than the recording (a loaded machine may only make it slower)
-    assert np.all(gaps >= 0) and 0.045 <= np.median(gaps) <= 0.1
+    assert np.all(gaps >= 0) and np.median(gaps) >= 0.045

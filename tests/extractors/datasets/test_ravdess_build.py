@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qamoe.data.clip_window import last_window
+from qamoe.data.window import last_window
 from qamoe.data.ravdess import Condition, FeatureCache, load_ravdess, read_labels, snr_views
 from qamoe.dataset import DataError
 from qamoe.extractors.datasets.noise import active_level, add_noise, babble_noise, pink_noise

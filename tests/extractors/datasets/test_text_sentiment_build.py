@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from qamoe.data import text_sentiment as ts
-from qamoe.data.clip_window import MAX_FRAMES
+from qamoe.data.window import MAX_FRAMES
 from qamoe.dataset import DataError
 from qamoe.extractors.datasets.embedding import embed_words
 from qamoe.extractors.datasets.speech import voice_for

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from qamoe.data.clip_window import MAX_FRAMES, MAX_WORDS, WINDOW_S, last_window, media_features, words_of
+from qamoe.data.window import MAX_FRAMES, MAX_WORDS, WINDOW_S, last_window, media_features, words_of
 from qamoe.dataset import pool_frames
 
 
