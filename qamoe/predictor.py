@@ -77,7 +77,8 @@ class Predictor:
         self.dims = dict(self.engine.dims)
         self._clip = None
         self._embedder = None
-        self.progress = None  # optional callback(stage, t, end) while a media file is read (qamoe-predict's bar)
+        self.last_warnings: list[str] = []  # the last media file's decode problems (e.g. truncated)
+        self.last_expression: dict[str, float] = {}  # the last input's face expression probabilities
 
     @classmethod
     def load(cls, directory: str | Path | None = None, *, profile=None, device: str = "cpu") -> "Predictor":
@@ -104,8 +105,9 @@ class Predictor:
             self._clip = ClipExtractor(expression=True)  # vision trimmed to the checkpoint's size below
         return self._clip
 
-    def features(self, text=None, audio=None, sample_rate: int = 16000, video=None):
-        """-> ({modality: (T, d) raw features, T may be 0}, transcript, {modality: why missing})."""
+    def features(self, text=None, audio=None, sample_rate: int = 16000, video=None, progress=None):
+        """-> ({modality: (T, d) raw features, T may be 0}, transcript, {modality: why missing}).
+        `progress(stage, t, end)`: optional, called as a media file is read (qamoe-predict's bar)."""
         from qamoe.data.window import media_features  # noqa: PLC0415
         from qamoe.extractors.datasets.speech import write_wav  # noqa: PLC0415
 
@@ -131,7 +133,7 @@ class Predictor:
                     path = Path(tmp) / "audio.wav"
                     write_wav(path, samples, int(sample_rate))
                 extractor = self._clip_extractor()
-                clip = extractor.extract(path, transcript=text, progress=self.progress)
+                clip = extractor.extract(path, transcript=text, progress=progress)
             feats = media_features(clip)
             self.last_expression = _mean_expression(clip.features["vision"]) if video is not None else {}
             feats["vision"] = feats["vision"][:, : self.dims.get("vision", GEOMETRY_DIM)]  # geometry only (20), or + expression (27)
@@ -182,19 +184,20 @@ class Predictor:
             transcript=transcript, raw_std=raw_std, warnings=list(warnings or []),
         )
 
-    def predict(self, text: str | None = None, audio=None, sample_rate: int = 16000, video=None, image=None) -> Prediction:
+    def predict(self, text: str | None = None, audio=None, sample_rate: int = 16000, video=None, image=None,
+                progress=None) -> Prediction:
         """Any subset of: `text` (a clean transcript), `audio` (1-D float samples at `sample_rate`, or
         a path of an audio file: FLAC, WAV, MP3, OGG, anything PyAV decodes), `video` (a path of a
         recorded video or audio file), `image` (a still face: a path of an image file, or an (H, W) /
         (H, W, 3) uint8 array). With `text` and media, the text modality reads the given text instead
-        of the ASR's words."""
+        of the ASR's words. `progress(stage, t, end)`: optional, called as a media file is read."""
         if text is None and audio is None and video is None and image is None:
             raise ValueError("give text, audio, video or image")
         if audio is not None and video is not None:
             raise ValueError("give audio or video, not both (a video's own sound track is used)")
         if image is not None and video is not None:
             raise ValueError("give image or video, not both (a video has its own faces)")
-        feats, transcript, reasons = self.features(text, audio, sample_rate, video)
+        feats, transcript, reasons = self.features(text, audio, sample_rate, video, progress=progress)
         if image is not None:
             feats["vision"], why, self.last_expression = self._image_features(image)
             if why:

@@ -122,6 +122,13 @@ class Session:
         self.stop_event = threading.Event()
         self.stats = RunStats()
         self.warnings: list[str] = []
+        # what a run fills in as it goes (read by _finish)
+        self.summary = None  # the replay's ReplaySummary
+        self.log: JsonlLog | None = None
+        self.gave_up: str | None = None
+        self.dashboard: Dashboard | None = None
+        self.status_message = ""  # the dashboard's status line, also before the dashboard exists
+        self._printed_t: float | None = None
         recording = None
         if options.video is not None:  # an unreadable file is the first thing to report
             from .mediafile import MediaRecording  # noqa: PLC0415
@@ -202,8 +209,6 @@ class Session:
         self.log = log
         if log is not None:
             self.pipeline.subscribe(log)
-        self.gave_up: str | None = None
-        self.dashboard = None
         if self.capture:
             threading.Thread(target=self._watch_sources, name="source-watch", daemon=True).start()
         interrupted = False
@@ -264,7 +269,7 @@ class Session:
 
     def _run_tui(self) -> None:
         dashboard = Dashboard(source=self.source_label)
-        dashboard.message = getattr(self, "status_message", "")
+        dashboard.message = self.status_message
         self.dashboard = dashboard
         self.pipeline.subscribe(dashboard.push)
         worker = self._start_driver(on_end=lambda: setattr(dashboard, "message", "replay finished: press q to quit"))
@@ -299,7 +304,7 @@ class Session:
 
     def _print_line(self, update) -> None:
         """About one line per second (updates may come faster, event-driven)."""
-        last = getattr(self, "_printed_t", None)
+        last = self._printed_t
         if last is not None and update.t - last < 1.0 - 1e-6:
             return
         self._printed_t = update.t
@@ -326,7 +331,6 @@ class Session:
             finally:
                 on_end()
 
-        self.summary = None
         worker = threading.Thread(target=replay, name="replay", daemon=True)
         worker.start()
         return worker
@@ -338,7 +342,7 @@ class Session:
             worker.join(5.0)
 
     def _finish(self) -> int:
-        summary = getattr(self, "summary", None)
+        summary = self.summary
         if summary is not None:
             self.warnings += summary.warnings
         if self.stats.updates:
@@ -349,11 +353,11 @@ class Session:
             self.err.print(f"replayed {summary.media_s:.1f} s of media in {summary.wall_s:.1f} s", highlight=False)
         for warning in self.warnings:
             self.err.print(f"[bold yellow]warning:[/] {warning}")
-        log = getattr(self, "log", None)
+        log = self.log
         if log is not None and log.error is not None:
             self.err.print(f"[bold red]error:[/] run log not complete: {log.error}", highlight=False, soft_wrap=True)
             return LOG_FAILED_EXIT
-        if getattr(self, "gave_up", None):
+        if self.gave_up:
             self.err.print(f"[bold red]error:[/] {self.gave_up}", highlight=False, soft_wrap=True)
             return NO_SOURCE_EXIT
         return 3 if any(w.startswith("replay failed") for w in self.warnings) else 0

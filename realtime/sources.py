@@ -67,8 +67,10 @@ class Recording(ABC):
         """Problems met while reading that did not stop it (e.g. a decode error near the end)."""
         return []
 
+    _state = SourceState(RUNNING)  # until the replay driver calls finish()
+
     def state(self) -> SourceState:
-        return getattr(self, "_state", SourceState(RUNNING))
+        return self._state
 
     def finish(self, failure: str = "") -> None:
         """The replay driver's note that `items()` ended: cleanly, or failed for `failure`."""

@@ -63,7 +63,7 @@ def show(console: Console, source: str, result) -> None:
 @contextmanager
 def media_progress(console: Console, path: Path):
     """A progress bar on standard error while a media file is read (on a terminal only): the
-    callback `Predictor.progress` takes (stage, t, end) in seconds of media."""
+    callback `Predictor.predict(progress=...)` takes (stage, t, end) in seconds of media."""
     if not console.is_terminal:
         yield None
         return
@@ -124,8 +124,7 @@ def main(argv=None) -> None:
                 result = predictor.predict(image=path, text=args.transcript)
             else:
                 with media_progress(err_console, path) as progress:  # a long file: a bar, not 60 s of silence
-                    predictor.progress = progress
-                    result = predictor.predict(video=path, text=args.transcript)
+                    result = predictor.predict(video=path, text=args.transcript, progress=progress)
         if args.json:
             print(json.dumps({"source": source, **result.to_dict()}, allow_nan=False))
         else:
