@@ -47,21 +47,46 @@ def package_modules() -> dict[str, Path]:
     return modules
 
 
+def _resolve(package: str, level: int, name: str | None) -> str:
+    """The absolute name of `name` imported `level` dots up from `package` (level 0: absolute)."""
+    if not level:
+        return name or ""
+    base = package.split(".")[: len(package.split(".")) - level + 1]
+    return ".".join(base + ([name] if name else []))
+
+
+def _imported_by_string(node: ast.Call, package: str) -> str | None:
+    """The absolute module name given as a string constant to importlib.import_module /
+    import_module / __import__ (a relative one resolved against the call's package argument when
+    that is a string constant, else against the caller's package); None for any other call."""
+    func = node.func
+    called = func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else None
+    if called not in ("import_module", "__import__") or not node.args:
+        return None
+    first = node.args[0]
+    if not (isinstance(first, ast.Constant) and isinstance(first.value, str)):
+        return None
+    given = [*node.args[1:2], *(k.value for k in node.keywords if k.arg == "package")] if called == "import_module" else []
+    if given and isinstance(given[0], ast.Constant) and isinstance(given[0].value, str):
+        package = given[0].value
+    level = len(first.value) - len(first.value.lstrip("."))
+    return _resolve(package, level, first.value[level:] or None)
+
+
 def imported_modules(module: str, path: Path) -> list[tuple[int, str]]:
-    """(line, absolute module name) of every qamoe import in the file, relative ones resolved."""
+    """(line, absolute module name) of every qamoe import in the file, relative ones resolved, and of
+    every module named by a string constant to importlib.import_module or __import__."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     found = []
     for node in ast.walk(ast.parse(path.read_text(), str(path))):
         if isinstance(node, ast.Import):
             found += [(node.lineno, a.name) for a in node.names]
         elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")[: len(package.split(".")) - node.level + 1]
-                name = ".".join(base + ([node.module] if node.module else []))
-            else:
-                name = node.module or ""
+            name = _resolve(package, node.level, node.module)
             found.append((node.lineno, name))
             found += [(node.lineno, f"{name}.{a.name}") for a in node.names if f"{name}.{a.name}" in MODULES]
+        elif isinstance(node, ast.Call) and (name := _imported_by_string(node, package)) is not None:
+            found.append((node.lineno, name))
     return [(line, name) for line, name in found if name == "qamoe" or name.startswith("qamoe.")]
 
 
@@ -88,9 +113,16 @@ def test_no_import_statement_looks_up_a_layer():
 
 def test_the_scan_sees_lazy_and_relative_imports(tmp_path):
     source = tmp_path / "probe.py"
-    source.write_text("from . import shards\nfrom ..cli import common\n\ndef f():\n    import qamoe.realtime.app\n")
+    source.write_text(
+        "import importlib\nfrom importlib import import_module\nfrom . import shards\nfrom ..cli import common\n\n"
+        "def f():\n    import qamoe.realtime.app\n    importlib.import_module('qamoe.calibration.profile')\n"
+        "    __import__('qamoe.cli.live')\n    import_module('.realtime.sources', 'qamoe')\n"
+        "    importlib.import_module('..predictor', package=__package__)\n"
+        "    importlib.import_module(name_in_a_variable)\n    __import__('numpy')\n")
     names = {name for _, name in imported_modules("qamoe.extractors.probe", source)}
-    assert {"qamoe.extractors.shards", "qamoe.cli.common", "qamoe.realtime.app"} <= names
+    assert {"qamoe.extractors.shards", "qamoe.cli.common", "qamoe.realtime.app", "qamoe.calibration.profile",
+            "qamoe.cli.live", "qamoe.realtime.sources", "qamoe.predictor"} <= names
+    assert not {"numpy", "importlib"} & names  # only qamoe modules count
 
 
 @pytest.mark.parametrize("layer", ORDER[:-1])
