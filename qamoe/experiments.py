@@ -258,6 +258,6 @@ def run_evaluation(
     if folder is not None and report_title is not None:
         from qamoe.report import write_markdown
 
-        report = write_markdown({name: p.to_dict() for name, p in payloads.items()}, folder, title=report_title)
+        report = write_markdown(payloads, folder, title=report_title)
         log(f"report written to {report}")
     return payloads

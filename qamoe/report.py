@@ -2,31 +2,34 @@
 report; the lambda x eta grid is drawn as a heatmap PNG like the paper's Figure 3. Each protocol has
 its `Renderer` in RENDERERS (title, tables, extra Markdown).
 
-A protocol payload (`protocols.ProtocolPayload.to_dict()`, what `qamoe-eval --protocol NAME` writes
-to NAME.json; the renderers read it, so results loaded from disk render the same):
-    {"protocol", "dataset", "split", "eval_seed", "command",
-     "models": {label: {"checkpoints": [...], "architecture", "seeds": [...], "per_seed": [result, ...],
-                        "aggregate": aggregate(per_seed)}}}
+The renderers read a typed `protocols.ProtocolPayload`: per model its per-seed records and their
+aggregate (the same record with a `Spread` for every number). `qamoe-eval --protocol NAME` writes
+its `to_dict()` to NAME.json, and `load_payload` reads such a file back into the same records, so
+results loaded from disk render exactly like fresh ones.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import NamedTuple
 
 from rich.table import Table
 
 from qamoe.files import atomic_write_text
+from qamoe.protocols import (GridResult, ProtocolIIIResult, ProtocolIIResult, ProtocolIMissingResult,
+                             ProtocolISubsetsResult, ProtocolPayload, ProtocolResult, Spread)
 
 PERCENT = {"Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7", "Acc", "F1_score"}
 
 
-def _num(value) -> tuple[float, float | None]:
-    if isinstance(value, dict) and "mean" in value:
-        return value["mean"], value["std"] if len(value.get("values", [])) > 1 else None
+def _num(value: Spread | float | None) -> tuple[float, float | None]:
+    """(mean, std) of an aggregated number; std None for a single seed or a plain number."""
+    if isinstance(value, Spread):
+        return value.mean, value.std if len(value.values) > 1 else None
     if value is None:
         return math.nan, None
     return float(value), None
@@ -45,150 +48,161 @@ def fmt(value, key: str = "", digits: int | None = None) -> str:
     return text
 
 
-def _task_keys(payload: dict) -> dict[str, str]:
-    """Metric keys for the headline columns, regression or classification."""
-    for model in payload["models"].values():
-        agg = model["aggregate"]
-        metrics = agg.get("metrics") or agg.get("clean_metrics")
-        if metrics is None and "conditions" in agg:
-            metrics = next(iter(agg["conditions"].values()))["metrics"]
-        if metrics is None and "metrics" in agg:
-            metrics = agg["metrics"]
-        if metrics and "Acc" in metrics:
-            return {"acc2": "Acc", "f1": "F1_score", "acc7": "Acc", "mae": None}
-        break
-    return {"acc2": "Non0_acc_2", "f1": "Non0_F1_score", "acc7": "Mult_acc_7", "mae": "MAE"}
+def _metric_names(result: ProtocolResult) -> Collection[str]:
+    """The metric keys a result reports (none for the reliability and efficiency protocols)."""
+    if isinstance(result, (ProtocolIIIResult, GridResult)):
+        return result.metrics
+    if isinstance(result, (ProtocolISubsetsResult, ProtocolIMissingResult, ProtocolIIResult)):
+        return next(iter(result.conditions.values())).metrics
+    return ()
 
 
-def _pair(metrics: dict, *keys: str | None) -> str:
+class TaskKeys(NamedTuple):
+    """The metric keys of the headline columns: regression (MOSI-style) or classification."""
+
+    acc2: str
+    f1: str
+    acc7: str
+    mae: str | None
+
+
+def _task_keys(payload: ProtocolPayload) -> TaskKeys:
+    """The headline keys of the task the payload's first model reports."""
+    first = next(iter(payload.models.values()), None)
+    if first is not None and "Acc" in _metric_names(first.aggregate):
+        return TaskKeys(acc2="Acc", f1="F1_score", acc7="Acc", mae=None)
+    return TaskKeys(acc2="Non0_acc_2", f1="Non0_F1_score", acc7="Mult_acc_7", mae="MAE")
+
+
+def _pair(metrics: dict[str, Spread], *keys: str | None) -> str:
     return " / ".join(fmt(metrics[k], k) for k in keys if k)
 
 
 TableRows = tuple[str, list[str], list[list[str]]]  # (title, header, rows)
 
 
-def _condition_tables(payload: dict, *, title: str, condition: str, columns: Callable[[dict], tuple]) -> list[TableRows]:
+def _condition_tables(payload: ProtocolPayload, *, title: str, condition: str,
+                      columns: Callable[[TaskKeys], tuple]) -> list[TableRows]:
     """Protocols I and II: one row per condition (and their average), one column per model; then the
     mean r_m per condition of every model that has a reliability score."""
-    models = payload["models"]
-    labels = list(models)
-    aggs = {m: models[m]["aggregate"] for m in labels}
+    labels = list(payload.models)
+    aggs = {m: payload.models[m].aggregate for m in labels}
     cols = columns(_task_keys(payload))
-    first = aggs[labels[0]]["conditions"]
+    first = aggs[labels[0]].conditions
     header = [condition, *labels]
-    rows = [[cond, *(_pair(aggs[m]["conditions"][cond]["metrics"], *cols) for m in labels)] for cond in first]
+    rows = [[cond, *(_pair(aggs[m].conditions[cond].metrics, *cols) for m in labels)] for cond in first]
     avg = []
     for m in labels:
         per_key = []
         for k in cols:
             if not k:
                 continue
-            values = [_num(aggs[m]["conditions"][c]["metrics"][k])[0] for c in first]
+            values = [_num(aggs[m].conditions[c].metrics[k])[0] for c in first]
             per_key.append(fmt(sum(values) / len(values), k))
         avg.append(" / ".join(per_key))
     rows.append(["Avg.", *avg])
     unit = " / ".join(k for k in cols if k)
     tables = [(f"{title}: {unit}", header, rows)]
     for m in labels:
-        conds = aggs[m]["conditions"]
-        means = [[_num(v)[0] for v in conds[c]["mean_reliability"].values()] for c in first]
+        conds = aggs[m].conditions
+        means = [[_num(v)[0] for v in conds[c].mean_reliability.values()] for c in first]
         if all(abs(v - 1.0) < 1e-9 for row_ in means for v in row_):
             continue
-        names = list(conds[next(iter(first))]["mean_reliability"])
+        names = list(conds[next(iter(first))].mean_reliability)
         tables.append((f"{m}: mean reliability r_m per condition", [condition, *(f"r_{n}" for n in names)],
-                       [[c, *(fmt(conds[c]["mean_reliability"][n], digits=3) for n in names)] for c in first]))
+                       [[c, *(fmt(conds[c].mean_reliability[n], digits=3) for n in names)] for c in first]))
     return tables
 
 
-def _mixture_tables(payload: dict, *, title: str) -> list[TableRows]:
-    aggs = {m: model["aggregate"] for m, model in payload["models"].items()}
+def _mixture_tables(payload: ProtocolPayload, *, title: str) -> list[TableRows]:
+    aggs = {m: model.aggregate for m, model in payload.models.items()}
     first = next(iter(aggs.values()))
-    cols = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr", "Acc", "F1_score") if k in first["metrics"]]
+    cols = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr", "Acc", "F1_score") if k in first.metrics]
     header = ["model", *(f"mixture {k}" for k in cols), *(f"clean {k}" for k in cols[:2])]
-    rows = [[m, *(fmt(a["metrics"][k], k) for k in cols), *(fmt(a["clean_metrics"][k], k) for k in cols[:2])]
+    rows = [[m, *(fmt(a.metrics[k], k) for k in cols), *(fmt(a.clean_metrics[k], k) for k in cols[:2])]
             for m, a in aggs.items()]
     return [(title, header, rows)]
 
 
-def _grid_tables(payload: dict, *, title: str) -> list[TableRows]:
-    key = _task_keys(payload)["acc7"]
+def _grid_tables(payload: ProtocolPayload, *, title: str) -> list[TableRows]:
+    key = _task_keys(payload).acc7
     tables = []
-    for m, model in payload["models"].items():
-        first = model["per_seed"][0]
-        header = ["eta \\ lambda", *(f"{v:.1f}" for v in first["noise"])]
-        rows = [[f"{eta:.0%}", *(fmt(model["aggregate"]["metrics"][key][i][j], key, 1).split(" ±")[0]
-                                 for j in range(len(first["noise"])))]
-                for i, eta in enumerate(first["missing"])]
+    for m, model in payload.models.items():
+        first = model.per_seed[0]
+        header = ["eta \\ lambda", *(f"{v:.1f}" for v in first.noise)]
+        rows = [[f"{eta:.0%}", *(fmt(model.aggregate.metrics[key][i][j], key, 1).split(" ±")[0]
+                                 for j in range(len(first.noise)))]
+                for i, eta in enumerate(first.missing)]
         tables.append((f"{m}: {key} (%, mean over seeds) on the grid", header, rows))
     return tables
 
 
-def _grid_markdown(payload: dict, out: Path) -> list[str]:
+def _grid_markdown(payload: ProtocolPayload, out: Path) -> list[str]:
     """The grid's summary table and one heatmap PNG per model (written beside REPORT.md)."""
-    key = _task_keys(payload)["acc7"]
+    key = _task_keys(payload).acc7
     parts = ["Summary (" + key + " in %, mean over seeds):", ""]
     parts += [markdown_table(["model", "clean", "λ=0.3, η=0.2", "λ=0.7, η=0.7", "grid mean",
                               "largest step between neighbours", "MAE clean → worst"], grid_summary(payload)), ""]
-    for label in payload["models"]:
+    for label in payload.models:
         name = f"grid_{label}.png"
         heatmap(payload, label, out / name)
         parts += [f"![{label} grid]({name})", ""]
     return parts
 
 
-def _reliability_tables(payload: dict, *, title: str) -> list[TableRows]:
-    models = payload["models"]
-    aggs = {m: model["aggregate"] for m, model in models.items()}
-    names = list(next(iter(aggs.values()))["modalities"])
+def _reliability_tables(payload: ProtocolPayload, *, title: str) -> list[TableRows]:
+    models = payload.models
+    aggs = {m: model.aggregate for m, model in models.items()}
+    names = list(next(iter(aggs.values())).modalities)
     header = ["model", "pooled rho", *(f"rho {n}" for n in names), *(f"rho {n} (present only)" for n in names)]
-    rows = [[m, fmt(a["pooled"]["spearman_rho"], digits=3),
-             *(fmt(a["modalities"][n]["spearman_rho"], digits=3) for n in names),
-             *(fmt(a["modalities"][n]["spearman_rho_present_only"], digits=3) for n in names)] for m, a in aggs.items()]
+    rows = [[m, fmt(a.pooled.spearman_rho, digits=3),
+             *(fmt(a.modalities[n].spearman_rho, digits=3) for n in names),
+             *(fmt(a.modalities[n].spearman_rho_present_only, digits=3) for n in names)] for m, a in aggs.items()]
     tables = [("Spearman rho between r_m and the injected degradation (lambda; 1.0 when missing)", header, rows)]
-    error = next(iter(models.values()))["per_seed"][0]["error"]
+    error = next(iter(models.values())).per_seed[0].error
     edges = ["[0.0, 0.2)", "[0.2, 0.4)", "[0.4, 0.6)", "[0.6, 0.8)", "[0.8, 1.0]"]
     header = ["model", "r", *edges, "monotone"]
     rows = []
     for m, model in models.items():
-        per_seed = model["per_seed"]
-        if not per_seed[0]["has_reliability"]:
+        per_seed = model.per_seed
+        if not per_seed[0].has_reliability:
             continue
 
         def bins_row(label, bins, flags, m=m):
-            cells = [f"{fmt(b['error'])} (n={int(round(_num(b['count'])[0]))})" for b in bins]
+            cells = [f"{fmt(b.error)} (n={int(round(_num(b.count)[0]))})" for b in bins]
             if "quintiles" in label:  # the columns are equal-count bins here: show each one's r range
-                cells = [f"{c}, r {_num(b['range'][0])[0]:.3f}–{_num(b['range'][1])[0]:.3f}" for c, b in zip(cells, bins)]
+                cells = [f"{c}, r {_num(b.range[0])[0]:.3f}–{_num(b.range[1])[0]:.3f}" for c, b in zip(cells, bins)]
             return [m, label, *cells, "yes" if all(flags) else ("no" if any(f is False for f in flags) else "n/a")]
 
-        rows.append(bins_row("mean over modalities", aggs[m]["sample_bins"],
-                             [r["sample_error_falls_monotonically"] for r in per_seed]))
-        if "sample_quintiles" in aggs[m]:  # absent from results written before quintiles were added
-            rows.append(bins_row("quintiles of mean r (equal counts, not fixed bins)", aggs[m]["sample_quintiles"],
-                                 [r["quintile_error_falls_monotonically"] for r in per_seed]))
+        agg = aggs[m]
+        rows.append(bins_row("mean over modalities", agg.sample_bins,
+                             [r.sample_error_falls_monotonically for r in per_seed]))
+        rows.append(bins_row("quintiles of mean r (equal counts, not fixed bins)", agg.sample_quintiles,
+                             [r.quintile_error_falls_monotonically for r in per_seed]))
         for n in names:
-            rows.append(bins_row(f"r_{n}", aggs[m]["modalities"][n]["bins"],
-                                 [r["modalities"][n]["error_falls_monotonically"] for r in per_seed]))
+            rows.append(bins_row(f"r_{n}", agg.modalities[n].bins,
+                                 [r.modalities[n].error_falls_monotonically for r in per_seed]))
     tables.append((f"{error} of the fused prediction in five r bins (mixture test set)", header, rows))
     return tables
 
 
-def _efficiency_tables(payload: dict, *, title: str) -> list[TableRows]:
-    aggs = {m: model["aggregate"] for m, model in payload["models"].items()}
-    sizes = list(next(iter(aggs.values()))["batches"])
+def _efficiency_tables(payload: ProtocolPayload, *, title: str) -> list[TableRows]:
+    aggs = {m: model.aggregate for m, model in payload.models.items()}
+    sizes = list(next(iter(aggs.values())).batches)
     header = ["model", "total params (M)", "active params (M)", "GFLOPs / sample",
               *(f"latency ms (B={s})" for s in sizes), *(f"samples/s (B={s})" for s in sizes), "peak MB (B=16)"]
     rows = []
     for m, a in aggs.items():
-        peak_at = "16" if "16" in a["batches"] else sizes[-1]
+        peak_at = "16" if "16" in a.batches else sizes[-1]
         rows.append([
-            m, fmt(_num(a["total_parameters"])[0] / 1e6, digits=3), fmt(_num(a["active_parameters"])[0] / 1e6, digits=3),
-            fmt(_num(a["gflops_per_sample"])[0], digits=4),
-            *(fmt(_num(a["batches"][s]["latency_ms"])[0], digits=2) for s in sizes),
-            *(fmt(_num(a["batches"][s]["throughput_per_s"])[0], digits=0) for s in sizes),
-            fmt(_num(a["batches"][peak_at]["peak_memory_mb"])[0], digits=1),
+            m, fmt(_num(a.total_parameters)[0] / 1e6, digits=3), fmt(_num(a.active_parameters)[0] / 1e6, digits=3),
+            fmt(_num(a.gflops_per_sample)[0], digits=4),
+            *(fmt(_num(a.batches[s].latency_ms)[0], digits=2) for s in sizes),
+            *(fmt(_num(a.batches[s].throughput_per_s)[0], digits=0) for s in sizes),
+            fmt(_num(a.batches[peak_at].peak_memory_mb)[0], digits=1),
         ])
-    first = next(iter(payload["models"].values()))["per_seed"][0]
-    return [(f"{title} on {first['device']}, {first['threads']} thread(s)", header, rows)]
+    first = next(iter(payload.models.values())).per_seed[0]
+    return [(f"{title} on {first.device}, {first.threads} thread(s)", header, rows)]
 
 
 @dataclass(frozen=True)
@@ -198,19 +212,19 @@ class Renderer:
 
     title: str
     tables: Callable[..., list[TableRows]]  # (payload, *, title) -> tables
-    markdown_extra: Callable[[dict, Path], list[str]] | None = None
+    markdown_extra: Callable[[ProtocolPayload, Path], list[str]] | None = None
 
-    def rows(self, payload: dict) -> list[TableRows]:
+    def rows(self, payload: ProtocolPayload) -> list[TableRows]:
         return self.tables(payload, title=self.title)
 
 
 RENDERERS = {
     "subsets": Renderer("Protocol I, fixed missing: available modalities (Table 2)",
-                        partial(_condition_tables, condition="available", columns=lambda k: (k["acc2"], k["f1"]))),
+                        partial(_condition_tables, condition="available", columns=lambda k: (k.acc2, k.f1))),
     "missing": Renderer("Protocol I, random missing rate eta, one checkpoint (Table 3)",
-                        partial(_condition_tables, condition="eta", columns=lambda k: (k["acc7"], k["f1"], k["mae"]))),
+                        partial(_condition_tables, condition="eta", columns=lambda k: (k.acc7, k.f1, k.mae))),
     "noise": Renderer("Protocol II, noise intensity lambda (Table 4)",
-                      partial(_condition_tables, condition="lambda", columns=lambda k: (k["acc2"], k["mae"]))),
+                      partial(_condition_tables, condition="lambda", columns=lambda k: (k.acc2, k.mae))),
     "mixture": Renderer("Protocol III, stochastic mixture test set (Table 5)", _mixture_tables),
     "grid": Renderer("One checkpoint on the lambda x eta grid (Figure 3, Table 9)", _grid_tables, _grid_markdown),
     "reliability": Renderer("Reliability score validation (Table 6)", _reliability_tables),
@@ -224,14 +238,14 @@ def renderer(protocol: str) -> Renderer:
     return RENDERERS[protocol]
 
 
-def protocol_tables(protocol: str, payload: dict) -> list[TableRows]:
+def protocol_tables(payload: ProtocolPayload) -> list[TableRows]:
     """(title, header, rows) of one protocol's payload."""
-    return renderer(protocol).rows(payload)
+    return renderer(payload.protocol).rows(payload)
 
 
-def rich_tables(protocol: str, payload: dict) -> list[Table]:
+def rich_tables(payload: ProtocolPayload) -> list[Table]:
     out = []
-    for title, header, rows in protocol_tables(protocol, payload):
+    for title, header, rows in protocol_tables(payload):
         table = Table(title=title)
         for i, h in enumerate(header):
             table.add_column(h, justify="left" if i == 0 else "right")
@@ -248,7 +262,7 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
-def heatmap(payload: dict, label: str, path: str | Path, key: str | None = None) -> Path:
+def heatmap(payload: ProtocolPayload, label: str, path: str | Path, key: str | None = None) -> Path:
     """The grid of one model (mean over seeds) as a heatmap: rows eta, columns lambda; the star marks
     the paper's compound point lambda = 0.3, eta = 0.2."""
     import matplotlib
@@ -257,10 +271,10 @@ def heatmap(payload: dict, label: str, path: str | Path, key: str | None = None)
     import matplotlib.pyplot as plt
     import numpy as np
 
-    model = payload["models"][label]
-    key = key or _task_keys(payload)["acc7"]
-    grid = np.array([[_num(v)[0] for v in row] for row in model["aggregate"]["metrics"][key]])
-    noise, missing = model["per_seed"][0]["noise"], model["per_seed"][0]["missing"]
+    model = payload.models[label]
+    key = key or _task_keys(payload).acc7
+    grid = np.array([[_num(v)[0] for v in row] for row in model.aggregate.metrics[key]])
+    noise, missing = model.per_seed[0].noise, model.per_seed[0].missing
     scale = 100.0 if key in PERCENT else 1.0
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
     cmap = "viridis_r" if key == "MAE" else "RdYlBu_r"
@@ -277,7 +291,7 @@ def heatmap(payload: dict, label: str, path: str | Path, key: str | None = None)
     ax.set_yticks(range(len(missing)), [f"{v:.0%}" for v in missing])
     ax.set_xlabel("noise intensity lambda")
     ax.set_ylabel("missing rate eta")
-    seeds = len(model["per_seed"])
+    seeds = len(model.per_seed)
     ax.set_title(f"{label}: {key}{' (%)' if scale != 1 else ''}, mean of {seeds} seed(s)")
     fig.colorbar(image, ax=ax)
     fig.tight_layout()
@@ -287,24 +301,24 @@ def heatmap(payload: dict, label: str, path: str | Path, key: str | None = None)
     return path
 
 
-def grid_summary(payload: dict) -> list[list[str]]:
+def grid_summary(payload: ProtocolPayload) -> list[list[str]]:
     """Per model: clean value, value at (0.3, 0.2), worst corner, and the largest drop between two
     neighbouring cells (a cliff shows as a large step; graceful degradation as small ones)."""
     import numpy as np
 
-    key = _task_keys(payload)["acc7"]
+    key = _task_keys(payload).acc7
     rows = []
-    for label, model in payload["models"].items():
-        grid = np.array([[_num(v)[0] for v in row] for row in model["aggregate"]["metrics"][key]]) * 100
+    for label, model in payload.models.items():
+        metrics = model.aggregate.metrics
+        grid = np.array([[_num(v)[0] for v in row] for row in metrics[key]]) * 100
         steps = np.concatenate([np.abs(np.diff(grid, axis=0)).ravel(), np.abs(np.diff(grid, axis=1)).ravel()])
-        mae = np.array([[_num(v)[0] for v in row] for row in model["aggregate"]["metrics"]["MAE"]]) \
-            if "MAE" in model["aggregate"]["metrics"] else None
+        mae = np.array([[_num(v)[0] for v in row] for row in metrics["MAE"]]) if "MAE" in metrics else None
         rows.append([label, f"{grid[0, 0]:.1f}", f"{grid[2, 3]:.1f}", f"{grid[-1, -1]:.1f}", f"{grid.mean():.1f}",
                      f"{steps.max():.1f}", f"{mae[0, 0]:.3f} → {mae[-1, -1]:.3f}" if mae is not None else "n/a"])
     return rows
 
 
-def write_markdown(payloads: dict[str, dict], out: str | Path, *, title: str, preamble: str = "") -> Path:
+def write_markdown(payloads: dict[str, ProtocolPayload], out: str | Path, *, title: str, preamble: str = "") -> Path:
     """REPORT.md with every protocol's tables and the grid heatmaps (PNG files beside it)."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -328,14 +342,19 @@ def write_markdown(payloads: dict[str, dict], out: str | Path, *, title: str, pr
 # ---- the paper's claims, checked against the JSON results of a report folder ----
 
 
-def _load(path: Path):
+def load_payload(path: str | Path) -> ProtocolPayload:
+    """A PROTOCOL.json written by `ProtocolPayload.to_dict()`, read back into the typed records."""
     import json
 
-    return json.loads(path.read_text()) if path.exists() else None
+    return ProtocolPayload.from_dict(json.loads(Path(path).read_text()))
 
 
-def _metric(payload: dict, label: str, key: str, field: str = "metrics") -> tuple[float, float | None]:
-    return _num(payload["models"][label]["aggregate"][field][key])
+def _load(path: Path) -> ProtocolPayload | None:
+    return load_payload(path) if path.exists() else None
+
+
+def _metric(payload: ProtocolPayload, label: str, key: str) -> tuple[float, float | None]:
+    return _num(payload.models[label].aggregate.metrics[key])
 
 
 def claims(report_dir: str | Path, reference: str = "qamoe") -> str:
@@ -352,39 +371,39 @@ def claims(report_dir: str | Path, reference: str = "qamoe") -> str:
         lines.append(f"| {claim} | {result} | {verdict} |")
 
     rel = _load(root / "reliability.json")
-    if rel and reference in rel["models"]:
-        agg = rel["models"][reference]["aggregate"]
-        per_seed = rel["models"][reference]["per_seed"]
-        rho, _ = _num(agg["pooled"]["spearman_rho"])
-        mods = ", ".join(f"{m} {fmt(v['spearman_rho'], digits=2)}" for m, v in agg["modalities"].items())
-        present = ", ".join(f"{m} {fmt(v['spearman_rho_present_only'], digits=2)}" for m, v in agg["modalities"].items())
+    if rel and reference in rel.models:
+        agg = rel.models[reference].aggregate
+        per_seed = rel.models[reference].per_seed
+        rho, _ = _num(agg.pooled.spearman_rho)
+        mods = ", ".join(f"{m} {fmt(v.spearman_rho, digits=2)}" for m, v in agg.modalities.items())
+        present = ", ".join(f"{m} {fmt(v.spearman_rho_present_only, digits=2)}" for m, v in agg.modalities.items())
         row("Spearman ρ(r_m, degradation) ≤ −0.8 (paper: −0.87)",
-            f"pooled {fmt(agg['pooled']['spearman_rho'], digits=3)}; per modality {mods}; "
+            f"pooled {fmt(agg.pooled.spearman_rho, digits=3)}; per modality {mods}; "
             f"among present modalities only (ρ against λ) {present}", bool(rho <= -0.8))
-        fixed = [r["sample_error_falls_monotonically"] for r in per_seed]
-        occupied = [sum(1 for b in r["sample_bins"] if b["count"]) for r in per_seed]
-        bins = " → ".join(f"{fmt(b['error'])} (n={int(round(_num(b['count'])[0]))})" for b in agg["sample_bins"])
+        fixed = [r.sample_error_falls_monotonically for r in per_seed]
+        occupied = [sum(1 for b in r.sample_bins if b.count) for r in per_seed]
+        bins = " → ".join(f"{fmt(b.error)} (n={int(round(_num(b.count)[0]))})" for b in agg.sample_bins)
         row("MAE falls monotonically across the five r_m bins [0,0.2) … [0.8,1.0] (paper: 1.42 → 0.58)",
             f"bins of the mean r over modalities: {bins}; occupied bins per seed {occupied}; "
-            f"r spans {fmt(agg['r_range'][0], digits=3)} to {fmt(agg['r_range'][1], digits=3)}",
+            f"r spans {fmt(agg.r_range[0], digits=3)} to {fmt(agg.r_range[1], digits=3)}",
             bool(all(f is True for f in fixed)),  # fewer than two occupied bins cannot show a fall
             f"only {min(occupied)} of 5 bins occupied" if min(occupied) < 5 else "")
-        quint = [r["quintile_error_falls_monotonically"] for r in per_seed]
-        qbins = " → ".join(fmt(b["error"]) for b in agg["sample_quintiles"])
+        quint = [r.quintile_error_falls_monotonically for r in per_seed]
+        qbins = " → ".join(fmt(b.error) for b in agg.sample_quintiles)
         row("(supplementary) MAE falls across quintiles of the mean r", f"{qbins} (per seed monotone: {quint})",
             all(q is True for q in quint))
     grid = _load(root / "grid.json")
-    if grid and reference in grid["models"]:
-        key = _task_keys(grid)["acc7"]
+    if grid and reference in grid.models:
+        key = _task_keys(grid).acc7
         parts, drops = [], {}
-        for label, model in grid["models"].items():
-            g = np.array([[_num(v)[0] for v in r] for r in model["aggregate"]["metrics"][key]]) * 100
+        for label, model in grid.models.items():
+            g = np.array([[_num(v)[0] for v in r] for r in model.aggregate.metrics[key]]) * 100
             steps = np.concatenate([np.abs(np.diff(g, axis=0)).ravel(), np.abs(np.diff(g, axis=1)).ravel()])
             drops[label] = g[0, 0] - g[2, 3]
             parts.append(f"{label}: clean {g[0, 0]:.1f}, (λ=0.3, η=0.2) {g[2, 3]:.1f} (drop {drops[label]:.1f}), "
                          f"worst {g[-1, -1]:.1f}, largest neighbour step {steps.max():.1f}")
         ref_steps = None
-        g = np.array([[_num(v)[0] for v in r] for r in grid["models"][reference]["aggregate"]["metrics"][key]]) * 100
+        g = np.array([[_num(v)[0] for v in r] for r in grid.models[reference].aggregate.metrics[key]]) * 100
         ref_steps = np.concatenate([np.abs(np.diff(g, axis=0)).ravel(), np.abs(np.diff(g, axis=1)).ravel()]).max()
         others = [d for label, d in drops.items() if label != reference]
         holds = bool(ref_steps <= 5.0 and (not others or drops[reference] <= min(others)))
@@ -392,35 +411,35 @@ def claims(report_dir: str | Path, reference: str = "qamoe") -> str:
             f"cells, and a smaller drop at (λ=0.3, η=0.2) than every baseline",
             "; ".join(parts), holds)
     mix = _load(root / "mixture.json")
-    if mix and reference in mix["models"]:
+    if mix and reference in mix.models:
         ref_mae = _metric(mix, reference, "MAE")[0]
-        others = {label: _metric(mix, label, "MAE")[0] for label in mix["models"] if label != reference}
-        result = "; ".join(f"{label} {fmt(mix['models'][label]['aggregate']['metrics']['MAE'], 'MAE')} MAE / "
-                           f"{fmt(mix['models'][label]['aggregate']['metrics']['Mult_acc_7'], 'Mult_acc_7')} Acc-7"
-                           for label in mix["models"])
+        others = {label: _metric(mix, label, "MAE")[0] for label in mix.models if label != reference}
+        result = "; ".join(f"{label} {fmt(m.aggregate.metrics['MAE'], 'MAE')} MAE / "
+                           f"{fmt(m.aggregate.metrics['Mult_acc_7'], 'Mult_acc_7')} Acc-7"
+                           for label, m in mix.models.items())
         row("QA-MoE ahead of the baselines on the stochastic mixture (lowest MAE)", result,
             bool(all(ref_mae < v for v in others.values())) if others else None)
     train = _load(root / "training" / "mixture.json")
-    if train and reference in train["models"] and f"{reference}-clean" in train["models"]:
+    if train and reference in train.models and f"{reference}-clean" in train.models:
         clean = f"{reference}-clean"
         a, b = _metric(train, reference, "MAE")[0], _metric(train, clean, "MAE")[0]
         a7, b7 = _metric(train, reference, "Mult_acc_7")[0], _metric(train, clean, "Mult_acc_7")[0]
         row("spectrum-trained QA-MoE ahead of the clean-trained one under the mixture",
-            f"spectrum MAE {fmt(train['models'][reference]['aggregate']['metrics']['MAE'], 'MAE')}, Acc-7 {a7 * 100:.1f}; "
-            f"clean MAE {fmt(train['models'][clean]['aggregate']['metrics']['MAE'], 'MAE')}, Acc-7 {b7 * 100:.1f} "
-            f"({len(train['models'][reference]['seeds'])} seed(s))", bool(a < b and a7 >= b7))
+            f"spectrum MAE {fmt(train.models[reference].aggregate.metrics['MAE'], 'MAE')}, Acc-7 {a7 * 100:.1f}; "
+            f"clean MAE {fmt(train.models[clean].aggregate.metrics['MAE'], 'MAE')}, Acc-7 {b7 * 100:.1f} "
+            f"({len(train.models[reference].seeds)} seed(s))", bool(a < b and a7 >= b7))
     abl = _load(root / "ablations" / "mixture.json")
-    if abl and reference in abl["models"]:
+    if abl and reference in abl.models:
         ref_mae, ref7 = _metric(abl, reference, "MAE")[0], _metric(abl, reference, "Mult_acc_7")[0]
-        for label in abl["models"]:
+        for label in abl.models:
             if label == reference:
                 continue
             mae, acc7 = _metric(abl, label, "MAE")[0], _metric(abl, label, "Mult_acc_7")[0]
             row(f"ablation {label} worse than the full model (mixture)",
-                f"MAE {fmt(abl['models'][label]['aggregate']['metrics']['MAE'], 'MAE')} vs "
-                f"{fmt(abl['models'][reference]['aggregate']['metrics']['MAE'], 'MAE')}; "
+                f"MAE {fmt(abl.models[label].aggregate.metrics['MAE'], 'MAE')} vs "
+                f"{fmt(abl.models[reference].aggregate.metrics['MAE'], 'MAE')}; "
                 f"Acc-7 {acc7 * 100:.1f} vs {ref7 * 100:.1f} "
-                f"({len(abl['models'][label]['seeds'])} seed(s))", bool(mae > ref_mae))
+                f"({len(abl.models[label].seeds)} seed(s))", bool(mae > ref_mae))
     return "\n".join(lines) + "\n"
 
 

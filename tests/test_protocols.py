@@ -1,7 +1,10 @@
 """The evaluation protocols on a tiny trained checkpoint: definitions, reproducibility, helpers."""
 
+import dataclasses
+import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,6 +16,8 @@ from qamoe.evaluate import MIXTURE_MAX, predict_mixture, predict_split, sigma_re
 from qamoe.train import TrainConfig, model_config_for, train_model
 
 SIZES = {"train": 64, "valid": 24, "test": 40}
+DOCS = Path(__file__).resolve().parents[1] / "docs"
+PUBLISHED = sorted(p for p in DOCS.glob("*-report/**/*.json") if "protocol" in json.loads(p.read_text()))
 
 
 @pytest.fixture(scope="module")
@@ -137,22 +142,110 @@ def _key_tree(value, path=""):
     return set()
 
 
-def test_results_write_the_json_keys_of_the_published_reports(setup):
-    """Every protocol's to_dict() has exactly the keys of docs/simulator-report/PROTOCOL.json, so
-    reports and the claims read from those files stay valid."""
-    import json
-    from pathlib import Path
-
+@pytest.fixture(scope="module")
+def every_result(setup):
+    """Each protocol's result on the QA-MoE checkpoint, plus the reliability of a method without r_m
+    (NaN correlations)."""
     checkpoints, split, sigma_ref = setup
-    docs = Path(__file__).resolve().parents[1] / "docs" / "simulator-report"
+    out = {}
     for name in P.PROTOCOLS:
         kwargs = {"batch_sizes": (1, 4), "repeats": 1} if name == "efficiency" else {}
-        result = P.RUNNERS[name](checkpoints["qamoe"], split, sigma_ref, **kwargs)
+        out[name] = P.RUNNERS[name](checkpoints["qamoe"], split, sigma_ref, **kwargs)
+    out["reliability without r_m"] = P.reliability(checkpoints["late-fusion"], split, sigma_ref)
+    return out
+
+
+def test_results_write_the_json_keys_of_the_published_reports(every_result):
+    """Every protocol's to_dict() has exactly the keys of docs/simulator-report/PROTOCOL.json, so
+    reports and the claims read from those files stay valid."""
+    for name in P.PROTOCOLS:
+        result = every_result[name]
         assert isinstance(result, P.ProtocolResult) and result.name == name
-        published = json.loads((docs / f"{name}.json").read_text())
+        published = json.loads((DOCS / "simulator-report" / f"{name}.json").read_text())
         assert _key_tree(result.to_dict()) == _key_tree(published["models"]["qamoe"]["per_seed"][0]), name
         assert result.to_dict()["protocol"] == name
         json.dumps(result.to_dict())  # JSON-ready
+
+
+def assert_same(a, b, path="") -> None:
+    """a and b are the same tree: the same type at every node (records, Spread, int, float, ...),
+    equal leaves, NaN equal to NaN."""
+    assert type(a) is type(b), f"{path}: {type(a).__name__} != {type(b).__name__}"
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            assert_same(getattr(a, f.name), getattr(b, f.name), f"{path}.{f.name}")
+    elif isinstance(a, dict):
+        assert list(a) == list(b), path
+        for key in a:
+            assert_same(a[key], b[key], f"{path}[{key!r}]")
+    elif isinstance(a, list):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_same(x, y, f"{path}[{i}]")
+    elif isinstance(a, float) and math.isnan(a):
+        assert math.isnan(b), path
+    else:
+        assert a == b, path
+
+
+def test_every_result_reads_back_what_it_writes(every_result):
+    for name, result in every_result.items():
+        written = json.loads(json.dumps(result.to_dict()))  # through JSON text, as PROTOCOL.json holds it
+        assert_same(P.ProtocolResult.from_dict(written), result)
+        assert_same(type(result).from_dict(written), result)
+    clean = every_result["mixture"]  # no NaN: plain equality holds too
+    assert P.ProtocolResult.from_dict(json.loads(json.dumps(clean.to_dict()))) == clean
+
+
+def test_from_dict_refuses_what_to_dict_does_not_write(every_result):
+    written = every_result["mixture"].to_dict()
+    with pytest.raises(ValueError, match="GridResult cannot read a result of protocol 'mixture'"):
+        P.GridResult.from_dict(written)
+    with pytest.raises(ValueError, match="cannot read a result of protocol 'telepathy'"):
+        P.ProtocolResult.from_dict({**written, "protocol": "telepathy"})
+    with pytest.raises(ValueError, match=r"unknown fields \['typo'\], missing fields \['clean_metrics'\]"):
+        P.ProtocolResult.from_dict({**{k: v for k, v in written.items() if k != "clean_metrics"}, "typo": 1})
+    bins = every_result["reliability"].to_dict()
+    bins["sample_bins"][0].pop("count")
+    with pytest.raises(ValueError, match=r"ErrorBin: unknown fields \[\], missing fields \['count'\]"):
+        P.ProtocolResult.from_dict(bins)
+
+
+@pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: str(p.relative_to(DOCS)))
+def test_published_payloads_read_back_into_typed_records(path):
+    """Each PROTOCOL.json under docs/*-report reads into typed records that write it back byte for
+    byte (the aggregate, recomputed from per_seed, included), and reads back from that again."""
+    text = path.read_text()
+    data = json.loads(text)
+    payload = P.ProtocolPayload.from_dict(data)
+    assert json.dumps(payload.to_dict()) == json.dumps(data)
+    kind = P.RESULT_TYPES[data["protocol"]]
+    for model in payload.models.values():
+        assert all(type(r) is kind for r in model.per_seed)
+        assert type(model.aggregate) is kind
+    assert_same(P.ProtocolPayload.from_dict(json.loads(json.dumps(payload.to_dict()))), payload)
+
+
+def test_published_reports_cover_every_protocol():
+    assert {json.loads(p.read_text())["protocol"] for p in PUBLISHED} == set(P.PROTOCOLS)
+    retrained = json.loads((DOCS / "simulator-report" / "missing-retrained" / "missing-retrained.json").read_text())
+    for model in retrained["models"].values():  # that experiment writes the per-seed records and aggregate too
+        records = [P.ProtocolIMissingResult.from_dict(r) for r in model["per_seed"]]
+        assert [r.to_dict() for r in records] == model["per_seed"]
+        assert P.aggregate_results(records).to_dict() == model["aggregate"]
+
+
+def test_the_published_report_renders_from_its_json_files(tmp_path):
+    """REPORT.md and CLAIMS.md of docs/simulator-report come out of its PROTOCOL.json files as
+    published: the renderers read the typed records loaded from disk."""
+    from qamoe.report import claims, load_payload, write_markdown
+
+    docs = DOCS / "simulator-report"
+    payloads = {name: load_payload(docs / f"{name}.json") for name in P.PROTOCOLS}
+    write_markdown(payloads, tmp_path, title="QA-MoE baselines on synthetic")
+    assert (tmp_path / "REPORT.md").read_text() == (docs / "REPORT.md").read_text()
+    assert {p.name for p in tmp_path.glob("grid_*.png")} == {f"grid_{m}.png" for m in payloads["grid"].models}
+    assert claims(docs) + "\n" == (docs / "CLAIMS.md").read_text()  # run.sh print()s it: one more newline
 
 
 def test_payload_aggregates_the_seeds_it_holds(setup):
@@ -164,6 +257,13 @@ def test_payload_aggregates_the_seeds_it_holds(setup):
     assert list(written) == ["protocol", "dataset", "split", "eval_seed", "command", "models"]
     mae = written["models"]["qamoe"]["aggregate"]["metrics"]["MAE"]
     assert mae["values"] == [r.metrics["MAE"] for r in per_seed]
+    agg = payload.models["qamoe"].aggregate  # the same record type, a Spread for every number
+    assert isinstance(agg, P.ProtocolIIIResult)
+    values = [r.metrics["MAE"] for r in per_seed]
+    assert agg.metrics["MAE"] == P.Spread(float(np.mean(values)), float(np.std(values)), values)
+    assert agg.max_level == P.Spread(MIXTURE_MAX, 0.0, [MIXTURE_MAX, MIXTURE_MAX])
+    with pytest.raises(ValueError, match="results of another protocol for \\['qamoe'\\]"):
+        P.ProtocolPayload("grid", "synthetic", "test", 0, "test", payload.models)
 
 
 def test_every_protocol_has_a_renderer():
@@ -171,20 +271,22 @@ def test_every_protocol_has_a_renderer():
 
     assert list(RENDERERS) == list(P.PROTOCOLS)
     with pytest.raises(ValueError, match="no tables"):
-        from qamoe.report import protocol_tables
+        from qamoe.report import renderer
 
-        protocol_tables("telepathy", {})
+        renderer("telepathy")
 
 
 @pytest.mark.parametrize("qamoe_mae, verdict", [(0.9, "**yes**"), (1.1, "**no**")])
 def test_the_mixture_claim_follows_the_numbers(tmp_path, qamoe_mae, verdict):
-    import json
-
     from qamoe.report import claims
 
-    def model(mae):
-        return {"per_seed": [], "seeds": [1], "aggregate": {"metrics": {"MAE": mae, "Mult_acc_7": 0.3}}}
+    def model(label, mae):
+        result = P.ProtocolIIIResult(seed=0, max_level=MIXTURE_MAX, metrics={"MAE": mae, "Mult_acc_7": 0.3},
+                                     clean_metrics={"MAE": mae}, missing_share={})
+        return P.ModelResults([label], label, [1], [result])
 
-    (tmp_path / "mixture.json").write_text(json.dumps({"models": {"qamoe": model(qamoe_mae), "mult": model(1.0)}}))
+    payload = P.ProtocolPayload("mixture", "synthetic", "test", 0, "", {"qamoe": model("qamoe", qamoe_mae),
+                                                                         "mult": model("mult", 1.0)})
+    (tmp_path / "mixture.json").write_text(json.dumps(payload.to_dict()))
     row = next(line for line in claims(tmp_path).splitlines() if "stochastic mixture" in line)
     assert row.endswith(f"| {verdict} |")

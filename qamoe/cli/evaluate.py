@@ -199,7 +199,7 @@ def run_protocols(args: argparse.Namespace, console: Console) -> dict[str, Proto
     dataset = dataset_for(first, args.dataset, args.data, data_seed=args.data_seed, options=dataset_options(args, first))
 
     def show(payload: ProtocolPayload) -> None:
-        for table in rich_tables(payload.protocol, payload.to_dict()):
+        for table in rich_tables(payload):
             console.print(table)
 
     return run_evaluation(

@@ -35,7 +35,7 @@ from qamoe.evaluate import sigma_ref_tensors
 from qamoe.experiments import (GROUPS, TrainedModel, checkpoint_dir, evaluation_split, load_models, run_evaluation,
                                train_variants, variant)
 from qamoe.files import atomic_write_json, atomic_write_text
-from qamoe.protocols import PROTOCOLS, ProtocolPayload, aggregate, missing
+from qamoe.protocols import PROTOCOLS, ProtocolPayload, aggregate_results, missing
 from qamoe.report import fmt, markdown_table, rich_tables
 from qamoe.train import TrainConfig
 
@@ -63,26 +63,26 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def comparison_rows(payload: dict, reference: str) -> tuple[list[str], list[list[str]], dict]:
+def comparison_rows(payload: ProtocolPayload, reference: str) -> tuple[list[str], list[list[str]], dict]:
     """Table 5 / 7 rows from a mixture payload, with the change against `reference` and whether
     each model is worse than it (higher mixture MAE)."""
-    models = payload["models"]
-    first = models[next(iter(models))]["aggregate"]["metrics"]
+    models = payload.models
+    first = next(iter(models.values())).aggregate.metrics
     keys = [k for k in ("MAE", "Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "Corr") if k in first] or list(first)
     header = ["model", *(f"mixture {k}" for k in keys), "clean MAE", "clean Mult_acc_7", "Δ mixture MAE vs " + reference]
     ref = models.get(reference)
-    ref_mae = ref["aggregate"]["metrics"]["MAE"]["mean"] if ref and "MAE" in first else math.nan
+    ref_mae = ref.aggregate.metrics["MAE"].mean if ref and "MAE" in first else math.nan
     rows, worse = [], {}
     for label, model in models.items():
-        agg = model["aggregate"]
-        mae = agg["metrics"]["MAE"]["mean"] if "MAE" in agg["metrics"] else math.nan
+        agg = model.aggregate
+        mae = agg.metrics["MAE"].mean if "MAE" in agg.metrics else math.nan
         delta = mae - ref_mae
         if label != reference and not math.isnan(delta):
             worse[label] = bool(delta > 0)
         rows.append([
-            label, *(fmt(agg["metrics"][k], k) for k in keys),
-            fmt(agg["clean_metrics"].get("MAE", math.nan), "MAE") if "MAE" in agg["clean_metrics"] else "n/a",
-            fmt(agg["clean_metrics"].get("Mult_acc_7", math.nan), "Mult_acc_7") if "Mult_acc_7" in agg["clean_metrics"] else "n/a",
+            label, *(fmt(agg.metrics[k], k) for k in keys),
+            fmt(agg.clean_metrics["MAE"], "MAE") if "MAE" in agg.clean_metrics else "n/a",
+            fmt(agg.clean_metrics["Mult_acc_7"], "Mult_acc_7") if "Mult_acc_7" in agg.clean_metrics else "n/a",
             "—" if label == reference else f"{delta:+.3f}",
         ])
     return header, rows, worse
@@ -135,12 +135,12 @@ def missing_retrained(models: dict[str, list[TrainedModel]], dataset: Multimodal
         per_seed = []
         for model in entries:
             tensors = evaluation_split(dataset, split, model.checkpoint)
-            result = missing(model.checkpoint, tensors, sigma_ref_tensors(model.checkpoint.stats), seed=eval_seed,
-                             levels=(eta,))
-            per_seed.append(result.to_dict())
-        agg = aggregate(per_seed)
-        metrics = next(iter(agg["conditions"].values()))["metrics"]
-        payload["models"][name] = {"missing_rate": eta, "per_seed": per_seed, "aggregate": agg}
+            per_seed.append(missing(model.checkpoint, tensors, sigma_ref_tensors(model.checkpoint.stats), seed=eval_seed,
+                                    levels=(eta,)))
+        agg = aggregate_results(per_seed)
+        metrics = next(iter(agg.conditions.values())).metrics
+        payload["models"][name] = {"missing_rate": eta, "per_seed": [r.to_dict() for r in per_seed],
+                                   "aggregate": agg.to_dict()}
         keys = [k for k in ("Mult_acc_7", "Non0_acc_2", "Non0_F1_score", "MAE", "Acc", "F1_score") if k in metrics]
         rows.append([name, f"{eta:.1f}", *(fmt(metrics[k], k) for k in keys)])
     header = ["model", "eta (train = valid = test)", *keys]
@@ -177,7 +177,7 @@ def main(argv=None) -> None:
                      else list(PROTOCOLS) if args.experiment == "baselines" else list(COMPARISON_PROTOCOLS[args.experiment]))
 
         def show(payload: ProtocolPayload) -> None:
-            for table in rich_tables(payload.protocol, payload.to_dict()):
+            for table in rich_tables(payload):
                 console.print(table)
 
         payloads = run_evaluation(
@@ -187,7 +187,7 @@ def main(argv=None) -> None:
         )
         if "mixture" in payloads:
             reference = "qamoe" if "qamoe" in names else names[0]
-            header, rows, worse = comparison_rows(payloads["mixture"].to_dict(), reference)
+            header, rows, worse = comparison_rows(payloads["mixture"], reference)
             console.print(rich_table(f"{args.experiment}: stochastic mixture test set, {len(seeds)} seed(s)", header, rows))
             paired_header, paired, paired_results = paired_rows(models, dataset, args.split, args.eval_seed, reference)
             console.print(rich_table(f"paired against {reference}: the same clips under the same corruptions",

@@ -62,6 +62,18 @@ def test_baselines_experiment_writes_every_protocol_and_the_report(baselines):
     assert len(grid["models"]["qamoe"]["aggregate"]["metrics"]["Mult_acc_7"]) == 8
 
 
+def test_the_report_rebuilt_from_the_json_files_is_the_one_written(baselines, tmp_path):
+    """REPORT.md from the PROTOCOL.json files read back (typed records from disk) is the report the
+    run wrote from its fresh results."""
+    from qamoe.protocols import PROTOCOLS
+    from qamoe.report import load_payload, write_markdown
+
+    out = baselines["out"]
+    payloads = {name: load_payload(out / f"{name}.json") for name in PROTOCOLS}
+    write_markdown(payloads, tmp_path, title="QA-MoE baselines on mosi")
+    assert (tmp_path / "REPORT.md").read_text() == (out / "REPORT.md").read_text()
+
+
 def test_eval_protocol_reuses_checkpoints_with_identical_corruptions(baselines, tmp_path):
     runs = baselines["runs"]
     evaluate.main(["--protocol", "mixture", "--seeds", "1,2", "--dataset", "mosi", "--data", str(baselines["data"]),
