@@ -23,8 +23,6 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 MAX_WORDS_NOTE, SPOKEN_NOTE = 64, 20
 
 

@@ -286,7 +286,6 @@ def main() -> None:
     p.add_argument("--check-only", action="store_true", help="verify the weights at --out against the HDF5; write nothing")
     p.add_argument("--measure-crop", action="store_true", help="measure FER2013's eye placement with the face mesh")
     args = p.parse_args()
-    sys.path.insert(0, str(ROOT))
     if args.measure_crop:
         measure_crop()
         return
