@@ -76,7 +76,7 @@ class ClipExtractor:
     """All extractors for offline clips. `asr` and `text_backend` pick backends by name."""
 
     def __init__(
-        self, asr: str = "pocketsphinx", text_backend: str = "minilm", fps: float = 15.0, face_detector: bool = True,
+        self, asr: str = "tiny.en", text_backend: str = "minilm", fps: float = 15.0, face_detector: bool = True,
         openface_dir: str | Path | None = None, audio_gate: bool = True, expression: bool = False,
     ) -> None:
         """`openface_dir`: use OpenFace 2.0 CSVs (`<media file stem>.csv` in that folder, 27 features)
@@ -89,7 +89,7 @@ class ClipExtractor:
         from .text import TextEmbedder  # noqa: PLC0415
 
         self.audio = GatedAudio(gate=audio_gate)
-        self.asr = make_recognizer(asr)
+        self.asr = make_recognizer(asr, partial_interval_s=None)  # a file needs final words only
         self.text = TextEmbedder(text_backend)
         self.openface_dir = Path(openface_dir) if openface_dir else None
         if self.openface_dir is None:

@@ -3,7 +3,10 @@
 `TextEmbedder` is an `Extractor` fed `Word`s (from ASR or a given transcript; partial words are
 ignored). Each final word becomes one `FeatureFrame` with the word's start/end times and
 `values` = the mean of the last hidden layer over that word's word pieces, computed with the word
-placed last after up to `context_words` (24) preceding words of the same stream. The context is
+placed last after up to `context_words` (24) preceding words of the same stream, times the word's
+`confidence` (the recogniser's probability of the word; 1 for a given transcript). So a mumbled or
+noisy word moves toward the zero vector, which is what the spectrum strategy's text degradation makes
+of a dropped token: the text encoder's variance, and so r_text, read the recogniser's doubt. The context is
 causal, so a word's vector never depends on words after it: feeding words one at a time (live) or all
 at once (offline) gives the same vectors.
 
@@ -99,7 +102,10 @@ class TextEmbedder(Extractor):
             contexts.append(self._history[-(self.context_words + 1):])
         self._history = self._history[-self.context_words:]
         vectors = self.embed_last(contexts)
-        return [FeatureFrame(w.start, w.end, v) for w, v in zip(words, vectors)]
+        # A word the recogniser is unsure of is scaled toward the zero vector, the frame QA-MoE's
+        # spectrum training reads as a dropped token: a given transcript (confidence 1) is unchanged.
+        weights = np.clip([w.confidence for w in words], 0.0, 1.0).astype(np.float32)
+        return [FeatureFrame(w.start, w.end, v * c) for w, v, c in zip(words, vectors, weights)]
 
     def embed_last(self, contexts: list[list[str]]) -> np.ndarray:
         """(len(contexts), dim): for each word list, the mean last-layer state of its last word's pieces."""

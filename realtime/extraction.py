@@ -4,7 +4,7 @@
 | ------------------ | --------------- | ------------------------------------------------ | ---------------------------- |
 | `VisionProcessor`  | VIDEO frames    | `FaceFeatures` (face mesh + expression network)  | vision frames, expression |
 | `AudioProcessor`   | AUDIO chunks    | `GatedAudio` (acoustic features + silero VAD)    | audio frames (missing outside speech) |
-| `SpeechProcessor`  | AUDIO chunks    | `SpeechRecognizer` (pocketsphinx) + `TextEmbedder` (MiniLM) | words, partial words, text frames |
+| `SpeechProcessor`  | AUDIO chunks    | `SpeechRecognizer` (Whisper tiny.en) + `TextEmbedder` (MiniLM) | words, partial words, text frames |
 
 They are the same extractor objects `qamoe-extract` uses, fed chunk by chunk, so a checkpoint trained
 on extracted shards reads these features. Each processor is used from one thread only. Whether a face
@@ -82,8 +82,8 @@ class AudioProcessor:
 
 
 class SpeechProcessor:
-    """Streaming ASR; final words go to the transcript and through the text embedder, partial words
-    (still changing) are shown in the transcript until the utterance ends."""
+    """Streaming ASR; final words (committed, never taken back) go to the transcript and through the
+    text embedder; partial words (the open utterance's tail, still changing) are shown after them."""
 
     stream, name, writes = AUDIO, "asr+text", ("text",)
 
@@ -91,7 +91,7 @@ class SpeechProcessor:
         if recognizer is None:
             from qamoe.extractors.asr import make_recognizer  # noqa: PLC0415
 
-            recognizer = make_recognizer("pocketsphinx")
+            recognizer = make_recognizer()
         if embedder is None:
             from qamoe.extractors.text import TextEmbedder  # noqa: PLC0415
 
@@ -105,16 +105,14 @@ class SpeechProcessor:
         self._words(self.recognizer.flush(), store)
 
     def _words(self, words: list, store: FeatureStore) -> None:
+        if not words:
+            return
         final = [w for w in words if w.final]
-        partial = [w for w in words if not w.final]
-        if partial:
-            store.transcript.set_partial(partial)
-        if final:
-            store.transcript.set_partial([])
-            for word in final:
-                store.add_word(word)
-            for frame in self.embedder.feed(final):
-                store.add_frame("text", frame)
+        for word in final:
+            store.add_word(word)
+        for frame in self.embedder.feed(final):
+            store.add_frame("text", frame)
+        store.transcript.set_partial([w for w in words if not w.final])  # the open utterance's changing tail
 
 
 def quiet_native_logs() -> None:

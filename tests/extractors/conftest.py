@@ -26,7 +26,7 @@ def face_late_clip(tmp_path_factory) -> tuple[Path, list[tuple[float, float, str
 
 @pytest.fixture(scope="session")
 def recognizer():
-    need_module("pocketsphinx")
+    need_module("faster_whisper")
     need_module("silero_vad")
     from qamoe.extractors.asr import SpeechRecognizer
 

@@ -201,7 +201,7 @@ def test_qamoe_extract_with_expression_writes_27_vision_features(media_dir, tmp_
     """The offline path runs the same extractor: `qamoe-extract --expression` -> (T, 27) vision frames
     whose first 20 values are the geometry and whose last 7 are log-probabilities."""
     need_module("av")
-    need_module("pocketsphinx")
+    need_module("faster_whisper")
     need_module("transformers")
     import json
     import shutil

