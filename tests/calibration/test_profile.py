@@ -96,7 +96,7 @@ def test_measure_separates_speech_from_the_noise_floor():
         loud = 5 <= i < 15
         samples = (rng.normal(0, 0.3 if loud else 0.001, 1600)).astype(np.float32)
         chunks.append(AudioChunk(i * 0.1, samples, 16000))
-    p = measure(chunks, None, audio=GatedAudio(features=FakeAudio(), vad=FakeVad()))
+    p = measure(chunks, None, audio=GatedAudio(features=FakeAudio(), vad=FakeVad(), loud_dbfs=None))
     assert p.speech_share == pytest.approx(0.5)
     assert p.modalities["audio"].frames == 100 and p.modalities["audio"].frames_seen == 200
     assert p.noise_floor_dbfs == pytest.approx(-60, abs=1.5)

@@ -219,3 +219,13 @@ def test_asr_shows_words_soon_after_they_are_spoken(recognizer, speech):
     assert float(np.median(seen)) < 1.5, seen  # a partial at the 1 s re-decode cadence
     final_delay = [at - end for (text, end), at in final_at.items()]
     assert final_delay and float(np.percentile(final_delay, 95)) < 2.5, final_delay
+
+
+def test_decoding_loops_are_cut():
+    from qamoe.extractors.asr import without_loops
+    from qamoe.extractors.base import Word
+
+    looped = [Word(i, i + 0.2, t, 0.9, True) for i, t in enumerate("by the door door door door door".split())]
+    assert [w.text for w in without_loops(looped)] == ["by", "the", "door", "door", "door"]
+    spoken = [Word(i, i + 0.2, t, 0.9, True) for i, t in enumerate("no no no i said".split())]
+    assert without_loops(spoken) == spoken

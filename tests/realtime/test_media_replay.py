@@ -48,7 +48,8 @@ def replays(talking_clip, media_checkpoint_dir, tmp_path_factory):
 
 def test_transcript_holds_the_spoken_words(replays):
     final = replays["fast"][-1]["transcript"].split()
-    for word in ("weather", "really", "did", "not", "like"):
+    # Whisper tiny.en hears espeak-ng's "the weather" as "but wherever": the other words come through
+    for word in ("really", "nice", "today", "did", "not", "like", "movie"):
         assert word in final, final
     early = [u for u in replays["fast"] if u["t"] <= 0.75]
     assert all(u["transcript"] == "" for u in early)  # nothing is heard before the speech starts
@@ -109,7 +110,7 @@ def test_a_streamable_file_cut_in_half_replays_what_is_there_and_says_it_is_trun
     assert "Traceback" not in err and "warning:" in err and "the file looks truncated" in err
     updates = read_jsonl(out)
     assert 2.5 <= updates[-1]["t"] <= 4.0  # about half of the 6.7 s clip
-    assert "weather" in updates[-1]["transcript"]
+    assert "nice" in updates[-1]["transcript"]
 
 
 def test_devices_that_do_not_open_are_reported_and_the_pipeline_runs_on(media_checkpoint_dir, tmp_path, capsys):
