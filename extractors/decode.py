@@ -132,7 +132,9 @@ class MediaReader:
         with self._open() as container:
             stream = container.streams.audio[0]
             self._seek(container, stream, start)
-            resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
+            # channels kept through the resampler and averaged here: FFmpeg's own downmix of 5.1 / 7.1
+            # adds the channels with gains (an 8-channel file came out 4.4 times louder than its mono)
+            resampler = av.AudioResampler(format="fltp", layout=None, rate=SAMPLE_RATE)
             t_next: float | None = None  # file time of the next resampled sample
             pending: list[np.ndarray] = []
             pending_n = 0
@@ -140,7 +142,8 @@ class MediaReader:
 
             def resampled(frame):
                 for out in resampler.resample(frame):
-                    yield out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
+                    planes = out.to_ndarray()  # (channels, n)
+                    yield planes.mean(axis=0, dtype=np.float32) if planes.shape[0] > 1 else planes.reshape(-1).astype(np.float32, copy=False)
 
             def decoded():
                 nonlocal t_next
@@ -207,3 +210,62 @@ def read_audio(path: str | Path, start: float | None = None, end: float | None =
     if not chunks:
         return np.zeros(0, np.float32), float(start or 0.0)
     return np.concatenate([c.samples for c in chunks]), chunks[0].t
+
+
+MAX_CHANNELS = 32
+
+
+def audio_from_array(samples, rate) -> tuple[np.ndarray, int]:
+    """An audio array as given by a caller -> (n,) float32 mono in [-1, 1] and its rate, or ValueError.
+
+    - integers are PCM and rescaled by their type's full scale (int16 / 32768, int32 / 2**31, uint8
+      centred on 128), never clipped; floats must already lie in [-1, 1] (a float array peaking at
+      30,000 is int16 PCM stored as floats: refused with that hint, not clipped to a square wave);
+    - channels: (n, c) or (c, n) with c <= 32 channels is averaged to mono (the shorter axis is taken
+      for the channels);
+    - a non-finite sample is refused (zeros in its place gave a confident answer on noise);
+    - `rate` must be a whole number of samples per second in [1000, 384000]."""
+    if isinstance(samples, (str, bytes)) or not hasattr(samples, "__len__"):
+        raise ValueError(f"audio must be an array of samples or a file path, not {type(samples).__name__}")
+    array = np.asarray(samples)
+    if array.dtype.kind not in "iuf" or array.size == 0:
+        raise ValueError(f"audio must be a non-empty array of numbers (got dtype {array.dtype}, {array.size} values)")
+    try:
+        rate_f = float(rate)
+    except (TypeError, ValueError):
+        raise ValueError(f"sample_rate must be a number, not {rate!r}") from None
+    if not np.isfinite(rate_f) or rate_f != int(rate_f) or not 1000 <= rate_f <= 384000:
+        raise ValueError(f"sample_rate must be a whole number of samples per second in [1000, 384000], not {rate!r}")
+    if array.ndim not in (1, 2) or (array.ndim == 2 and min(array.shape) > MAX_CHANNELS):
+        raise ValueError(f"audio of shape {array.shape}: give (n,) mono or (n, channels) with at most {MAX_CHANNELS} channels")
+    if array.dtype.kind == "f":
+        bad = int(array.size - np.count_nonzero(np.isfinite(array)))
+        if bad:
+            raise ValueError(f"audio holds {bad} NaN or infinite sample(s) of {array.size}: clean or cut them first")
+        peak = float(np.abs(array).max())
+        if peak > 1.0 + 1e-6:
+            raise ValueError(f"float audio must lie in [-1, 1]; this peaks at {peak:g} (PCM integers stored as floats? "
+                             "pass the integer array, or divide by its full scale, e.g. 32768 for 16-bit)")
+        scaled = array.astype(np.float64)
+    else:
+        info = np.iinfo(array.dtype)
+        full = (info.max + 1) / 2 if info.min == 0 else float(-info.min)
+        centre = full if info.min == 0 else 0.0  # unsigned PCM is centred on half its range
+        scaled = (array.astype(np.float64) - centre) / full
+    if scaled.ndim == 2:  # the shorter axis holds the channels
+        scaled = scaled.mean(axis=1 if scaled.shape[1] <= scaled.shape[0] else 0)
+    return scaled.astype(np.float32), int(rate_f)
+
+
+def write_float_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
+    """(n,) float32 samples -> a 32-bit float WAV: no re-quantisation between an array and a file."""
+    av = _av()
+    with av.open(str(path), "w", format="wav") as container:
+        stream = container.add_stream("pcm_f32le", rate=int(rate))
+        stream.layout = "mono"
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32)[None, :], format="flt", layout="mono")
+        frame.sample_rate, frame.pts = int(rate), 0
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)

@@ -25,6 +25,7 @@ crop and padded like FER2013 faces) repeated `vision.STILL_FACE_FRAMES` times.
 from __future__ import annotations
 
 import tempfile
+import threading
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -71,7 +72,8 @@ class Predictor:
                  asr: str = "tiny.en") -> None:
         """`profile`: an optional `qamoe.calibration.profile.DeviceProfile` applied to audio / vision;
         `device`: where the model runs, cpu, cuda (a clear ValueError without a usable GPU) or auto;
-        `asr`: the Whisper model of the speech recogniser (`qamoe.extractors.asr.WEIGHTS` or a folder)."""
+        `asr`: the Whisper model of the speech recogniser (`qamoe.extractors.asr.WEIGHTS` or a folder).
+        One instance may be shared by threads: calls are serialised (see `_lock`), never mixed."""
         self.asr = asr
         self.checkpoint = checkpoint
         feature_map = profile.normalizer(checkpoint.stats) if profile is not None else None
@@ -80,6 +82,9 @@ class Predictor:
         self.dims = dict(self.engine.dims)
         self._clip = None
         self._embedder = None
+        # One call at a time: the extractors keep per-stream state (VAD, recogniser, face tracker) and the
+        # last call's warnings / expression live here; calls from several threads queue, never mix.
+        self._lock = threading.RLock()
         self.last_warnings: list[str] = []  # the last media file's decode problems (e.g. truncated)
         self.last_expression: dict[str, float] = {}  # the last input's face expression probabilities
 
@@ -111,8 +116,12 @@ class Predictor:
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None, progress=None):
         """-> ({modality: (T, d) raw features, T may be 0}, transcript, {modality: why missing}).
         `progress(stage, t, end)`: optional, called as a media file is read (qamoe-predict's bar)."""
+        with self._lock:
+            return self._features(text, audio, sample_rate, video, progress)
+
+    def _features(self, text, audio, sample_rate, video, progress):
         from qamoe.data.window import media_features  # noqa: PLC0415
-        from qamoe.extractors.datasets.speech import write_wav  # noqa: PLC0415
+        from qamoe.extractors.decode import audio_from_array, write_float_wav  # noqa: PLC0415
 
         feats: dict[str, np.ndarray] = {}
         reasons: dict[str, str] = {}
@@ -125,16 +134,12 @@ class Predictor:
                 if isinstance(media, (str, Path)):
                     path = Path(media)
                 else:
-                    samples = np.asarray(media, np.float32)
-                    if samples.ndim == 2:  # (n, channels) -> mono
-                        samples = samples.mean(axis=1)
-                    if samples.ndim != 1 or not len(samples):
-                        raise ValueError("audio must be a non-empty 1-D array of samples")
-                    if not np.isfinite(samples).any():
+                    array = np.asarray(media) if not isinstance(media, (bytes, str)) else media
+                    if getattr(array, "dtype", None) is not None and array.dtype.kind == "f" and array.size and not np.isfinite(array).any():
                         raise NoUsableInput("no usable input (audio: every sample is NaN or infinite); no prediction made")
-                    samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
+                    samples, rate = audio_from_array(media, sample_rate)  # dtype, channels, rate checked or refused
                     path = Path(tmp) / "audio.wav"
-                    write_wav(path, samples, int(sample_rate))
+                    write_float_wav(path, samples, rate)
                 extractor = self._clip_extractor()
                 clip = extractor.extract(path, transcript=text, progress=progress)
             feats = media_features(clip)
@@ -176,7 +181,8 @@ class Predictor:
         if not present:
             why = "; ".join(f"{m}: {reasons.get(m, 'not given')}" for m in self.dims)
             raise NoUsableInput(f"no usable input ({why}); no prediction made")
-        result = self.engine.infer(present)
+        with self._lock:
+            result = self.engine.infer(present)
         raw_std = float(result.raw_std)  # exp(s / 2); the engine's std already carries the variance scale once
         std = float(result.std)
         return Prediction(
@@ -200,16 +206,17 @@ class Predictor:
             raise ValueError("give audio or video, not both (a video's own sound track is used)")
         if image is not None and video is not None:
             raise ValueError("give image or video, not both (a video has its own faces)")
-        feats, transcript, reasons = self.features(text, audio, sample_rate, video, progress=progress)
-        if image is not None:
-            feats["vision"], why, self.last_expression = self._image_features(image)
-            if why:
-                reasons["vision"] = why
-            else:
-                reasons.pop("vision", None)
-        prediction = self.predict_features(feats, transcript=transcript, reasons=reasons, warnings=self.last_warnings)
-        prediction.expression = dict(self.last_expression)
-        return prediction
+        with self._lock:
+            feats, transcript, reasons = self.features(text, audio, sample_rate, video, progress=progress)
+            if image is not None:
+                feats["vision"], why, self.last_expression = self._image_features(image)
+                if why:
+                    reasons["vision"] = why
+                else:
+                    reasons.pop("vision", None)
+            prediction = self.predict_features(feats, transcript=transcript, reasons=reasons, warnings=self.last_warnings)
+            prediction.expression = dict(self.last_expression)
+            return prediction
 
     def _image_features(self, image) -> tuple[np.ndarray, str | None, dict[str, float]]:
         """A still face -> ((STILL_FACE_FRAMES, d) repeated frame or (0, d), why missing, expression)."""

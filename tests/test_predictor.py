@@ -100,3 +100,26 @@ def test_predict_on_raw_samples_matches_the_file(tmp_path, predictor):
     # the samples go back to a WAV at x 32767 (they were read at / 32768): the checkpoint reads the
     # voice, so that 3e-5 change of level moves the sentiment by ~1e-3
     assert a.sentiment == pytest.approx(b.sentiment, abs=1e-2)
+
+
+def test_eight_threads_sharing_one_predictor_get_what_one_thread_gets(predictor):
+    """Issue 20, class 2: text-only answers once came back carrying another call's face expression."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from support.data import fer2013_faces
+
+    need_modules("mediapipe", "cv2")
+    images, labels = fer2013_faces()
+    faces = [images[i] for i in (9083, 101, 16669)]  # happy, angry, neutral
+    inputs = [{"text": t} for t in POSITIVE + NEGATIVE] + [{"image": f} for f in faces]
+
+    def answer(kwargs):
+        r = predictor.predict(**kwargs)
+        return round(r.sentiment, 5), tuple(sorted((k, round(v, 5)) for k, v in r.expression.items())), r.present["vision"]
+
+    alone = [answer(kwargs) for kwargs in inputs]
+    assert all(not expression for (_, expression, _), kwargs in zip(alone, inputs) if "text" in kwargs)
+    work = inputs * 4
+    with ThreadPoolExecutor(8) as pool:
+        shared = list(pool.map(answer, work))
+    assert shared == alone * 4

@@ -95,3 +95,85 @@ def test_corrupt_packets_are_skipped_and_the_rest_kept(media_dir, tmp_path):
     assert np.diff([f.t for f in video]).min() > 0
     assert sum(len(c.samples) for c in audio) > 1.5 * 16000
     assert any("undecodable" in w for w in reader.warnings)
+
+
+# ---------------------------------------------------------------- audio given as an array (issue 20, class 6)
+
+
+def test_integer_pcm_is_rescaled_not_clipped():
+    from qamoe.extractors.decode import audio_from_array
+
+    x = (0.5 * np.sin(np.arange(16000) / 5)).astype(np.float32)
+    for dtype, full, centre in ((np.int16, 32768, 0), (np.int32, 2**31, 0), (np.uint8, 128, 128)):
+        pcm = np.round(x * (full - 1) + centre).astype(dtype)
+        mono, rate = audio_from_array(pcm, 16000)
+        assert mono.dtype == np.float32 and rate == 16000
+        np.testing.assert_allclose(mono, x, atol=2 / full + 1e-6)  # the same waveform, not a clipped square
+
+
+def test_channels_are_averaged_on_either_axis():
+    from qamoe.extractors.decode import audio_from_array
+
+    left = np.linspace(-0.5, 0.5, 8000, dtype=np.float32)
+    right = np.zeros(8000, np.float32)
+    for stereo in (np.stack([left, right], axis=1), np.stack([left, right], axis=0)):  # (n, 2) and (2, n)
+        mono, _ = audio_from_array(stereo, 16000)
+        assert mono.shape == (8000,)
+        np.testing.assert_allclose(mono, left / 2, atol=1e-7)
+    eight = np.repeat(left[:, None], 8, axis=1)  # 8 identical channels: as loud as one
+    np.testing.assert_allclose(audio_from_array(eight, 16000)[0], left, atol=1e-7)
+
+
+@pytest.mark.parametrize("samples, rate, message", [
+    (np.array([0.1, np.nan, 0.2], np.float32), 16000, "1 NaN or infinite"),
+    (np.array([0.1, np.inf], np.float64), 16000, "NaN or infinite"),
+    (np.full(100, 30000.0, np.float32), 16000, "PCM integers stored as floats"),
+    (np.zeros(100, np.float32), 0, "sample_rate"),
+    (np.zeros(100, np.float32), -16000, "sample_rate"),
+    (np.zeros(100, np.float32), float("nan"), "sample_rate"),
+    (np.zeros(100, np.float32), 16000.5, "sample_rate"),
+    (np.zeros(100, np.float32), "fast", "sample_rate must be a number"),
+    (np.zeros(0, np.float32), 16000, "non-empty"),
+    (np.zeros((3, 3, 3), np.float32), 16000, "shape"),
+    (np.zeros((64, 64), np.float32), 16000, "at most 32 channels"),
+    (np.array(["a", "b"]), 16000, "array of numbers"),
+    (b"RIFF....", 16000, "not bytes"),
+    (0.5, 16000, "not float"),
+])
+def test_audio_that_is_not_audio_is_refused_with_the_reason(samples, rate, message):
+    from qamoe.extractors.decode import audio_from_array
+
+    with pytest.raises(ValueError, match=message):
+        audio_from_array(samples, rate)
+
+
+def test_a_float_wav_round_trips_an_array_exactly(tmp_path):
+    need_module("av")
+    from qamoe.extractors.decode import read_audio, write_float_wav
+
+    x = (0.3 * np.random.default_rng(0).standard_normal(16000)).clip(-1, 1).astype(np.float32)
+    write_float_wav(tmp_path / "x.wav", x, 16000)
+    y, t0 = read_audio(tmp_path / "x.wav")
+    assert t0 == 0.0
+    np.testing.assert_array_equal(y, x)
+
+
+def test_a_multichannel_file_is_as_loud_as_its_mono(tmp_path):
+    av = need_module("av")
+    from qamoe.extractors.decode import read_audio
+
+    tone = (0.3 * np.sin(2 * np.pi * 220 * np.arange(16000) / 16000)).astype(np.float32)
+    levels = {}
+    for channels, layout in ((1, "mono"), (2, "stereo"), (6, "5.1")):
+        path = tmp_path / f"{layout}.wav"
+        with av.open(str(path), "w") as container:
+            stream = container.add_stream("pcm_f32le", rate=16000)
+            stream.layout = layout
+            frame = av.AudioFrame.from_ndarray(np.repeat(tone[None], channels, 0).copy(), format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = 16000, 0
+            for packet in [*stream.encode(frame), *stream.encode(None)]:
+                container.mux(packet)
+        samples, _ = read_audio(path)
+        levels[layout] = float(np.sqrt(np.mean(samples**2)))
+    assert levels["stereo"] == pytest.approx(levels["mono"], rel=1e-3)
+    assert levels["5.1"] == pytest.approx(levels["mono"], rel=1e-3)  # FFmpeg's own downmix made it louder
