@@ -190,8 +190,8 @@ class SpeechRecognizer:
     """Whisper on VAD-gated utterances; see the module docstring.
 
     vad: an already-built `VoiceActivity` (one per recogniser: silero keeps its state inside);
-    model: a `WEIGHTS` name or a CTranslate2 folder; whisper: an already-loaded model (shared across
-    recognisers: faster-whisper keeps no per-stream state); partial_interval_s: None decodes each
+    model: a `WEIGHTS` name or a CTranslate2 folder; whisper: an already-loaded model (`load_whisper`)
+    to reuse, by one thread at a time (each decode sets its encoder length on it); partial_interval_s: None decodes each
     utterance once, when it ends (offline files: the same final words as a live run gives at utterance
     end when nothing was committed early, for about 40 % of the CPU)."""
 
