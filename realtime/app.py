@@ -72,9 +72,9 @@ class LiveOptions:
             raise ValueError("--demo, --video and --camera/--mic cannot be combined; pick one kind of source")
         if self.fast and live:
             raise ValueError("--fast only applies to --video and --demo (a camera cannot run faster than real time)")
-        if self.duration is not None and self.duration <= 0:
-            raise ValueError(f"--duration must be > 0 seconds, got {self.duration}")
-        if self.rate_hz <= 0 or self.rate_hz > 50:
+        if self.duration is not None and not 0 < self.duration < float("inf"):  # also refuses nan
+            raise ValueError(f"--duration must be a finite number of seconds above 0, got {self.duration}")
+        if not 0 < self.rate_hz <= 50:
             raise ValueError(f"--rate must lie in (0, 50] updates per second, got {self.rate_hz}")
         if not 0 < self.max_rate_hz <= 100:
             raise ValueError(f"--max-rate must lie in (0, 100] updates per second, got {self.max_rate_hz}")

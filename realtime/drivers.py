@@ -137,7 +137,7 @@ class ReplayDriver:
         summary = ReplaySummary()
         self._wall_origin = time.monotonic()
         schedule = UpdateSchedule(self.period, self.min_interval)
-        stage, last_t = self.pipeline.stage, 0.0
+        stage, last_t, exhausted = self.pipeline.stage, 0.0, False
         for t, stream, item in self._merged():
             if self._stop.is_set():
                 summary.stopped_early = True
@@ -155,21 +155,22 @@ class ReplayDriver:
                 schedule.trigger(t)
             last_t = max(last_t, t)
         else:
+            exhausted = True
             self.pipeline.take_trigger()
             stage.flush()
             if self.pipeline.take_trigger() and self.events:
                 schedule.trigger(last_t)
-        # update on to the duration, or to the end of the recordings, so the final update has seen
-        # everything (and that the recordings ended)
-        if self.duration is not None:
-            end = self.duration
-        elif self.events:
+        # update on to the end of the recordings (or the duration, when that came first), so the final
+        # update has seen everything (and that the recordings ended); a replay ends with its files
+        if self.events:
             end = max(last_t, schedule.pending())
         else:
             end = math.ceil(last_t / self.period - 1e-9) * self.period
+        if self.duration is not None:
+            end = min(end, self.duration) if exhausted else self.duration
         while not self._stop.is_set() and schedule.due() <= end + 1e-9:
             self._tick(schedule.take(), summary)
-        if not self._stop.is_set() and self.duration is None and schedule.last < end - 1e-9:
+        if not self._stop.is_set() and (self.duration is None or exhausted) and schedule.last < end - 1e-9:
             schedule.last = end  # a last update at the end, so it has seen everything
             self._tick(end, summary)
         summary.stopped_early = summary.stopped_early or self._stop.is_set()

@@ -70,8 +70,13 @@ def test_jsonl_to_standard_output_is_pure_json(sim_checkpoint_dir, capsys):
     ([], "choose a source"),
     (["--demo", "--camera", "0"], "cannot be combined"),
     (["--camera", "0", "--fast"], "--fast only applies"),
-    (["--demo", "--duration", "0"], "--duration must be > 0"),
+    (["--demo", "--duration", "0"], "--duration must be a finite number of seconds above 0"),
+    (["--demo", "--duration", "nan"], "--duration must be a finite number of seconds above 0"),
+    (["--demo", "--duration", "inf"], "--duration must be a finite number of seconds above 0"),
     (["--demo", "--rate", "0"], "--rate must lie in (0, 50]"),
+    (["--demo", "--rate", "nan"], "--rate must lie in (0, 50]"),
+    (["--demo", "--max-rate", "inf"], "--max-rate must lie in (0, 100]"),
+    (["--demo", "--give-up-after", "nan"], "--give-up-after must be 0 (never)"),
     (["--demo", "--checkpoint", "/nonexistent/ckpt"], "is not a checkpoint directory"),
 ])
 def test_bad_arguments_give_one_clear_error(argv, message, capsys):
@@ -117,3 +122,14 @@ def test_list_devices_names_what_is_there_or_says_there_is_none(capsys):
     assert run_cli("--list-devices") == 0
     out = capsys.readouterr().out
     assert "cameras (--camera N):" in out and "microphones" in out
+
+
+def test_a_replay_ends_with_its_file_whatever_the_duration(tmp_path, capsys):
+    """Issue 20, class 1: --duration past the end of the file kept publishing "no input" updates forever."""
+    from support.media import write_tone_video
+
+    clip = write_tone_video(tmp_path / "tone.mp4", seconds=3)
+    log = tmp_path / "run.jsonl"
+    assert run_cli("--video", str(clip), "--fast", "--no-tui", "--jsonl", str(log), "--duration", "1e9") == 0
+    updates = [json.loads(line) for line in log.read_text().splitlines()]
+    assert updates and updates[-1]["t"] <= 3.5
