@@ -206,6 +206,11 @@ class SpeechRecognizer:
         self.reset()
 
     # -- streaming interface --------------------------------------------------------------------
+    @property
+    def in_utterance(self) -> bool:
+        """Whether an utterance is open (its partial words may still change)."""
+        return self._in_utt
+
     def reset(self) -> None:
         self.vad.reset()
         self._resample.reset()

@@ -106,6 +106,8 @@ class SpeechProcessor:
 
     def _words(self, words: list, store: FeatureStore) -> None:
         if not words:
+            if not self.recognizer.in_utterance and store.transcript.partial():
+                store.transcript.set_partial([])  # the utterance ended and its last decode added nothing
             return
         final = [w for w in words if w.final]
         for word in final:
