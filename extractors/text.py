@@ -107,6 +107,15 @@ class TextEmbedder(Extractor):
         weights = np.clip([w.confidence for w in words], 0.0, 1.0).astype(np.float32)
         return [FeatureFrame(w.start, w.end, v * c) for w, v, c in zip(words, vectors, weights)]
 
+    def known_words(self, words: list[str]) -> list[str]:
+        """The words the model has at least one piece for (not only [UNK]): what counts as evidence."""
+        if not words:
+            return []
+        pieces = self._tokenizer(words, is_split_into_words=True, add_special_tokens=False)
+        unknown = self._tokenizer.unk_token_id
+        known = {w for w, piece in zip(pieces.word_ids(), pieces["input_ids"]) if w is not None and piece != unknown}
+        return [word for i, word in enumerate(words) if i in known]
+
     def embed_last(self, contexts: list[list[str]]) -> np.ndarray:
         """(len(contexts), dim): for each word list, the mean last-layer state of its last word's pieces."""
         batch = self._tokenizer(contexts, is_split_into_words=True, padding=True, truncation=True, max_length=128, return_tensors="pt")

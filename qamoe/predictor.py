@@ -95,16 +95,42 @@ class Predictor:
 
     # ------------------------------------------------------------ feature extraction
 
-    def _text_features(self, text: str) -> np.ndarray:
-        from qamoe.data.window import words_of  # noqa: PLC0415
-        from qamoe.extractors.text import TextEmbedder, transcript_words  # noqa: PLC0415
-
+    def _text_embedder(self):
         if self._embedder is None:
+            from qamoe.extractors.text import TextEmbedder  # noqa: PLC0415
+
             self._embedder = TextEmbedder("minilm")
-        words = transcript_words(" ".join(words_of(text)), 0.0, 1.0)
+        return self._embedder
+
+    def _readable_text(self, text) -> tuple[str, list[str]]:
+        """A given text -> (the words the text model reads, joined; warnings). What counts as evidence:
+        a word the model has pieces for. Emoji, symbols it maps to [UNK] and over-long strings are
+        left out (an emoji-only text read as [UNK]s came out confidently positive), and the model
+        reads the first MAX_WORDS words; the transcript reported is exactly what was read."""
+        from qamoe.data.window import MAX_WORDS  # noqa: PLC0415
+
+        if not isinstance(text, str):
+            raise ValueError(f"text must be a str, not {type(text).__name__}")
+        # lone surrogates (undecodable bytes passed on a command line) cannot be tokenised: "?" instead
+        readable = text.encode("utf-8", "replace").decode("utf-8")
+        warnings = ["undecodable characters in the text were read as '?'"] if readable != text else []
+        words = readable.split()
+        known = self._text_embedder().known_words(words)
+        if len(known) < len(words):
+            warnings.append(f"{len(words) - len(known)} of {len(words)} word(s) left out: the text model has no pieces for them "
+                            "(emoji, symbols or over-long strings)")
+        if len(known) > MAX_WORDS:
+            warnings.append(f"the text model reads the first {MAX_WORDS} of the text's {len(known)} words")
+            known = known[:MAX_WORDS]
+        return " ".join(known), warnings
+
+    def _text_features(self, text: str) -> np.ndarray:
+        from qamoe.extractors.text import transcript_words  # noqa: PLC0415
+
+        words = transcript_words(text, 0.0, 1.0)
         if not words:
             return np.zeros((0, self.dims.get("text", 384)), np.float32)
-        return np.stack([f.values for f in self._embedder.run([words])]).astype(np.float32)
+        return np.stack([f.values for f in self._text_embedder().run([words])]).astype(np.float32)
 
     def _clip_extractor(self):
         if self._clip is None:
@@ -127,6 +153,9 @@ class Predictor:
         reasons: dict[str, str] = {}
         self.last_warnings: list[str] = []
         self.last_expression: dict[str, float] = {}
+        text_warnings: list[str] = []
+        if text is not None:
+            text, text_warnings = self._readable_text(text)
         transcript = text
         media = video if video is not None else audio
         if media is not None:
@@ -160,6 +189,7 @@ class Predictor:
             feats.setdefault(name, np.zeros((0, self.dims[name]), np.float32))
             if len(feats[name]) == 0:
                 reasons.setdefault(name, "not given" if media is None else "no usable frames")
+        self.last_warnings += text_warnings
         return feats, transcript, reasons
 
     # ------------------------------------------------------------ prediction

@@ -154,3 +154,26 @@ def test_reading_a_media_file_reports_progress(tmp_path, predictor, write_tone_v
         assert update is None  # not a terminal: no bar
 
 
+
+
+@pytest.mark.parametrize("text", ["😀😀😀", "🙂 🙃 🤔", "a" * 150_000, "\u2063\u2063"])
+def test_text_without_a_word_the_model_knows_is_no_usable_input(predictor, text):
+    """Issue 20, class 5: emoji-only text and one 150,000-character 'word' were read as [UNK]s and
+    came out confidently positive."""
+    with pytest.raises(NoUsableInput, match="no words in the given text"):
+        predictor.predict(text=text)
+
+
+def test_the_transcript_is_what_the_model_read(predictor):
+    r = predictor.predict(text="I love it 😀")
+    assert r.transcript == "I love it" and any("1 of 4 word(s) left out" in w for w in r.warnings)
+    long = predictor.predict(text=" ".join(["terrible"] * 100))
+    assert len(long.transcript.split()) == 64 and any("first 64 of the text's 100 words" in w for w in long.warnings)
+    odd = predictor.predict(text="what a great day \udcff")  # a lone surrogate, as an undecodable argv byte arrives
+    assert odd.present["text"] and any("undecodable" in w for w in odd.warnings)
+
+
+@pytest.mark.parametrize("text", [b"what a great day", 3, 2.5, ["what", "a", "day"]])
+def test_text_that_is_not_a_string_is_refused(predictor, text):
+    with pytest.raises(ValueError, match="text must be a str"):
+        predictor.predict(text=text)
