@@ -27,6 +27,7 @@ FORMAT = "qamoe-checkpoint"
 VERSION = 1
 WEIGHTS = "model.safetensors"
 CONFIG = "config.json"
+MODEL_KEY = "qamoe_model_config"  # safetensors metadata: the model config the weights were saved with
 
 
 class CheckpointError(ValueError):
@@ -77,7 +78,9 @@ def _save(directory: Path, checkpoint: Checkpoint, half: bool) -> None:
     config_bytes = (json.dumps(meta, indent=2, allow_nan=True) + "\n").encode()
     # both files are complete on disk before either replaces its predecessor (weights first)
     with atomic_path(directory / CONFIG) as config_tmp, atomic_path(directory / WEIGHTS) as weights_tmp:
-        save_file(tensors, str(weights_tmp), metadata={"format": FORMAT})
+        # the model config the weights were trained with travels inside the weights file too, so a
+        # config.json edited afterwards (heads, say: same tensor shapes, other numbers) is refused
+        save_file(tensors, str(weights_tmp), metadata={"format": FORMAT, MODEL_KEY: json.dumps(meta["model"], sort_keys=True)})
         config_tmp.write_bytes(config_bytes)
 
 
@@ -113,6 +116,27 @@ def _check_extra(directory: Path, extra) -> None:
         raise CheckpointError(
             f"{directory / CONFIG}: stored variance_scale {value!r} is not a number in (0, {MAX_VARIANCE_SCALE:g}]"
         )
+
+
+def _check_weights_config(weights: Path, config: QAMoEConfig) -> None:
+    """Refuses a config.json whose model config differs from the one stored in the weights file
+    (checkpoints written before this check carry none and are taken as they are)."""
+    try:
+        with safe_open(str(weights), framework="pt") as handle:
+            stored = (handle.metadata() or {}).get(MODEL_KEY)
+    except (SafetensorError, OSError, ValueError) as err:
+        raise CheckpointError(f"{weights} is damaged or not a safetensors file: {err}") from None
+    if stored is None:
+        return
+    try:
+        trained = json.loads(stored)
+    except json.JSONDecodeError:
+        raise CheckpointError(f"{weights}: its stored model config is not valid JSON: the file is damaged") from None
+    current = json.loads(json.dumps(config.to_dict()))
+    differ = sorted(k for k in set(trained) | set(current) if trained.get(k) != current.get(k))
+    if differ:
+        raise CheckpointError(f"{weights.parent / CONFIG} does not describe the model these weights were trained as "
+                              f"(differs in: {', '.join(differ)}); restore the config.json saved with them")
 
 
 def _check_size(weights: Path, config: QAMoEConfig) -> None:
@@ -186,6 +210,7 @@ def load_checkpoint(directory: str | Path, *, expect: QAMoEConfig | None = None)
     if wrong:
         name, got, want = wrong[0]
         raise CheckpointError(f"{weights}: tensor {name} has shape {got}, the config needs {want} ({len(wrong)} differ)")
+    _check_weights_config(weights, config)  # same shapes, other settings (heads, say)
     bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
     if bad:
         raise CheckpointError(f"{weights}: tensor(s) {bad[:3]} hold NaN or infinity")

@@ -35,6 +35,20 @@ def test_weights_from_another_config_are_refused(tmp_path, small_config):
         load_checkpoint(tmp_path)
 
 
+def test_a_config_edited_to_contradict_its_weights_is_refused(tmp_path, small_config):
+    """Issue 20, class 8: other encoder heads keep every tensor's shape and loaded silently."""
+    save_checkpoint(tmp_path, make_checkpoint(small_config))
+    meta = json.loads((tmp_path / "config.json").read_text())
+    heads = meta["model"]["encoder_heads"]
+    meta["model"]["encoder_heads"] = 1 if heads != 1 else 2
+    (tmp_path / "config.json").write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match="differs in: encoder_heads"):
+        load_checkpoint(tmp_path)
+    meta["model"]["encoder_heads"] = heads  # put back: loads again
+    (tmp_path / "config.json").write_text(json.dumps(meta))
+    assert load_checkpoint(tmp_path).config == small_config
+
+
 def test_truncated_weights_are_refused(tmp_path, small_config):
     save_checkpoint(tmp_path, make_checkpoint(small_config))
     path = tmp_path / "model.safetensors"
