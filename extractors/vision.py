@@ -339,22 +339,44 @@ def fer_face_batch(images: np.ndarray, faces: FaceFeatures | None = None, **opti
 TIGHT_CROP_MAX = 128  # a square-ish picture up to this side is taken for a tight face crop (FER2013: 48)
 
 
+MAX_IMAGE_PIXELS = 50_000_000  # a bigger picture is refused before it is decoded
+
+
+def _read_image(path) -> np.ndarray:
+    """An image file -> uint8 RGB, or (H, W) uint16 for 16-bit grey; ValueError for anything else."""
+    from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - Pillow comes with matplotlib
+
+    try:
+        with Image.open(path) as im:
+            if im.width * im.height > MAX_IMAGE_PIXELS:
+                raise ValueError(f"{path}: {im.width} x {im.height} pixels is more than this reads "
+                                 f"({MAX_IMAGE_PIXELS / 1e6:.0f} megapixels); scale it down first")
+            if im.mode.startswith("I;16") or im.mode == "I":  # 16-bit grey ("I" holds it as int32)
+                return np.clip(np.asarray(im), 0, 65535).astype(np.uint16)
+            if im.mode == "F":
+                values = np.asarray(im, np.float64)
+                scale = 255.0 if np.nanmax(values) <= 1.0 else 1.0
+                return np.clip(np.nan_to_num(values) * scale, 0, 255).astype(np.uint8)
+            return np.asarray(im.convert("RGB"))
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"{path}: refused as a decompression bomb ({err})") from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: not a readable image ({err})") from None
+
+
 def as_rgb(image) -> np.ndarray:
-    """A picture -> RGB uint8 (H, W, 3): a path of an image file (anything Pillow reads), or an
-    (H, W) grey / (H, W, 3) RGB / (H, W, 4) RGBA uint8 array."""
+    """A picture -> RGB uint8 (H, W, 3): a path of an image file (anything Pillow reads; 16-bit grey
+    is scaled, not clipped; more than MAX_IMAGE_PIXELS is refused), or an (H, W) grey / (H, W, 3)
+    RGB / (H, W, 4) RGBA uint8 or uint16 array."""
     from pathlib import Path  # noqa: PLC0415
 
     if isinstance(image, (str, Path)):
-        from PIL import Image, UnidentifiedImageError  # noqa: PLC0415 - Pillow comes with matplotlib
-
-        try:
-            with Image.open(image) as im:
-                image = np.asarray(im.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as err:
-            raise ValueError(f"{image}: not a readable image ({err})") from None
+        image = _read_image(image)
     image = np.asarray(image)
+    if image.dtype == np.uint16:  # 16-bit: the top byte, not clipped to white
+        image = (image.astype(np.uint32) // 257).astype(np.uint8)
     if image.dtype != np.uint8:
-        raise ValueError(f"expected a uint8 image, got {image.dtype}")
+        raise ValueError(f"expected a uint8 (or uint16) image, got {image.dtype}")
     if image.ndim == 2:
         image = np.repeat(image[:, :, None], 3, axis=2)
     elif image.ndim == 3 and image.shape[2] == 4:

@@ -98,3 +98,32 @@ def test_openface_csv(media_dir, tmp_path):
     (tmp_path / "bad.csv").write_text("a,b\n1,2\n")
     with pytest.raises(OpenFaceError, match="not an OpenFace"):
         read_openface_csv(tmp_path / "bad.csv")
+
+
+def test_a_16_bit_grey_png_is_read_as_its_picture_not_as_white(tmp_path):
+    """Issue 20, class 7: Pillow's convert("RGB") clipped 16-bit grey to 255 (99.997 % white)."""
+    from PIL import Image
+
+    from qamoe.extractors.vision import as_rgb
+
+    ramp = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
+    Image.fromarray(ramp).save(tmp_path / "grey16.png")
+    rgb = as_rgb(tmp_path / "grey16.png")
+    assert rgb.shape == (64, 64, 3) and rgb.dtype == np.uint8
+    np.testing.assert_allclose(rgb[:, :, 0].astype(float), ramp / 257.0, atol=1.0)
+    assert (rgb == 255).mean() < 0.01
+
+
+def test_a_huge_image_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
+    from PIL import Image
+
+    import qamoe.extractors.vision as vision
+
+    Image.new("L", (3000, 2000)).save(tmp_path / "big.png")
+    monkeypatch.setattr(vision, "MAX_IMAGE_PIXELS", 1_000_000)
+    with pytest.raises(ValueError, match="3000 x 2000 pixels is more than this reads"):
+        vision.as_rgb(tmp_path / "big.png")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100_000)  # Pillow's own bomb check: a clear error too
+    monkeypatch.setattr(vision, "MAX_IMAGE_PIXELS", 10**9)
+    with pytest.raises(ValueError, match="decompression bomb"):
+        vision.as_rgb(tmp_path / "big.png")
