@@ -18,6 +18,7 @@ from qamoe.checkpoint import save_checkpoint
 from qamoe.files import atomic_write_json
 from qamoe.config import RELIABILITY_OBJECTIVES, QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
+from qamoe.cli.flags import number
 from qamoe.cli import ravdess
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.tensors import TensorSplit
@@ -37,13 +38,13 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--data-seed", type=int, default=0, help="seed of the simulator's data (synthetic only)")
     p.add_argument("--sizes", help="simulator split sizes TRAIN,VALID,TEST (default: CMU-MOSI's 1284,229,686)")
     p.add_argument("--out", default=DEFAULT_OUT, help=f"checkpoint directory (default {DEFAULT_OUT})")
-    p.add_argument("--epochs", type=int, default=TrainConfig.epochs)
+    p.add_argument("--epochs", type=number(int, low=1, high=100_000), default=TrainConfig.epochs)
     p.add_argument("--seed", type=int, default=TrainConfig.seed)
-    p.add_argument("--lr", type=float, default=TrainConfig.lr)
-    p.add_argument("--batch-size", type=int, default=TrainConfig.batch_size)
-    p.add_argument("--d-model", type=int, default=QAMoEConfig.d_model)
-    p.add_argument("--num-experts", type=int, default=QAMoEConfig.num_experts)
-    p.add_argument("--top-k", type=int, default=QAMoEConfig.top_k)
+    p.add_argument("--lr", type=number(float, low=0, low_open=True, high=10), default=TrainConfig.lr)
+    p.add_argument("--batch-size", type=number(int, low=1, high=1_000_000), default=TrainConfig.batch_size)
+    p.add_argument("--d-model", type=number(int, low=1), default=QAMoEConfig.d_model)
+    p.add_argument("--num-experts", type=number(int, low=1), default=QAMoEConfig.num_experts)
+    p.add_argument("--top-k", type=number(int, low=1), default=QAMoEConfig.top_k)
     p.add_argument("--clean", action="store_true", help="train on clean data instead of the spectrum strategy")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--compile", action="store_true", help="torch.compile the model (falls back when unavailable)")
@@ -61,7 +62,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--gate-gradient", action="store_true", help="let the fused loss reach sigma^2 through Eq. 7")
     p.add_argument("--no-router-quality", action="store_true", help="the router reads mu_m alone")
     p.add_argument("--reliability-fusion", action="store_true", help="scale each y_m by M r_m / sum r before fusion")
-    p.add_argument("--beta-nll", type=float, default=QAMoEConfig.beta_nll, help="beta-NLL weight (0: Eq. 10)")
+    p.add_argument("--beta-nll", type=number(float, low=0, high=1), default=QAMoEConfig.beta_nll, help="beta-NLL weight (0: Eq. 10)")
     p.add_argument("--no-prior", action="store_true", help="ablation: y_prior fixed at zero")
     ravdess.add_arguments(p, training=True)
     p.add_argument("--signal-snrs", default="20,10,5,0,-5",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from qamoe.cli import evaluate
+from support.cli import exit_code
 
 
 def test_eval_out_naming_a_file_is_refused_up_front(tmp_path, capsys):
@@ -56,3 +57,26 @@ def test_calibrate_out_naming_a_folder_is_refused_before_recording(tmp_path, cap
         calibrate.main(["--video", str(tmp_path / "any.mp4"), "--out", str(tmp_path)])
     out = " ".join(capsys.readouterr().out.split())
     assert exit_.value.code == 2 and "is a folder" in out and "Traceback" not in out
+
+
+@pytest.mark.parametrize("flag, value, message", [
+    ("--batch-size", "-4", "must be at least 1"),
+    ("--batch-size", "0", "must be at least 1"),
+    ("--lr", "inf", "must be a finite number"),
+    ("--lr", "nan", "must be a finite number"),
+    ("--lr", "0", "must be above 0"),
+    ("--epochs", "0", "must be at least 1"),
+    ("--epochs", "2.5", "not a whole number"),
+    ("--top-k", "-1", "must be at least 1"),
+    ("--beta-nll", "nan", "must be a finite number"),
+])
+def test_training_flags_out_of_range_are_refused_before_anything_is_written(tmp_path, capsys, flag, value, message):
+    """Issue 20, class 3: --batch-size -4 trained nothing and exited 0 with a checkpoint; --lr inf ended
+    in a traceback; a refused run left train_state/ behind, so the next valid run was refused."""
+    from qamoe.cli import train
+
+    out = tmp_path / "run"
+    assert exit_code(train.main, ["--out", str(out), flag, value]) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert flag in err and message in err and "Traceback" not in err
+    assert not out.exists()
