@@ -59,7 +59,8 @@ class Prediction:
         from scipy.stats import norm  # noqa: PLC0415
 
         z = float(norm.ppf(0.5 + level / 2))
-        return self.sentiment - z * self.std, self.sentiment + z * self.std
+        # clipped to the scale, as the sentiment itself is: no truth lies outside -3 .. +3
+        return max(-3.0, self.sentiment - z * self.std), min(3.0, self.sentiment + z * self.std)
 
     def to_dict(self) -> dict:
         out = asdict(self)

@@ -123,3 +123,14 @@ def test_eight_threads_sharing_one_predictor_get_what_one_thread_gets(predictor)
     with ThreadPoolExecutor(8) as pool:
         shared = list(pool.map(answer, work))
     assert shared == alone * 4
+
+
+def test_intervals_stay_on_the_scale(predictor):
+    """Issue 19: a 95 % interval of [-3.38, +3.64] on a scale said to be -3..+3."""
+    from qamoe.predictor import Prediction
+
+    wide = Prediction(sentiment=2.5, std=2.0, label="positive", reliability={}, present={})
+    assert wide.interval(0.95) == (pytest.approx(2.5 - 1.959964 * 2.0), 3.0)
+    assert Prediction(sentiment=-2.9, std=1.0, label="negative", reliability={}, present={}).interval(0.5)[0] == pytest.approx(-3.0)
+    r = predictor.predict(text="What a boring, stupid waste of time.").to_dict()
+    assert -3.0 <= r["interval_95"][0] <= r["sentiment"] <= r["interval_95"][1] <= 3.0
