@@ -1,7 +1,7 @@
 """The default live checkpoint (qamoe/assets/live) on held-out real data, next to simple anchors (issue 11).
 
 - voice: binary valence (positive happy, calm; negative sad, angry, fearful, disgust; balanced accuracy)
-  of `Predictor.predict(audio=FLAC)` on those 144 clips (the product path: VAD, pocketsphinx ASR -> text, acoustic
+  of `Predictor.predict(audio=FLAC)` on those 144 clips (the product path: VAD, Whisper ASR -> text, acoustic
   features) on the held-out RAVDESS actors 18-20; sign of the sentiment. Anchor: logistic regression on
   clip-level log-mel statistics, same folds (`benchmarks/ravdess_baselines.py --seed 0`, read from
   benchmarks/results/ravdess-baselines.json).

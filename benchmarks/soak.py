@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/soak.py --video CLIP.mp4 --minutes 12 --out soak.json
 
 The clip is played in real time as if it came from a camera and a microphone (`RecordingPlayer`,
-looped), through the real extractors (mediapipe face mesh, log-mel + silero VAD, pocketsphinx +
+looped), through the real extractors (mediapipe face mesh, log-mel + silero VAD, Whisper tiny.en +
 MiniLM) and a QA-MoE at 5 updates/s. Every `--every` seconds it records the process's resident
 memory (VmRSS), the items held in every ring buffer and in the feature store, the transcript length,
 the dropped counts and the updates so far. Without `--checkpoint` the model is an untrained QA-MoE of

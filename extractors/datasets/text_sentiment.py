@@ -8,7 +8,7 @@ What one build holds (the split and the subsets are `qamoe.data.text_sentiment`'
   vision missing.
 - spoken samples (2..20 words): spoken by espeak-ng (a voice from `speech.VOICES` and a rate in
   [140, 190] wpm, drawn per text from the seed), written as a WAV and run through `ClipExtractor`
-  (VAD-gated pocketsphinx ASR -> MiniLM per-word embeddings of the *recognised* words; VAD-gated
+  (VAD-gated Whisper tiny.en ASR -> MiniLM per-word embeddings of the *recognised* words; VAD-gated
   acoustic features, 44 per 10 ms) - the code path `qamoe-extract` and the live pipeline use, with a
   fresh ASR decoder per clip. The clip is then shaped like the live window at the end of the
   utterance (`qamoe.data.window.media_features`: the last 4 s pooled to 64 frames).

@@ -17,7 +17,7 @@ features of the same kind and size:
   outside speech dropped), then the speech frames of the last 4 s mean-pooled to at most 64 frames
   (`qamoe.data.window`, the live window's rule).
 - text (384): MiniLM per-word vectors of the given statement (`text="statement"`, the default: only
-  two sentences exist, so it carries no sentiment), or of what the project's pocketsphinx ASR
+  two sentences exist, so it carries no sentiment), or of what the project's Whisper ASR
   recognises in the (possibly noisy) clip (`text="asr"`). A clip where the ASR hears no word has text
   missing.
 - vision (35): the clip's 35 OpenFace action units as one frame (`openface-au.csv`).
