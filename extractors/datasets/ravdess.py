@@ -4,7 +4,7 @@ Every clip goes through the project's own extractors under a signal condition (c
 the waveform at an SNR, `noise`): the audio through `ClipExtractor` (the streaming `AudioFeatures`
 gated by silero-vad), then the speech frames of the last 4 s pooled to at most 64 frames
 (`qamoe.data.window.last_window`, the live window's rule); with `--text asr` also the
-Whisper tiny.en ASR (`asr.ASR_MODEL`) and MiniLM vectors of the recognised words, each scaled by its probability; the two
+Whisper tiny.en ASR (`qamoe.data.ravdess.ASR_MODEL`) and MiniLM vectors of the recognised words, each scaled by its probability; the two
 statements' MiniLM vectors once. Vision needs no build: it is read from the folder's openface-au.csv.
 
 Each result is an .npz in the cache (`qamoe.data.ravdess.FeatureCache`) named by the sha1 of the
