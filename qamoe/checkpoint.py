@@ -19,6 +19,7 @@ from safetensors.torch import load_file, save_file
 
 from qamoe.config import QAMoEConfig
 from qamoe.dataset import DataError
+from qamoe.errors import CheckpointError  # noqa: F401 - defined there, raised and imported from here too
 from qamoe.feature_stats import MIN_STD, FeatureStats
 from qamoe.files import atomic_path
 from qamoe.registry import build_model
@@ -30,8 +31,6 @@ CONFIG = "config.json"
 MODEL_KEY = "qamoe_model_config"  # safetensors metadata: the model config the weights were saved with
 
 
-class CheckpointError(ValueError):
-    """A checkpoint that cannot be used; the message says which file and what is wrong."""
 
 
 @dataclass

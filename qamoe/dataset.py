@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qamoe.errors import DataError  # noqa: F401 - defined there, raised and imported from here too
+
 SPLITS = ("train", "valid", "test")
 
 
@@ -25,8 +27,6 @@ def pool_frames(values: np.ndarray, max_frames: int) -> np.ndarray:
     return (np.add.reduceat(values, edges[:-1], axis=0) / np.diff(edges)[:, None]).astype(values.dtype)
 
 
-class DataError(ValueError):
-    """A data set that cannot be used as it is; the message says what is wrong."""
 
 
 @dataclass

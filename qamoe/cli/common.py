@@ -6,13 +6,11 @@ import os
 import sys
 from contextlib import contextmanager
 
-import torch
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from qamoe.checkpoint import CheckpointError
-from qamoe.dataset import DataError
+from qamoe.errors import CheckpointError, DataError  # light: --help and bad input answer before torch loads
 
 METRIC_ORDER = ("Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7",
                 "MAE", "Corr", "Acc", "F1_score")
@@ -20,6 +18,8 @@ METRIC_ORDER = ("Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "M
 
 def use_all_cores() -> None:
     """All cores for torch, unless OMP_NUM_THREADS says otherwise (e.g. one thread per torchrun rank)."""
+    import torch  # noqa: PLC0415 - only a command that computes pays for it
+
     threads = os.environ.get("OMP_NUM_THREADS")
     torch.set_num_threads(int(threads) if threads and threads.isdigit() else max(1, os.cpu_count() or 1))
 

@@ -96,10 +96,17 @@ def read_text_file(path: Path) -> str:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if not args.verbose:
-        quiet_third_party()
     console = Console(stderr=args.json)
     err_console = Console(stderr=True)  # errors and warnings: always standard error
+    with clear_errors(err_console, io="read"):  # the arguments first: a typo answers before any model loads
+        if (args.file is None) == (args.text is None):
+            raise ValueError("give a FILE or --text (one of them)")
+        if args.file is not None and not Path(args.file).is_file():
+            raise FileNotFoundError(f"{args.file}: no such file" if not Path(args.file).exists() else f"{args.file}: not a file")
+        if args.profile and not Path(args.profile).is_file():
+            raise FileNotFoundError(f"{args.profile}: no such profile file")
+    if not args.verbose:
+        quiet_third_party()
     from qamoe.calibration.profile import DeviceProfile, ProfileError  # noqa: PLC0415
     from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
     from qamoe.extractors.decode import MediaError  # noqa: PLC0415

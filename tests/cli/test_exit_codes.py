@@ -56,3 +56,17 @@ def test_os_errors_interrupts_and_live_devices(capsys):
     assert code == 1 and "could not read clip.mp4" in text
     assert exit_of(KeyboardInterrupt(), capsys)[0] == 130
     assert exit_of(OSError("camera gone"), capsys, user_errors=(OSError,))[0] == 2  # qamoe-live's devices
+
+
+def test_help_and_a_missing_file_answer_before_torch_loads():
+    """Issue 19: `qamoe-predict --help` imported torch (4 s); a missing file was reported after loading
+    every model (7-16 s). Both now answer from the argument check alone."""
+    import subprocess
+    import sys
+
+    probe = ("import sys\nfrom qamoe.cli.predict import main\n"
+             "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+             "print('CODE', code, 'TORCH', 'torch' in sys.modules)")
+    for argv, code in ((["--help"], 0), (["nothere.mp4"], 2), ([], 2)):
+        out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=60).stdout
+        assert f"CODE {code} TORCH False" in out, (argv, out)
