@@ -40,6 +40,8 @@ FORMAT = 1
 MIN_FRAMES = 50
 MAX_GAIN = 2.0
 DEVICE_MODALITIES = ("audio", "vision")
+MAX_ABS = 1e4  # no feature of either modality comes near this: a mean or spread beyond it is a damaged file
+VISION_PROFILE_DIM = 20  # face geometry only: the expression log-probabilities are the person, not the camera
 LOG_ENERGY = FEATURE_NAMES.index("log_energy")  # the audio feature that measures the noise floor
 
 
@@ -88,9 +90,15 @@ class DeviceProfile:
         try:
             mods = {}
             for name, m in raw["modalities"].items():
+                if name not in DEVICE_MODALITIES:
+                    raise ProfileError(f"modality {name!r}: a device profile holds {' and '.join(DEVICE_MODALITIES)} only "
+                                       "(text has no device statistics)")
                 mean, std = np.asarray(m["mean"], np.float64), np.asarray(m["std"], np.float64)
                 if mean.shape != std.shape or mean.ndim != 1 or not (np.isfinite(mean).all() and np.isfinite(std).all()):
                     raise ProfileError(f"modality {name!r}: mean/std malformed or not finite")
+                if np.abs(mean).max(initial=0) > MAX_ABS or std.min(initial=0) < 0 or std.max(initial=0) > MAX_ABS:
+                    raise ProfileError(f"modality {name!r}: a mean or spread beyond +-{MAX_ABS:g} or a negative spread: "
+                                       "the profile is damaged (make it again with qamoe-calibrate)")
                 mods[str(name)] = ModalityProfile(int(m["frames"]), int(m["frames_seen"]), mean.tolist(), std.tolist())
             fields = {k: raw.get(k) for k in ("noise_floor_dbfs", "noise_log_energy", "speech_share")}
             return cls(mods, **fields, seconds=float(raw.get("seconds", 0.0)), source=dict(raw.get("source") or {}),
@@ -119,9 +127,18 @@ class DeviceProfile:
         for name, prof in self.modalities.items():
             s = stats.get(name)
             n = len(prof.mean)
-            # vision: a geometry profile (20) also serves a checkpoint that reads expression too (27)
-            fits = s is not None and (n == len(s.mean) or (name == "vision" and n < len(s.mean)))
-            if not fits or prof.frames < MIN_FRAMES:
+            if name not in DEVICE_MODALITIES:
+                raise ProfileError(f"the profile holds {name!r}: text has no device statistics")
+            if s is None:
+                continue  # the checkpoint does not read this modality
+            # vision: a geometry profile (20) also serves a checkpoint that reads expression too (27);
+            # any other size belongs to another feature layout and would shift the wrong columns
+            fits = n == len(s.mean) if name != "vision" else n == min(VISION_PROFILE_DIM, len(s.mean))
+            if not fits:
+                raise ProfileError(f"the profile's {name} holds {n} values, this checkpoint reads {len(s.mean)}"
+                                   f"{' (a vision profile holds the 20 face-geometry values)' if name == 'vision' else ''}: "
+                                   "it was made for another feature layout; make it again with qamoe-calibrate")
+            if prof.frames < MIN_FRAMES:
                 continue
             if not np.any(np.asarray(s.sigma_ref) > 0):  # the checkpoint never saw real frames of it
                 continue

@@ -116,7 +116,26 @@ def test_a_geometry_profile_shifts_only_the_geometry_of_an_expression_checkpoint
         assert y.shape == (2, 27)
         np.testing.assert_allclose(y[:, 20:], 3.0)  # expression: as measured
         np.testing.assert_allclose(y[:, :20], 2.0 if not scale else 1.0)  # geometry: (3 - 1) * gain onto mean 0
-    # the other way round (a 27-value profile, a 20-value checkpoint) does not fit: left alone
+    # a 27-value vision profile fits no checkpoint: it would shift the expression columns (issue 20, class 4)
     wide = DeviceProfile({"vision": ModalityProfile(100, 100, [1.0] * 27, [2.0] * 27)})
-    z = np.ones((2, 20), np.float32)
-    assert wide.normalizer({"vision": stats([0.0] * 20, [1.0] * 20)})("vision", z) is z
+    for dim in (20, 27):
+        with pytest.raises(ProfileError, match="another feature layout"):
+            wide.normalizer({"vision": stats([0.0] * dim, [1.0] * dim)})
+
+
+@pytest.mark.parametrize("raw, message", [
+    ({"text": {"frames": 100, "frames_seen": 100, "mean": [0.0] * 3, "std": [1.0] * 3}}, "text has no device statistics"),
+    ({"audio": {"frames": 100, "frames_seen": 100, "mean": [1e30, 0.0], "std": [1.0, 1.0]}}, "the profile is damaged"),
+    ({"audio": {"frames": 100, "frames_seen": 100, "mean": [0.0, 0.0], "std": [-1.0, 1.0]}}, "negative spread"),
+])
+def test_profiles_that_belong_to_no_feature_layout_are_refused(tmp_path, raw, message):
+    """Issue 20, class 4: a mean of 1e30 gave "sentiment +nan"; a text entry shifted the text embeddings."""
+    path = tmp_path / "p.json"
+    path.write_text(json.dumps({"format": 1, "modalities": raw}))
+    with pytest.raises(ProfileError, match=message):
+        DeviceProfile.load(path)
+
+
+def test_a_profile_of_another_size_is_refused_not_dropped():
+    with pytest.raises(ProfileError, match="holds 3 values, this checkpoint reads 2"):
+        profile([1.0, 2.0, 3.0], [1.0, 1.0, 1.0]).normalizer({"audio": stats([0.0, 0.0], [1.0, 1.0])})
