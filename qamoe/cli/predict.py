@@ -186,7 +186,7 @@ def main(argv=None) -> None:
         if bool(args.file) == (args.text is not None):
             raise ValueError("give a FILE or --text (one of them)")
         files = expand(args.file)
-        many = len(files) > 1 or any(Path(f).is_dir() for f in args.file) or args.csv or args.jsonl
+        many = len(files) > 1 or any(Path(f).is_dir() for f in args.file) or bool(args.csv or args.jsonl)
         if not many and not Path(args.file[0] if args.file else ".").is_file() and args.text is None:
             f = args.file[0]
             raise FileNotFoundError(f"{f}: no such file" if not Path(f).exists() else f"{f}: not a file")
@@ -208,8 +208,6 @@ def main(argv=None) -> None:
 
     with clear_errors(err_console, user_errors=(MediaError, ProfileError, ExtractorUnavailable),
                       exit_codes={NoUsableInput: EXIT_NO_USABLE_INPUT}, io="read"):
-        if (args.file is None) == (args.text is None):
-            raise ValueError("give a FILE or --text (one of them)")
         profile = DeviceProfile.load(args.profile) if args.profile else None
         predictor = Predictor.load(args.checkpoint, profile=profile)
         if many:
