@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import tempfile
 import time
 from pathlib import Path
 
@@ -136,7 +135,7 @@ def spoken_part(predictor, every: int) -> dict:
     texts = sorted((t for t in read_texts(default_data()) if split_of(t.key) == "valid" and abs(t.label) >= 1.5
                     and 4 <= len(t.text.split()) <= 16 and plain.match(t.text)), key=lambda t: (rank_of(t.key), t.key))[::every]
     rows = []
-    with progress() as bar, tempfile.TemporaryDirectory():
+    with progress() as bar:
         task = bar.add_task("espeak-ng -> predict(audio=)", total=len(texts))
         for t in texts:
             voice, rate = voice_for(t.key, 0)
@@ -145,7 +144,7 @@ def spoken_part(predictor, every: int) -> dict:
             try:
                 spoken = predictor.predict(audio=samples, sample_rate=hz)
                 heard, said = spoken.transcript, spoken.sentiment
-            except Exception as exc:  # noqa: BLE001 - a clip with no usable input counts as wrong
+            except ValueError as exc:  # NoUsableInput (nothing heard): counts as wrong
                 heard, said = f"({exc.__class__.__name__})", 0.0
             rows.append({"key": t.key, "label": t.label, "text": t.text, "voice": voice, "rate": rate, "written": written.sentiment,
                          "spoken": said, "transcript": heard,

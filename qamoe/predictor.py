@@ -164,8 +164,7 @@ class Predictor:
                 if isinstance(media, (str, Path)):
                     path = Path(media)
                 else:
-                    array = np.asarray(media) if not isinstance(media, (bytes, str)) else media
-                    if getattr(array, "dtype", None) is not None and array.dtype.kind == "f" and array.size and not np.isfinite(array).any():
+                    if _all_non_finite(media):  # no evidence at all, rather than a damaged recording
                         raise NoUsableInput("no usable input (audio: every sample is NaN or infinite); no prediction made")
                     samples, rate = audio_from_array(media, sample_rate)  # dtype, channels, rate checked or refused
                     path = Path(tmp) / "audio.wav"
@@ -258,6 +257,11 @@ class Predictor:
         if frame.missing:
             return np.zeros((0, dim), np.float32), "no face found in the image", {}
         return still_face_window(frame, dim), None, expression_of(frame.values)
+
+
+def _all_non_finite(samples) -> bool:
+    array = np.asarray(samples) if not isinstance(samples, (str, bytes)) else np.zeros(0)
+    return array.dtype.kind == "f" and array.size > 0 and not np.isfinite(array).any()
 
 
 def _mean_expression(vision: np.ndarray) -> dict[str, float]:
