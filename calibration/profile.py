@@ -42,6 +42,8 @@ MAX_GAIN = 2.0
 DEVICE_MODALITIES = ("audio", "vision")
 MAX_ABS = 1e4  # no feature of either modality comes near this: a mean or spread beyond it is a damaged file
 VISION_PROFILE_DIM = 20  # face geometry only: the expression log-probabilities are the person, not the camera
+AUDIO_PROFILE_DIM = len(FEATURE_NAMES)  # acoustic features only: the voice-emotion log-probabilities are the person
+PROFILE_DIMS = {"audio": AUDIO_PROFILE_DIM, "vision": VISION_PROFILE_DIM}
 LOG_ENERGY = FEATURE_NAMES.index("log_energy")  # the audio feature that measures the noise floor
 
 
@@ -131,12 +133,12 @@ class DeviceProfile:
                 raise ProfileError(f"the profile holds {name!r}: text has no device statistics")
             if s is None:
                 continue  # the checkpoint does not read this modality
-            # vision: a geometry profile (20) also serves a checkpoint that reads expression too (27);
-            # any other size belongs to another feature layout and would shift the wrong columns
-            fits = n == len(s.mean) if name != "vision" else n == min(VISION_PROFILE_DIM, len(s.mean))
-            if not fits:
+            # a geometry profile (20) also serves a checkpoint that reads expression too (27), an acoustic
+            # one (44) a checkpoint that reads the voice too (52); any other size belongs to another
+            # feature layout and would shift the wrong columns
+            if n != min(PROFILE_DIMS[name], len(s.mean)):
                 raise ProfileError(f"the profile's {name} holds {n} values, this checkpoint reads {len(s.mean)}"
-                                   f"{' (a vision profile holds the 20 face-geometry values)' if name == 'vision' else ''}: "
+                                   f" (a {name} profile holds its first {PROFILE_DIMS[name]} device values): "
                                    "it was made for another feature layout; make it again with qamoe-calibrate")
             if prof.frames < MIN_FRAMES:
                 continue

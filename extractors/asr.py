@@ -51,6 +51,7 @@ TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b
 BASE_SHA256 = "905e5bf8336bcc625ba4e33498d675a4b935504118c594d868c36e91a60c1a57"
 CONTEXT_PAD_S = 10.0  # encoder input = utterance + this much padding, at most Whisper's 30 s
 _FRAMES_PER_S = 100  # Whisper's mel frames per second
+STATES_PER_S = 50  # the encoder's output frames per second
 MAX_TOKENS_PER_S = 8  # fast speech is ~4 words (~5 tokens) per second
 MAX_REPEATS = 3  # "no no no" is speech; a fourth in a row is a decoding loop
 _PUNCTUATION = re.compile(r"^[^\w']+|[^\w']+$")
@@ -153,12 +154,26 @@ def load_whisper(model: str = DEFAULT_MODEL, *, threads: int = 1):
         rest is padding; CTranslate2 takes any length up to 3000 frames)."""
 
         context_frames = 3000
+        first_encoding = None  # (1, frames / 2, d) of the first encode since it was last set to None
 
         def encode(self, features):
-            return super().encode(features[..., : self.context_frames])
+            out = super().encode(features[..., : self.context_frames])
+            if self.first_encoding is None:
+                self.first_encoding = np.asarray(out)
+            return out
 
     folder = whisper_model_dir(model)
     return _ShortContextWhisper(str(folder), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True)
+
+
+@dataclass(frozen=True)
+class VoiceStates:
+    """The Whisper encoder's output over one encoded stretch of an utterance (how it was said)."""
+
+    start: float  # stream seconds of the first sample encoded
+    end: float
+    states: np.ndarray  # (n, d) float32, `STATES_PER_S` per second (d = 384 for tiny.en)
+    final: bool  # True: the utterance is closed, these are its last states
 
 
 def clean_word(token: str) -> str | None:
@@ -193,11 +208,17 @@ class SpeechRecognizer:
     model: a `WEIGHTS` name or a CTranslate2 folder; whisper: an already-loaded model (`load_whisper`)
     to reuse, by one thread at a time (each decode sets its encoder length on it); partial_interval_s: None decodes each
     utterance once, when it ends (offline files: the same final words as a live run gives at utterance
-    end when nothing was committed early, for about 40 % of the CPU)."""
+    end when nothing was committed early, for about 40 % of the CPU); decode=False only encodes each
+    utterance (no words, the encoder states alone: the voice features of a dataset build).
+
+    Every decode also leaves the encoder's states of the audio it decoded (`VoiceStates`, the same pass
+    the words came from); `pop_voice()` hands them over."""
 
     def __init__(self, vad: VoiceActivity | None = None, *, model: str = DEFAULT_MODEL, whisper=None,
-                 preroll_s: float = 0.3, max_utterance_s: float = 20.0, partial_interval_s: float | None = 1.0) -> None:
+                 preroll_s: float = 0.3, max_utterance_s: float = 20.0, partial_interval_s: float | None = 1.0,
+                 decode: bool = True) -> None:
         self.model_name = model
+        self.decode = decode
         self._whisper = whisper if whisper is not None else load_whisper(model)
         self.vad = vad or VoiceActivity()
         self.preroll_s, self.max_utterance_s, self.partial_interval_s = preroll_s, max_utterance_s, partial_interval_s
@@ -223,6 +244,7 @@ class SpeechRecognizer:
         self._since_partial = 0
         self._last_decode: list[Word] = []
         self._committed: list[Word] = []  # final words already returned for the open utterance
+        self._voice: list[VoiceStates] = []
 
     def feed(self, chunk: AudioChunk) -> list[Word]:
         samples = self._resample(chunk)
@@ -261,13 +283,42 @@ class SpeechRecognizer:
         words += self.flush()
         return words if partials else [w for w in words if w.final]
 
+    def pop_voice(self) -> list[VoiceStates]:
+        """The encoder states of every decode since the last call, oldest first."""
+        voice, self._voice = self._voice, []
+        return voice
+
+    def _set_context(self, seconds: float) -> None:
+        self._whisper.context_frames = int(min(30.0, np.ceil(seconds + CONTEXT_PAD_S)) * _FRAMES_PER_S)
+        self._whisper.first_encoding = None
+
+    def _keep_voice(self, t0: float, seconds: float, final: bool) -> None:
+        encoding = self._whisper.first_encoding  # (1, frames, d): the start of the audio, then padding
+        if encoding is not None:
+            n = max(1, min(encoding.shape[1], int(np.ceil(seconds * STATES_PER_S))))
+            self._voice.append(VoiceStates(t0, t0 + seconds, np.array(encoding[0, :n], np.float32), final))
+
+    def encode(self, samples: np.ndarray, t0: float = 0.0, *, final: bool = True) -> None:
+        """The encoder pass of `transcribe` alone (no words): its states go to `pop_voice()`."""
+        from faster_whisper.audio import pad_or_trim  # noqa: PLC0415
+
+        samples = np.ascontiguousarray(samples, np.float32)
+        if len(samples) < SAMPLE_RATE // 10:
+            return
+        seconds = len(samples) / SAMPLE_RATE
+        self._set_context(seconds)
+        mel = self._whisper.feature_extractor(samples)  # as faster-whisper's transcribe makes its first window
+        self._whisper.encode(pad_or_trim(mel[:, : min(3000, mel.shape[-1] - 1)]))
+        self._keep_voice(t0, seconds, final)
+
     def transcribe(self, samples: np.ndarray, t0: float = 0.0, *, final: bool = True) -> list[Word]:
-        """One decode of 16 kHz mono float samples -> words timed from `t0`."""
+        """One decode of 16 kHz mono float samples -> words timed from `t0` (and its encoder states
+        to `pop_voice()`)."""
         samples = np.ascontiguousarray(samples, np.float32)
         if len(samples) < SAMPLE_RATE // 10:
             return []
         seconds = len(samples) / SAMPLE_RATE
-        self._whisper.context_frames = int(min(30.0, np.ceil(seconds + CONTEXT_PAD_S)) * _FRAMES_PER_S)
+        self._set_context(seconds)
         segments, _ = self._whisper.transcribe(
             samples, language="en", beam_size=1, temperature=0.0, word_timestamps=True,
             condition_on_previous_text=False, vad_filter=False,
@@ -281,6 +332,7 @@ class SpeechRecognizer:
                     start = max(t0 + float(w.start), earliest)
                     end = min(max(t0 + float(w.end), start + 0.02), t0 + seconds)
                     words.append(Word(start, end, text, float(np.clip(w.probability, 0.0, 1.0)), final))
+        self._keep_voice(t0, seconds, final)
         return without_loops(words)
 
     # -- utterances -----------------------------------------------------------------------------
@@ -310,6 +362,9 @@ class SpeechRecognizer:
         return [w for w in words if w.start >= last_end - 0.05]  # the decodes disagree: go by time
 
     def _partial(self) -> list[Word]:
+        if not self.decode:
+            self.encode(self._utterance(), self._utt_t0, final=False)
+            return []
         current = self._after_committed(self.transcribe(self._utterance(), self._utt_t0, final=False))
         agreed = agreed_prefix(self._last_decode, current)
         self._last_decode = current[len(agreed):]
@@ -318,7 +373,11 @@ class SpeechRecognizer:
         return commit + self._last_decode
 
     def _close(self) -> list[Word]:
-        words = self._after_committed(self.transcribe(self._utterance(), self._utt_t0, final=True))
+        if self.decode:
+            words = self._after_committed(self.transcribe(self._utterance(), self._utt_t0, final=True))
+        else:
+            words = []
+            self.encode(self._utterance(), self._utt_t0, final=True)
         self._in_utt = False
         self._audio, self._last_decode, self._committed = [], [], []
         self._preroll.clear()

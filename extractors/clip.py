@@ -12,7 +12,8 @@ video frames to the face extractor. The result is a `ClipFeatures`:
 - `words`: the final words used for the text modality; `warnings`: decode problems (truncation...).
 
 Modality order and sizes: `MODALITIES = ("text", "audio", "vision")`, dims 384 (MiniLM; 768 for BERT),
-44 and 20 (27 with `expression=True`: geometry + the expression network's 7 log-probabilities; 27 with
+44 (52 with `voice=True`: + the voice-emotion head's 8 log-probabilities on the Whisper encoder states of
+the frame's utterance, `extractors.voice`) and 20 (27 with `expression=True`: geometry + the expression network's 7 log-probabilities; 27 with
 `openface_dir`: OpenFace 2.0 CSVs instead of the face mesh).
 """
 
@@ -27,6 +28,7 @@ from .audio import AudioFeatures
 from .base import Word, stack_frames
 from .decode import MediaError, MediaReader
 from .gated_audio import GatedAudio
+from .voice import VOICE_DIM
 
 MODALITIES = ("text", "audio", "vision")
 
@@ -50,6 +52,7 @@ def describe(config: dict) -> dict:
     from .audio import FEATURE_NAMES as AUDIO_NAMES  # noqa: PLC0415
     from .text import text_dim  # noqa: PLC0415
     from .vision import FEATURE_NAMES as VISION_NAMES  # noqa: PLC0415
+    from .voice import VOICE_NAMES  # noqa: PLC0415
 
     backend = config.get("text_backend", "minilm")
     dim = text_dim(backend)
@@ -61,7 +64,8 @@ def describe(config: dict) -> dict:
     return {
         "modalities": {
             "text": {"dim": dim, "frame_rate": None, "feature_names": [f"{prefix}_{i:03d}" for i in range(dim)]},
-            "audio": {"dim": len(AUDIO_NAMES), "frame_rate": AudioFeatures.frame_rate, "feature_names": list(AUDIO_NAMES)},
+            "audio": {"dim": len(AUDIO_NAMES) + (len(VOICE_NAMES) if config.get("voice") else 0), "frame_rate": AudioFeatures.frame_rate,
+                      "feature_names": list(AUDIO_NAMES) + (list(VOICE_NAMES) if config.get("voice") else [])},
             "vision": {
                 "dim": len(VISION_NAMES),
                 "frame_rate": None if config.get("openface_dir") else float(config.get("fps", 15.0)),
@@ -77,19 +81,27 @@ class ClipExtractor:
 
     def __init__(
         self, asr: str = "tiny.en", text_backend: str = "minilm", fps: float = 15.0, face_detector: bool = True,
-        openface_dir: str | Path | None = None, audio_gate: bool = True, expression: bool = False,
+        openface_dir: str | Path | None = None, audio_gate: bool = True, expression: bool = False, voice: bool = False,
     ) -> None:
         """`openface_dir`: use OpenFace 2.0 CSVs (`<media file stem>.csv` in that folder, 27 features)
         for the vision modality instead of the face mesh (20 features).
         `audio_gate`: keep acoustic frames only while the VAD says speech (`GatedAudio`, the live
         pipeline's rule).
         `expression`: vision frames carry the expression network's 7 log-probabilities after the 20
-        geometry values (27 features; `vision.FaceFeatures(expression=True)`)."""
+        geometry values (27 features; `vision.FaceFeatures(expression=True)`).
+        `voice`: audio frames carry the voice-emotion log-probabilities of their utterance after the 44
+        acoustic values (52 features; the recogniser's encoder pass, shared; needs asr tiny.en)."""
         from .asr import make_recognizer  # noqa: PLC0415 - heavy imports only when used
         from .text import TextEmbedder  # noqa: PLC0415
 
         self.audio = GatedAudio(gate=audio_gate)
         self.asr = make_recognizer(asr, partial_interval_s=None)  # a file needs final words only
+        self.voice = None
+        if voice:
+            from .voice import VoiceEmotion  # noqa: PLC0415
+
+            self.voice = VoiceEmotion()
+            self.voice.check_encoder(self.asr)
         self.text = TextEmbedder(text_backend)
         self.openface_dir = Path(openface_dir) if openface_dir else None
         if self.openface_dir is None:
@@ -99,6 +111,8 @@ class ClipExtractor:
         self.config = {"asr": asr, "text_backend": text_backend, "fps": fps, "face_detector": face_detector, "audio_gate": audio_gate}
         if expression and self.openface_dir is None:  # only when on: older extraction folders keep their settings key
             self.config["expression"] = True
+        if voice:
+            self.config["voice"] = True
         if self.openface_dir is not None:
             self.config["openface_dir"] = str(self.openface_dir)
 
@@ -128,24 +142,29 @@ class ClipExtractor:
         def seen_video(frames_in):
             nonlocal reached
             for frame in frames_in:
-                reached = max(reached, frame.t)
+                reached = max(reached, frame.t + info.frame_s)
                 report("video", frame.t, stated_end)
                 yield frame
 
         words: list[Word] = []
 
+        utterances = []  # the recogniser's encoder states, one per utterance (voice features)
+        recognise = transcript is None or self.voice is not None
         if info.has_audio:
             self.audio.reset()
             self.asr.reset()
+            self.asr.decode = transcript is None  # a given transcript: the encoder pass alone, for the voice
             for chunk in reader.audio(start, end):
                 reached = max(reached, chunk.t + chunk.duration)
                 report("audio", chunk.t + chunk.duration, stated_end)
                 frames["audio"] += self.audio.feed(chunk)
-                if transcript is None:
+                if recognise:
                     words += [w for w in self.asr.feed(chunk) if w.final]
             frames["audio"] += self.audio.flush()
-            if transcript is None:
+            if recognise:
                 words += [w for w in self.asr.flush() if w.final]
+                utterances = self.asr.pop_voice()
+            self.asr.decode = True
         else:
             missing["audio"] = "no audio track"
 
@@ -184,7 +203,12 @@ class ClipExtractor:
                                    "the file looks truncated")
         features, times, seen = {}, {}, {}
         for m in MODALITIES:
-            features[m], times[m] = stack_frames(frames[m], self.dims[m])
+            acoustic_only = m == "audio" and self.voice is not None
+            features[m], times[m] = stack_frames(frames[m], self.dims[m] - (VOICE_DIM if acoustic_only else 0))
+            if acoustic_only:
+                from .voice import voice_for_frames  # noqa: PLC0415
+
+                features[m] = np.concatenate([features[m], voice_for_frames(times[m], utterances, self.voice)], 1)
             seen[m] = len(frames[m])
             if len(features[m]) == 0 and m not in missing:
                 if m == "vision":

@@ -47,6 +47,12 @@ class MediaInfo:
     height: int | None
     sample_rate: int | None  # of the audio track as stored
 
+    @property
+    def frame_s(self) -> float:
+        """How long one video frame shows (0 without a frame rate): a file's media ends one frame
+        after its last frame's time (a 0.5 fps file's last frame lasts 2 s)."""
+        return 1.0 / self.fps if self.fps else 0.0
+
 
 @dataclass
 class MediaReader:

@@ -54,6 +54,7 @@ class Prediction:
     raw_std: float = 0.0  # exp(s / 2) before calibration
     warnings: list[str] = field(default_factory=list)  # decode problems, e.g. a file that looks truncated
     expression: dict[str, float] = field(default_factory=dict)  # the face's expression probabilities; empty without a face
+    voice: dict[str, float] = field(default_factory=dict)  # the voice's emotion probabilities (a checkpoint that reads them); empty without speech
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         from scipy.stats import norm  # noqa: PLC0415
@@ -88,6 +89,7 @@ class Predictor:
         self._lock = threading.RLock()
         self.last_warnings: list[str] = []  # the last media file's decode problems (e.g. truncated)
         self.last_expression: dict[str, float] = {}  # the last input's face expression probabilities
+        self.last_voice: dict[str, float] = {}  # the last input's voice emotion probabilities
 
     @classmethod
     def load(cls, directory: str | Path | None = None, *, profile=None, device: str = "cpu", asr: str = "tiny.en") -> "Predictor":
@@ -137,7 +139,10 @@ class Predictor:
         if self._clip is None:
             from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
 
-            self._clip = ClipExtractor(asr=self.asr, expression=True)  # vision trimmed to the checkpoint's size below
+            from qamoe.extractors.voice import VOICED_AUDIO_DIM  # noqa: PLC0415
+
+            # vision trimmed to the checkpoint's size below; the voice estimate only for a checkpoint that reads it
+            self._clip = ClipExtractor(asr=self.asr, expression=True, voice=self.dims.get("audio") == VOICED_AUDIO_DIM)
         return self._clip
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None, progress=None):
@@ -154,6 +159,7 @@ class Predictor:
         reasons: dict[str, str] = {}
         self.last_warnings: list[str] = []
         self.last_expression: dict[str, float] = {}
+        self.last_voice: dict[str, float] = {}
         text_warnings: list[str] = []
         if text is not None:
             text, text_warnings = self._readable_text(text)
@@ -173,6 +179,7 @@ class Predictor:
                 clip = extractor.extract(path, transcript=text, progress=progress)
             feats = media_features(clip)
             self.last_expression = _mean_expression(clip.features["vision"]) if video is not None else {}
+            self.last_voice = _mean_voice(clip.features["audio"])
             feats["vision"] = feats["vision"][:, : self.dims.get("vision", GEOMETRY_DIM)]  # geometry only (20), or + expression (27)
             reasons = dict(clip.missing)
             self.last_warnings = list(clip.warnings)
@@ -246,6 +253,7 @@ class Predictor:
                     reasons.pop("vision", None)
             prediction = self.predict_features(feats, transcript=transcript, reasons=reasons, warnings=self.last_warnings)
             prediction.expression = dict(self.last_expression)
+            prediction.voice = dict(self.last_voice)
             return prediction
 
     def _image_features(self, image) -> tuple[np.ndarray, str | None, dict[str, float]]:
@@ -262,6 +270,22 @@ class Predictor:
 def _all_non_finite(samples) -> bool:
     array = np.asarray(samples) if not isinstance(samples, (str, bytes)) else np.zeros(0)
     return array.dtype.kind == "f" and array.size > 0 and not np.isfinite(array).any()
+
+
+def _mean_voice(audio: np.ndarray) -> dict[str, float]:
+    """(T, 52) audio frames -> the voice head's emotion probabilities, mean over the frames of heard
+    utterances ({} for acoustic-only frames, or when no utterance was encoded)."""
+    from qamoe.extractors.voice import UNIFORM, VOICE_DIM, VOICED_AUDIO_DIM  # noqa: PLC0415
+    from qamoe.data.voice_head import EMOTIONS  # noqa: PLC0415
+
+    if audio.ndim != 2 or audio.shape[1] != VOICED_AUDIO_DIM:
+        return {}
+    voiced = audio[:, -VOICE_DIM:]
+    voiced = voiced[~np.isclose(voiced, UNIFORM).all(1)]
+    if not len(voiced):
+        return {}
+    probs = np.exp(voiced.astype(np.float64)).mean(0)
+    return {name: float(p) for name, p in zip(EMOTIONS, probs / probs.sum())}
 
 
 def _mean_expression(vision: np.ndarray) -> dict[str, float]:

@@ -176,6 +176,54 @@ def check_out_folder(out: Path) -> None:
         raise ValueError(f"--out {out}: no permission to write there")
 
 
+LOCK = ".qamoe-train.lock"
+
+
+class OutFolderLock:
+    """One training run per OUT folder: an exclusive `flock` on OUT/.qamoe-train.lock, held while the
+    run lives and released by the kernel when the process ends, however it ends (no stale lock to
+    clean up). A second run into the same folder - a second `--resume` included - is refused."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = Path(out) / LOCK
+        self._handle = None
+
+    def __enter__(self) -> "OutFolderLock":
+        import fcntl  # noqa: PLC0415 - POSIX only, like the rest of the training resume machinery
+
+        handle = open(self.path, "a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            handle.close()
+            raise CheckpointError(f"{self.path.parent} is in use by a training run that is still going ({holder}); "
+                                  "wait for it to end or stop it, or train into another --out") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}\n")
+        handle.flush()
+        self._handle = handle
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._handle is not None:
+            self._handle.close()  # closing releases the lock
+            self._handle = None
+
+
+def has_saved_epoch(out: Path) -> bool:
+    """Whether OUT holds an interrupted run with at least one saved epoch (what --resume continues)."""
+    return (Path(out) / STATE_DIR / LATEST).exists()
+
+
+def has_finished_checkpoint(out: Path) -> bool:
+    from qamoe.checkpoint import CONFIG, WEIGHTS  # noqa: PLC0415
+
+    return (Path(out) / CONFIG).is_file() and (Path(out) / WEIGHTS).is_file()
+
+
 def load_train_state(out: Path, model, optimizer, scheduler) -> TrainState | None:
     """Restores model, optimizer and scheduler in place; None when there is nothing to resume."""
     root = Path(out) / STATE_DIR

@@ -99,9 +99,10 @@ def check_dims(checkpoint: Checkpoint, dims: dict[str, int], source: str, hint: 
 
 
 def check_media_checkpoint(checkpoint: Checkpoint, fps: float) -> None:
-    from .extraction import checkpoint_uses_expression, media_dims  # noqa: PLC0415
+    from .extraction import checkpoint_uses_expression, checkpoint_uses_voice, media_dims  # noqa: PLC0415
 
-    check_dims(checkpoint, media_dims(fps, checkpoint_uses_expression(checkpoint)), "the media extractors",
+    dims = media_dims(fps, checkpoint_uses_expression(checkpoint), checkpoint_uses_voice(checkpoint))
+    check_dims(checkpoint, dims, "the media extractors",
                "use one trained on qamoe-extract output, or `qamoe-live --demo` for the simulator")
 
 
@@ -193,13 +194,15 @@ class Session:
         return self._processors(video=options.camera is not None, audio=options.mic is not None)
 
     def _processors(self, *, video: bool, audio: bool) -> list:
+        from qamoe.extractors.voice import VOICED_AUDIO_DIM  # noqa: PLC0415
+
         from .extraction import media_processors  # noqa: PLC0415
 
         self.err.print("loading the extractors (face mesh, voice activity, speech recognition, MiniLM) ...")
         modalities = set(self.engine.modalities)
         return [
             p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps,
-                                        vision_dim=self.engine.dims.get("vision"))
+                                        vision_dim=self.engine.dims.get("vision"), voice=self.engine.dims.get("audio") == VOICED_AUDIO_DIM)
             if p.name != "asr+text" or "text" in modalities
         ]
 

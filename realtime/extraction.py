@@ -3,12 +3,17 @@
 | processor          | eats            | runs                                             | writes                       |
 | ------------------ | --------------- | ------------------------------------------------ | ---------------------------- |
 | `VisionProcessor`  | VIDEO frames    | `FaceFeatures` (face mesh + expression network)  | vision frames, expression |
-| `AudioProcessor`   | AUDIO chunks    | `GatedAudio` (acoustic features + silero VAD)    | audio frames (missing outside speech) |
-| `SpeechProcessor`  | AUDIO chunks    | `SpeechRecognizer` (Whisper tiny.en) + `TextEmbedder` (MiniLM) | words, partial words, text frames |
+| `AudioProcessor`   | AUDIO chunks    | `GatedAudio` (acoustic features + silero VAD)    | audio frames (missing outside speech), + the voice estimate |
+| `SpeechProcessor`  | AUDIO chunks    | `SpeechRecognizer` (Whisper tiny.en) + `TextEmbedder` (MiniLM) | words, partial words, text frames, the voice estimate |
 
 They are the same extractor objects `qamoe-extract` uses, fed chunk by chunk, so a checkpoint trained
 on extracted shards reads these features. Each processor is used from one thread only. Whether a face
 or speech is present is the store's call, from the frames' `missing` flags.
+
+Voice features (a checkpoint whose audio reads 52 values): every decode of the recogniser also leaves
+the Whisper encoder's states of the open utterance; the speech processor turns them into the voice
+estimate (`extractors.voice.VoiceTrack`, 8 log-probabilities), which the audio processor appends to
+every acoustic frame it writes from then on (the uniform prior before the first decode).
 """
 
 from __future__ import annotations
@@ -64,20 +69,27 @@ class AudioProcessor:
 
     stream, name, writes = AUDIO, "audio", ("audio",)
 
-    def __init__(self, extractor=None) -> None:
-        """extractor: a `GatedAudio` (built here when None)."""
+    def __init__(self, extractor=None, voice=None) -> None:
+        """extractor: a `GatedAudio` (built here when None); voice: a `VoiceTrack` whose estimate is
+        appended to every frame (None: the 44 acoustic values alone)."""
         if extractor is None:
             from qamoe.extractors.gated_audio import GatedAudio  # noqa: PLC0415
 
             extractor = GatedAudio()
-        self.extractor = extractor
+        self.extractor, self.voice = extractor, voice
 
     def process(self, t: float, item: AudioChunk, store: FeatureStore) -> None:
-        for frame in self.extractor.feed(item):
-            store.add_frame("audio", frame)
+        self._emit(self.extractor.feed(item), store)
 
     def flush(self, store: FeatureStore) -> None:
-        for frame in self.extractor.flush():
+        self._emit(self.extractor.flush(), store)
+
+    def _emit(self, frames: list, store: FeatureStore) -> None:
+        if self.voice is not None and frames:
+            from qamoe.extractors.voice import with_voice  # noqa: PLC0415
+
+            frames = with_voice(frames, self.voice.estimate())
+        for frame in frames:
             store.add_frame("audio", frame)
 
 
@@ -87,7 +99,8 @@ class SpeechProcessor:
 
     stream, name, writes = AUDIO, "asr+text", ("text",)
 
-    def __init__(self, recognizer=None, embedder=None) -> None:
+    def __init__(self, recognizer=None, embedder=None, voice=None) -> None:
+        """voice: a `VoiceTrack` to update with every decode's encoder states (None: not kept)."""
         if recognizer is None:
             from qamoe.extractors.asr import make_recognizer  # noqa: PLC0415
 
@@ -96,13 +109,22 @@ class SpeechProcessor:
             from qamoe.extractors.text import TextEmbedder  # noqa: PLC0415
 
             embedder = TextEmbedder()
-        self.recognizer, self.embedder = recognizer, embedder
+        self.recognizer, self.embedder, self.voice = recognizer, embedder, voice
+        if voice is not None:
+            voice.emotion.check_encoder(recognizer)
 
     def process(self, t: float, item: AudioChunk, store: FeatureStore) -> None:
         self._words(self.recognizer.feed(item), store)
+        self._voice()
 
     def flush(self, store: FeatureStore) -> None:
         self._words(self.recognizer.flush(), store)
+        self._voice()
+
+    def _voice(self) -> None:
+        states = self.recognizer.pop_voice()
+        if self.voice is not None and states:
+            self.voice.update(states)
 
     def _words(self, words: list, store: FeatureStore) -> None:
         if not words:
@@ -125,25 +147,41 @@ def quiet_native_logs() -> None:
         os.environ.setdefault(key, value)
 
 
-def media_processors(*, video: bool = True, audio: bool = True, fps: float = 15.0, vision_dim: int | None = None) -> list[Any]:
+def media_processors(*, video: bool = True, audio: bool = True, fps: float = 15.0, vision_dim: int | None = None,
+                     voice: bool = False) -> list[Any]:
     """The processors for real media, built now (loading the models takes seconds). `vision_dim`: how
     many face features the model reads (20, the default, as `media_dims()`; or 27 = + expression); the
-    expression is computed and shown either way."""
+    expression is computed and shown either way. `voice`: audio frames carry the voice estimate (52)."""
     quiet_native_logs()
     processors: list[Any] = []
     if video:
         processors.append(VisionProcessor(fps=fps, dim=vision_dim if vision_dim is not None else 20))
     if audio:
-        processors += [AudioProcessor(), SpeechProcessor()]
+        track = None
+        if voice:
+            from qamoe.extractors.voice import VoiceEmotion, VoiceTrack  # noqa: PLC0415
+
+            track = VoiceTrack(VoiceEmotion())
+        processors += [AudioProcessor(voice=track), SpeechProcessor(voice=track)]
     return processors
 
 
-def media_dims(fps: float = 15.0, expression: bool = False) -> dict[str, int]:
+def media_dims(fps: float = 15.0, expression: bool = False, voice: bool = False) -> dict[str, int]:
     """Feature sizes the real extractors produce, per modality (what a media checkpoint must read);
-    `expression`: vision with the expression network's 7 values (27 instead of 20)."""
+    `expression`: vision with the expression network's 7 values (27 instead of 20); `voice`: audio with
+    the voice-emotion head's 8 values (52 instead of 44)."""
     from qamoe.extractors.clip import describe  # noqa: PLC0415
 
-    return {m: d["dim"] for m, d in describe({"fps": fps, "expression": expression})["modalities"].items()}
+    config = {"fps": fps, "expression": expression, "voice": voice}
+    return {m: d["dim"] for m, d in describe(config)["modalities"].items()}
+
+
+def checkpoint_uses_voice(checkpoint) -> bool:
+    """Whether a media checkpoint's audio reads the voice estimate too (52 values) or acoustics only (44)."""
+    from qamoe.extractors.voice import VOICED_AUDIO_DIM  # noqa: PLC0415
+
+    dims = {m.name: m.dim for m in checkpoint.config.modalities}
+    return dims.get("audio") == VOICED_AUDIO_DIM
 
 
 def checkpoint_uses_expression(checkpoint) -> bool:

@@ -36,8 +36,9 @@ class MediaRecording(Recording):
     def items(self) -> Iterator[tuple[float, str, Any]]:
         self._last_t = 0.0
         self._read_to_end = False  # stopped early (--duration, Ctrl-C) is not truncation
+        frame_s = self.reader.info.frame_s
         for item in self._merged():
-            self._last_t = item[0]
+            self._last_t = max(self._last_t, item[0] + (frame_s if item[1] == VIDEO else 0.0))
             yield item
         self._read_to_end = True
 

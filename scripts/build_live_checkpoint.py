@@ -70,6 +70,8 @@ def main(argv=None) -> None:
                    help="the voices' text: the given statement (default, the shipped recipe) or what Whisper heard "
                         "(asr: measured worse on validation in issue 18, see the model card)")
     p.add_argument("--snrs", default="20,10,5,0,-5", help="SNRs (dB) of the audio (and, with --ravdess-text asr, text) views")
+    p.add_argument("--voice", action="store_true",
+                   help="audio frames carry the voice-emotion head's 8 log-probabilities (audio 52; qamoe/assets/voice)")
     p.add_argument("--exclude-source", action="append", default=[], help="VADER source left out of train/valid")
     p.add_argument("--text-only", action="store_true", help="VADER texts alone (the held-out-domain proxy runs)")
     p.add_argument("--steps", type=int, default=0, help="only time this many training steps, then exit")
@@ -89,7 +91,7 @@ def main(argv=None) -> None:
     started = time.perf_counter()
     mix = build_mix(args.text_cache, fer_parts=FER_PARTS, max_words=args.max_words, ravdess_repeat=args.ravdess_repeat,
                     pair=args.pair, seed=0, exclude_sources=tuple(args.exclude_source), text_only=args.text_only,
-                    ravdess_text=args.ravdess_text)
+                    ravdess_text=args.ravdess_text, voice=args.voice)
     snrs = tuple(float(x) for x in args.snrs.split(","))
     counts = {s: {str(d): int((mix.domain[s] == d).sum()) for d in sorted(set(mix.domain[s]))} for s in mix.domain}
     console.print(f"data {counts} in {time.perf_counter() - started:.0f} s")
@@ -116,6 +118,7 @@ def main(argv=None) -> None:
     provenance = {
         "purpose": "qamoe-live / qamoe-predict default checkpoint for real media features",
         "vision_features": "geometry+expression",
+        "audio_features": "acoustic+voice" if args.voice else "acoustic",
         "dataset_args": {"dataset": "live-mix", **mix.options, "counts": counts,
                          "audio_views": None if args.no_views else {"snrs": list(snrs), "kinds": args.audio_kinds.split(","),
                                                                     "text": args.ravdess_text == "asr"},

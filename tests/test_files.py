@@ -46,3 +46,23 @@ def test_nested_paths_replace_both_files_only_when_both_are_complete(tmp_path):
         a.write_bytes(b"w")
         b.write_bytes(b"c")
     assert first.read_bytes() == b"w" and second.read_bytes() == b"c"
+
+
+def test_a_full_disk_names_the_file_that_could_not_be_written(tmp_path, monkeypatch):
+    """A write or fsync that fails with ENOSPC carries no file name; the error must say which file
+    (qamoe-* commands print it as "could not write PATH: No space left on device")."""
+    import errno
+    import os
+
+    target = tmp_path / "run" / "results.json"
+    target.parent.mkdir()
+    target.write_text("old")
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)  # the disk fills as the data is flushed
+    with pytest.raises(OSError) as caught:
+        atomic_write_json(target, {"a": 1})
+    assert caught.value.errno == errno.ENOSPC and caught.value.filename == str(target)
+    assert target.read_text() == "old" and [p.name for p in target.parent.iterdir()] == ["results.json"]

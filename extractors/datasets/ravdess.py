@@ -36,7 +36,7 @@ from qamoe.data.ravdess import (
 )
 from qamoe.dataset import SPLITS, DataError
 from qamoe.extractors import audio, gated_audio, vad
-from qamoe.extractors.decode import MediaError, read_audio
+from qamoe.extractors.decode import MediaError, MediaReader, read_audio
 
 from .noise import ACTIVE_FRAME_S, ACTIVE_RANGE_DB, add_noise, babble_noise, pink_noise
 from .speech import write_wav
@@ -83,6 +83,7 @@ class RavdessExtractor:
         self.keys = ClipKeys(clips_by_split, extractor_settings())
         self._clip_extractor = None
         self._embedder = None
+        self._encoder = None
         self._tmp = tempfile.TemporaryDirectory(prefix="qamoe-ravdess-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         self.computed = 0
 
@@ -137,6 +138,27 @@ class RavdessExtractor:
                     "transcript": np.array(" ".join(w.text for w in features.words))}
 
         return self._cached("asr", self.keys.asr(clip, split, condition), compute)
+
+    def voice(self, clip: Clip, split: str, condition: Condition) -> dict:
+        """{"pooled": (2 x 384,) mean and std of the Whisper encoder states over the clip's utterances
+        (zeros when the VAD heard none), "frames": how many states} - what the live recogniser's
+        encoder pass gives, without decoding words."""
+        def compute() -> dict:
+            from qamoe.extractors.voice import pool_states  # noqa: PLC0415
+
+            if self._encoder is None:
+                from qamoe.extractors.asr import make_recognizer  # noqa: PLC0415
+
+                self._encoder = make_recognizer(ASR_MODEL, partial_interval_s=None, decode=False)
+            encoder = self._encoder
+            encoder.reset()
+            for chunk in MediaReader(self._media(clip, split, condition)).audio():
+                encoder.feed(chunk)
+            encoder.flush()
+            states = [v.states for v in encoder.pop_voice() if v.final]
+            return {"pooled": pool_states(np.concatenate(states) if states else None), "frames": np.int64(sum(len(s) for s in states))}
+
+        return self._cached("voice", self.keys.voice(clip, split, condition), compute)
 
     def _cached(self, kind: str, key: str, compute) -> dict:
         """The cached arrays of (kind, key), else `compute()`d now and cached."""
@@ -196,7 +218,8 @@ def build_for(data: str | Path | None = None, *, cache: str | Path | None = None
 
 
 def build_cache(
-    data: str | Path | None = None, snrs=SNR_SWEEP, kinds=("white",), *, text: str = "statement", folds: str | None = None,
+    data: str | Path | None = None, snrs=SNR_SWEEP, kinds=("white",), *, text: str = "statement", voice: bool = False,
+    folds: str | None = None,
     splits=SPLITS, all_clips: bool = False, noise_seed: int = 0, cache: str | Path | None = None, console=None,
 ) -> dict:
     """Extracts (or finds cached) every clip of `splits` under every SNR x kind; returns counts and timing."""
@@ -210,6 +233,7 @@ def build_cache(
             if condition not in conditions:
                 conditions.append(condition)
     kinds_of_text = ("audio", "asr") if text == "asr" else ("audio",)
+    kinds_of_text += ("voice",) if voice else ()
     jobs = [(k, c, s, cond) for k in kinds_of_text for cond in conditions for s in splits for c in by_split[s]]
     statements = sorted({c.statement for cs in by_split.values() for c in cs})
     started = time.perf_counter()
@@ -225,6 +249,7 @@ def main(argv=None) -> None:
     p.add_argument("--snrs", default="clean,20,10,5,0,-5", help="comma list of SNRs in dB, 'clean' for none")
     p.add_argument("--kinds", default="white", help=f"comma list of noise kinds ({', '.join(NOISE_KINDS)})")
     p.add_argument("--text", default="statement", choices=TEXT_SOURCES, help="asr: also run the ASR on every clip and condition")
+    p.add_argument("--voice", action="store_true", help="also the Whisper encoder states (the voice features) of every clip and condition")
     p.add_argument("--folds", default=DEFAULT_FOLDS, help="TRAIN:VALID:TEST actors (babble is drawn within a split)")
     p.add_argument("--all-clips", action="store_true", help="every clip in every split (what qamoe-eval --split all reads)")
     p.add_argument("--splits", default="train,valid,test")
@@ -236,7 +261,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     try:
         summary = build_cache(args.data, parse_snrs(args.snrs), tuple(k.strip() for k in args.kinds.split(",") if k.strip()),
-                              text=args.text, folds=args.folds, splits=tuple(s.strip() for s in args.splits.split(",")),
+                              text=args.text, voice=args.voice, folds=args.folds, splits=tuple(s.strip() for s in args.splits.split(",")),
                               all_clips=args.all_clips, noise_seed=args.noise_seed, cache=args.cache)
     except DataError as exc:
         raise SystemExit(f"{p.prog}: {exc}") from None

@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from qamoe.cli.common import clear_errors
+from qamoe.cli.common import clear_errors, quiet_third_party
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -29,6 +29,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--video", help="a recorded file of your setup instead of live devices")
     p.add_argument("--seconds", type=float, default=10.0, help="how long to record (default 10; --video: the first S seconds)")
     p.add_argument("--out", default="qamoe-profile.json", help="profile file to write (default qamoe-profile.json)")
+    p.add_argument("--verbose", action="store_true", help="let the native libraries (mediapipe, TFLite) log to the terminal")
     return p.parse_args(argv)
 
 
@@ -78,13 +79,16 @@ def show(console: Console, profile) -> None:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    console = Console()
+    console = Console()  # the profile table and where it was written
+    errors = Console(stderr=True)  # errors never mix with the results on standard output
+    if not args.verbose:
+        quiet_third_party()  # before mediapipe / TFLite load: their log lines go to the native log file
     from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
     from qamoe.extractors.decode import MediaError  # noqa: PLC0415
     from qamoe.calibration.recording import RecordingError  # noqa: PLC0415
     from qamoe.realtime.sources import SourceError  # noqa: PLC0415
 
-    with clear_errors(console, user_errors=(MediaError, SourceError, ExtractorUnavailable, RecordingError)):
+    with clear_errors(errors, user_errors=(MediaError, SourceError, ExtractorUnavailable, RecordingError)):
         if args.video is None and args.mic is None and args.camera is None:
             raise ValueError("give --video PATH, or --mic NAME and/or --camera N")
         if args.video is not None and (args.mic is not None or args.camera is not None):

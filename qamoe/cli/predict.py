@@ -58,6 +58,10 @@ def show(console: Console, source: str, result) -> None:
     for name, r in result.reliability.items():
         table.add_row(name, "yes" if result.present[name] else "no", f"{r:.3f}", result.missing_reason.get(name, ""))
     console.print(table)
+    if result.voice:
+        top = max(result.voice, key=result.voice.get)
+        console.print(f"voice: [bold]{top}[/] {result.voice[top]:.2f}  "
+                      + "  ".join(f"{k} {v:.2f}" for k, v in sorted(result.voice.items(), key=lambda kv: -kv[1])[1:4]), highlight=False)
     if result.expression:
         top = max(result.expression, key=result.expression.get)
         console.print(f"face expression: [bold]{top}[/] {result.expression[top]:.2f}  "

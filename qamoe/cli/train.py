@@ -6,6 +6,7 @@ With no options it trains the embedded default (the simulator) into runs/default
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -112,7 +113,7 @@ def main(argv=None) -> None:
 
     console = make_console()
     use_all_cores()
-    with clear_errors(console):
+    with clear_errors(console), ExitStack() as stack:
         if args.epochs < 1:
             raise ValueError("--epochs must be at least 1")
         sizes = parse_sizes(args.sizes) if args.sizes else None
@@ -145,14 +146,21 @@ def main(argv=None) -> None:
         out = Path(args.out)
         if not ctx.is_main:
             console = Console(quiet=True)
-        if args.resume and not (out / "train_state" / "latest.json").exists():
-            console.print(f"[yellow]nothing to resume in {out}; starting from the first epoch[/]")
-        elif not args.resume and (out / "train_state").exists():
-            raise ValueError(f"{out} holds an interrupted run; add --resume to continue it, or choose another --out")
-        barrier(ctx)  # every rank has looked at OUT before rank 0 writes the run's identity into it
-        from qamoe.train_state import check_out_folder, check_same_run, run_identity  # noqa: PLC0415
+        from qamoe.train_state import (  # noqa: PLC0415
+            OutFolderLock, check_out_folder, check_same_run, has_finished_checkpoint, has_saved_epoch, run_identity,
+        )
 
         check_out_folder(out)  # a file, or a folder that cannot be written: said before any training
+        if ctx.is_main:  # held until this process ends: a second run into OUT is refused, not interleaved
+            stack.enter_context(OutFolderLock(out))
+        if args.resume and not has_saved_epoch(out):
+            if has_finished_checkpoint(out):  # a typo must not replace a finished checkpoint with another run
+                raise ValueError(f"--resume: {out} holds a finished checkpoint and no interrupted run; nothing was "
+                                 "changed (to train again, choose another --out or delete that folder)")
+            console.print(f"[yellow]nothing to resume in {out}; starting from the first epoch[/]")
+        elif not args.resume and has_saved_epoch(out):
+            raise ValueError(f"{out} holds an interrupted run; add --resume to continue it, or choose another --out")
+        barrier(ctx)  # every rank has looked at OUT before rank 0 writes the run's identity into it
         check_same_run(out, run_identity(model_config, train_config, args.model, dataset, {
             "dataset": args.dataset, "data": args.data, "data_seed": args.data_seed, "sizes": args.sizes,
             **({"signal_snrs": args.signal_snrs, "signal_noise": args.signal_noise} if args.dataset == "ravdess" else {}),

@@ -4,9 +4,11 @@ where a sample lacks it.
 | source | text (384) | audio (44) | vision (27) | label |
 | --- | --- | --- | --- | --- |
 | VADER texts (`text_sentiment` cache, clean) | MiniLM per-word frames | missing | missing | human rating x 0.75 |
-| RAVDESS clips (`ravdess.load_ravdess`) | MiniLM frames of the spoken statement (neutral words) | gated + pooled acoustic frames | missing | emotion table |
+| RAVDESS clips (`ravdess.load_ravdess`) | MiniLM frames of the spoken statement (neutral words) | gated + pooled acoustic frames (+ the voice estimate: 52) | missing | emotion table |
 | FER2013 faces (`fer` cache) | missing | missing | a still face: 15 copies of its 27 values | emotion table |
 
+`voice=True`: the audio frames also carry the voice-emotion head's 8 log-probabilities (out of fold for
+the train actors, `ravdess.voice_log_probs`), as the live path appends them: audio 52 instead of 44.
 RAVDESS vision stays missing: its OpenFace action units are not what the live vision extractor gives.
 `pair=True` also gives every RAVDESS *train* clip a FER train face of the same emotion (calm -> neutral),
 drawn by a seeded hash, as one more sample (the voice-only and face-only samples stay).
@@ -63,6 +65,7 @@ class LiveMix:
     samples: dict[str, list[Sample]]
     fill: dict[str, np.ndarray]
     options: dict
+    dims: dict[str, int] = field(default_factory=lambda: dict(DIMS))
 
 
 def vader_samples(cache: str | Path, max_words: int) -> dict[str, list[Sample]]:
@@ -78,10 +81,18 @@ def vader_samples(cache: str | Path, max_words: int) -> dict[str, list[Sample]]:
     return out
 
 
-def ravdess_samples(data=None, folds=None, text: str = "statement") -> tuple[dict[str, list[Sample]], object]:
+def mix_dims(voice: bool = False) -> dict[str, int]:
+    """The mix's feature sizes: audio 44, or 52 with the voice estimate."""
+    from qamoe.data.ravdess import VOICE_DIM  # noqa: PLC0415
+
+    return dict(DIMS, audio=DIMS["audio"] + VOICE_DIM) if voice else dict(DIMS)
+
+
+def ravdess_samples(data=None, folds=None, text: str = "statement", voice: bool = False) -> tuple[dict[str, list[Sample]], object]:
     """text: "statement" (MiniLM frames of the sentence the actor was given) or "asr" (of what the
-    recogniser heard, each word scaled by its confidence: what the live path reads)."""
-    ds = load_ravdess(data, text=text, folds=folds)
+    recogniser heard, each word scaled by its confidence: what the live path reads); voice: audio
+    frames with the voice estimate (52)."""
+    ds = load_ravdess(data, text=text, folds=folds, voice=voice)
     out: dict[str, list[Sample]] = {}
     for split in SPLITS:
         d = ds.splits[split]
@@ -132,9 +143,9 @@ def pair_samples(voices: list[Sample], faces: list[Sample], seed: int) -> list[S
 
 
 
-def to_split(items: list[Sample], fill: dict[str, np.ndarray]) -> tuple[SplitData, dict[str, np.ndarray]]:
+def to_split(items: list[Sample], fill: dict[str, np.ndarray], dims=DIMS) -> tuple[SplitData, dict[str, np.ndarray]]:
     mods, present = {}, {}
-    for m, dim in DIMS.items():
+    for m, dim in dims.items():
         seqs = [getattr(s, m) for s in items]
         present[m] = np.array([x is not None and len(x) > 0 for x in seqs])
         mods[m] = ModalityData.from_sequences([x if p else fill[m][None] for x, p in zip(seqs, present[m])], dim)
@@ -143,13 +154,14 @@ def to_split(items: list[Sample], fill: dict[str, np.ndarray]) -> tuple[SplitDat
 
 def build_mix(text_cache, *, fer_parts: dict[str, str], ravdess=None, folds=None, max_words: int = 32,
               ravdess_repeat: int = 1, pair: bool = False, seed: int = 0, fer_cache=None, exclude_sources=(),
-              text_only: bool = False, ravdess_text: str = "statement") -> LiveMix:
+              text_only: bool = False, ravdess_text: str = "statement", voice: bool = False) -> LiveMix:
     """The three-source data set. `ravdess_repeat` repeats the RAVDESS train clips (they are few);
     `exclude_sources`: VADER sources left out of train and valid (for the held-out-domain proxy);
     `text_only`: the VADER texts alone (audio and vision missing everywhere); `ravdess_text`: the
-    voices' text, "statement" or "asr" (`ravdess_samples`)."""
+    voices' text, "statement" or "asr" (`ravdess_samples`); `voice`: audio with the voice estimate (52)."""
+    dims = mix_dims(voice)
     vader = vader_samples(text_cache, max_words)
-    voices = {s: [] for s in SPLITS} if text_only else ravdess_samples(ravdess, folds, ravdess_text)[0]
+    voices = {s: [] for s in SPLITS} if text_only else ravdess_samples(ravdess, folds, ravdess_text, voice)[0]
     faces = {} if text_only else fer_samples(fer_parts, fer_cache)
     samples: dict[str, list[Sample]] = {}
     for split in SPLITS:
@@ -159,17 +171,17 @@ def build_mix(text_cache, *, fer_parts: dict[str, str], ravdess=None, folds=None
             items += pair_samples(voices[split], faces.get(split, []), seed)
         samples[split] = items
     fill = {}
-    for m, dim in DIMS.items():
+    for m, dim in dims.items():
         real = [getattr(s, m) for s in samples["train"] if getattr(s, m) is not None and len(getattr(s, m))]
         fill[m] = np.concatenate(real).mean(0).astype(np.float32) if real else np.zeros(dim, np.float32)
     splits, present, domain = {}, {}, {}
     for split, items in samples.items():
-        splits[split], present[split] = to_split(items, fill)
+        splits[split], present[split] = to_split(items, fill, dims)
         domain[split] = np.array([s.domain for s in items])
     options = {"text_cache": str(text_cache), "fer_parts": {} if text_only else fer_parts, "text_only": text_only, "folds": folds, "max_words": max_words,
                "ravdess_repeat": ravdess_repeat, "pair": pair, "seed": seed, "exclude_sources": list(exclude_sources),
-               "ravdess_text": ravdess_text}
-    return LiveMix(MultimodalDataset("live-mix", splits), present, domain, samples, fill, options)
+               "ravdess_text": ravdess_text, "voice": voice}
+    return LiveMix(MultimodalDataset("live-mix", splits), present, domain, samples, fill, options, dims)
 
 
 def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.0, 0.0, -5.0), kinds=("white",),
@@ -183,7 +195,7 @@ def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.
     out: dict[str, list[SplitData]] = {"audio": [], "vision": [], "text": []}
     modalities = ("audio", "text") if text == "asr" else ("audio",)
     for kind in kinds:
-        views = snr_views(ravdess, "train", snrs=snrs, noise_kind=kind, folds=folds, text=text)
+        views = snr_views(ravdess, "train", snrs=snrs, noise_kind=kind, folds=folds, text=text, voice=mix.options.get("voice", False))
         position = {f"ravdess:{i}": k for k, i in enumerate(views.ids)}
         for snr, split in views.degraded.items():
             label = f"{kind}{snr:+g}dB"  # ravdess.Condition.label
@@ -200,7 +212,7 @@ def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.
                         seqs.append(own if own is not None else mix.fill[m][None])
                     else:
                         seqs.append(mod.features[k, : mod.lengths[k]] if ok[k] else mix.fill[m][None])
-                out[m].append(SplitData({m: ModalityData.from_sequences(seqs, DIMS[m])}, np.zeros(len(train), np.float32), [s.id for s in train]))
+                out[m].append(SplitData({m: ModalityData.from_sequences(seqs, mix.dims[m])}, np.zeros(len(train), np.float32), [s.id for s in train]))
     for name in fer_view_parts:
         part = fer_data.load_part(name, fer_cache)
         degraded = {f"fer:{int(i)}": (v, f) for v, f, i in zip(part["values"], part["found"], part["index"])}
@@ -212,5 +224,5 @@ def signal_views(mix: LiveMix, *, ravdess=None, folds=None, snrs=(20.0, 10.0, 5.
                 seqs.append(still_window(v) if found else mix.fill["vision"][None])
             else:
                 seqs.append(s.vision if s.vision is not None else mix.fill["vision"][None])
-        out["vision"].append(SplitData({"vision": ModalityData.from_sequences(seqs, DIMS["vision"])}, np.zeros(len(train), np.float32), [s.id for s in train]))
+        out["vision"].append(SplitData({"vision": ModalityData.from_sequences(seqs, mix.dims["vision"])}, np.zeros(len(train), np.float32), [s.id for s in train]))
     return {k: v for k, v in out.items() if v}

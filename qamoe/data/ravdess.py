@@ -79,7 +79,9 @@ TEXT_SOURCES = ("statement", "asr")
 TASKS = ("sentiment", "emotion")
 BABBLE_TALKERS = 4
 DIMS = {"text": 384, "audio": 44, "vision": 35}
+VOICE_DIM = 8  # voice-emotion log-probabilities appended to every audio frame with voice=True
 ASR_MODEL = "tiny.en"  # the Whisper model whose transcripts the "asr" text views hold (part of their cache key)
+VOICE_FORMAT = 1  # the "voice" views: mean and std of the Whisper encoder states over the clip's utterances
 FORMAT = 1
 BUILD = "python -m qamoe.extractors.datasets.ravdess"
 
@@ -246,6 +248,9 @@ class Condition:
         return {"snr": None} if self.clean else {"snr": float(self.snr), "kind": self.kind, "seed": int(self.seed)}
 
 
+VOICE_HEAD_CONDITIONS = (Condition(), *(Condition(snr) for snr in SNR_SWEEP if snr is not None))  # clean + white noise
+
+
 def parse_snrs(text: str) -> list[float | None]:
     """"clean,20,10,5,0,-5" -> [None, 20.0, ...]."""
     out: list[float | None] = []
@@ -359,8 +364,11 @@ class ClipKeys:
     def asr(self, clip: Clip, split: str, condition: Condition) -> str:
         return _key({"audio": self.audio(clip, split, condition), "asr": ASR_MODEL, "text": "minilm", "max_words": 64})
 
+    def voice(self, clip: Clip, split: str, condition: Condition) -> str:
+        return _key({"audio": self.audio(clip, split, condition), "encoder": ASR_MODEL, "voice": VOICE_FORMAT})
+
     def of(self, kind: str, clip: Clip, split: str, condition: Condition) -> str:
-        return self.audio(clip, split, condition) if kind == "audio" else self.asr(clip, split, condition)
+        return {"audio": self.audio, "asr": self.asr, "voice": self.voice}[kind](clip, split, condition)
 
 
 def hash_seed(*parts) -> int:
@@ -385,13 +393,20 @@ class Plan:
     text: str
     folds: str | None
     all_clips: bool
+    voice: bool = False
+
+    @property
+    def kinds(self) -> tuple[str, ...]:
+        return ("audio",) + (("asr",) if self.text == "asr" else ()) + (("voice",) if self.voice else ())
 
     def jobs(self) -> list[Job]:
-        """Every (kind, clip, split, condition) whose features the load reads, once each."""
+        """Every (kind, clip, split, condition) whose features the load reads, once each (with voice,
+        also the train clips under every `VOICE_HEAD_CONDITIONS`: the voice heads are fitted on them)."""
         seen, unique = set(), []
-        for split, items in [*self.samples.items(), ("train", self.reference)]:
+        head_items = [(c, cond) for cond in VOICE_HEAD_CONDITIONS for c, _ in self.reference] if self.voice else []
+        for split, items in [*self.samples.items(), ("train", self.reference), ("train", head_items)]:
             for clip, condition in items:
-                for kind in ("audio", "asr") if self.text == "asr" else ("audio",):
+                for kind in self.kinds if items is not head_items else ("voice",):
                     ident = (kind, clip.id, split, condition.label)
                     if ident not in seen:
                         seen.add(ident)
@@ -415,6 +430,8 @@ class Plan:
             parts.append("--all-clips")
         if self.text == "asr":
             parts += ["--text", "asr"]
+        if self.voice:
+            parts.append("--voice")
         if cache.root != default_cache():
             parts += ["--cache", str(cache.root)]
         return " ".join(parts)
@@ -422,7 +439,7 @@ class Plan:
 
 def plan_load(data: str | Path | None = None, *, text: str = "statement", folds: str | None = None, all_clips: bool = False,
               audio_snr: float | None = None, noise_kind: str = "white", noise_seed: int = 0,
-              snr_splits: tuple[str, ...] | None = None, train_snrs: tuple | None = None) -> Plan:
+              snr_splits: tuple[str, ...] | None = None, train_snrs: tuple | None = None, voice: bool = False) -> Plan:
     """The clips and conditions `load_ravdess` with these options reads (its docstring)."""
     root = Path(data) if data else default_data()
     by_split = split_clips(read_labels(root), folds, all_clips)
@@ -436,7 +453,7 @@ def plan_load(data: str | Path | None = None, *, text: str = "statement", folds:
         base = samples["train"]
         samples["train"] = base + [(c, cond) for cond in extra if cond != base[0][1] for c, _ in base]
     reference = [(c, Condition()) for c in by_split["train"]]
-    return Plan(root, by_split, samples, reference, text, folds, all_clips)
+    return Plan(root, by_split, samples, reference, text, folds, all_clips, voice)
 
 
 def read_features(plan: Plan, cache: FeatureCache) -> tuple[dict, dict[str, np.ndarray]]:
@@ -464,6 +481,53 @@ def read_features(plan: Plan, cache: FeatureCache) -> tuple[dict, dict[str, np.n
         raise DataError(f"{len(missing)} RAVDESS feature(s) not built in {cache.root} (e.g. {missing[0]}): "
                         f"run {plan.build_command(cache)}")
     return results, statements
+
+
+# ---------------------------------------------------------------- voice features
+
+_VOICE_CACHE: dict[tuple, tuple] = {}  # (cache root, settings, train clip ids) -> out-of-fold heads, once per process
+
+
+def voice_log_probs(plan: Plan, results: dict) -> dict[tuple[str, str, str], np.ndarray]:
+    """{(clip id, split, condition label): (8,) voice-emotion log-probabilities} of every sample and
+    reference clip: a train clip's from a head fitted without its actor (out of fold), any other
+    clip's from the shipped head (`qamoe/assets/voice`, what the live path runs), which must not
+    have been fitted on that clip's actor (a DataError: the features would leak the label)."""
+    from qamoe.data import voice_head  # noqa: PLC0415
+    from qamoe.shipped import ASSETS  # noqa: PLC0415
+
+    uniform = np.full(len(EMOTIONS), -np.log(len(EMOTIONS)), np.float32)
+    train = plan.reference
+    x = np.stack([results[("voice", c.id, "train", cond.label)]["pooled"] for cond in VOICE_HEAD_CONDITIONS for c, _ in train])
+    y = np.array([c.emotion_index for _ in VOICE_HEAD_CONDITIONS for c, _ in train])
+    actors = np.array([c.actor for _ in VOICE_HEAD_CONDITIONS for c, _ in train])
+    key = (hashlib.sha1(x.tobytes()).hexdigest(), tuple(sorted(set(actors.tolist()))))
+    if key not in _VOICE_CACHE:
+        _VOICE_CACHE[key] = voice_head.fold_heads(x, y, actors) if not plan.all_clips else ({}, {})
+    heads, fold_of = _VOICE_CACHE[key]
+    shipped = None
+    out = {}
+    train_ids = {c.id for c, _ in train} if not plan.all_clips else set()
+    for split, items in [*plan.samples.items(), ("train", plan.reference)]:
+        for clip, condition in items:
+            arrays = results[("voice", clip.id, split, condition.label)]
+            if int(arrays["frames"]) == 0:
+                out[(clip.id, split, condition.label)] = uniform
+                continue
+            if split == "train" and clip.id in train_ids:
+                head = heads[fold_of[clip.actor]]
+            else:
+                if shipped is None:
+                    shipped = voice_head.load(ASSETS / "voice")
+                    seen = set(shipped.card.get("actors", []))
+                    leaked = sorted({c.actor for sp, its in plan.samples.items() for c, _ in its
+                                     if c.actor in seen and not (sp == "train" and c.id in train_ids)})
+                    if leaked:
+                        raise DataError(f"the shipped voice head was fitted on actors {sorted(seen)}; actors {leaked} "
+                                        "would be scored by a head that heard them: choose folds that keep them in train")
+                head = shipped
+            out[(clip.id, split, condition.label)] = head.log_probs(arrays["pooled"])
+    return out
 
 
 # ---------------------------------------------------------------- the data set
@@ -501,22 +565,30 @@ def load_ravdess(
     data: str | Path | None = None, *, task: str = "sentiment", text: str = "statement", folds: str | None = None,
     all_clips: bool = False, audio_snr: float | None = None, noise_kind: str = "white", noise_seed: int = 0,
     snr_splits: tuple[str, ...] | None = None, train_snrs: tuple | None = None, cache: str | Path | None = None,
+    voice: bool = False,
 ) -> RavdessDataset:
     """The data set (module docstring) from the built features. `data`: the RAVDESS folder (default
     $QAMOE_SHARED_DATA/ravdess); `audio_snr`: noise at that SNR on the splits in `snr_splits` (default
     all); `train_snrs`: extra copies of the train split at these SNRs (None in the list = clean)
-    appended to it as augmentation (ids `<id>@<condition>`)."""
+    appended to it as augmentation (ids `<id>@<condition>`); `voice`: every audio frame also carries
+    the clip's 8 voice-emotion log-probabilities (`voice_log_probs`; audio 52 = 44 + 8)."""
     _check_options(task, text)
     plan = plan_load(data, text=text, folds=folds, all_clips=all_clips, audio_snr=audio_snr, noise_kind=noise_kind,
-                     noise_seed=noise_seed, snr_splits=snr_splits, train_snrs=train_snrs)
+                     noise_seed=noise_seed, snr_splits=snr_splits, train_snrs=train_snrs, voice=voice)
     feature_cache = FeatureCache(cache)
     results, statements = read_features(plan, feature_cache)
     aus, _ = read_action_units(plan.root)
+    voiced = voice_log_probs(plan, results) if voice else {}
+    dims = dict(DIMS, audio=DIMS["audio"] + VOICE_DIM) if voice else DIMS
 
     def gather(items, split) -> dict[str, list[np.ndarray]]:
         out: dict[str, list] = {"text": [], "audio": [], "vision": []}
         for clip, condition in items:
-            out["audio"].append(results[("audio", clip.id, split, condition.label)]["audio"])
+            acoustic = results[("audio", clip.id, split, condition.label)]["audio"]
+            if voice:
+                lp = voiced[(clip.id, split, condition.label)]
+                acoustic = np.concatenate([acoustic, np.broadcast_to(lp, (len(acoustic), VOICE_DIM))], 1).astype(np.float32)
+            out["audio"].append(acoustic)
             out["text"].append(results[("asr", clip.id, split, condition.label)]["text"] if text == "asr" else statements[clip.statement])
             au = aus.get(clip.id)
             out["vision"].append(au[None] if au is not None else np.zeros((0, DIMS["vision"]), np.float32))
@@ -525,12 +597,12 @@ def load_ravdess(
     fill = {}
     for m, seqs in gather(plan.reference, "train").items():
         real = [s for s in seqs if len(s)]
-        fill[m] = np.concatenate(real).mean(0).astype(np.float32) if real else np.zeros(DIMS[m], np.float32)
+        fill[m] = np.concatenate(real).mean(0).astype(np.float32) if real else np.zeros(dims[m], np.float32)
     splits, present, kept, conditions = {}, {}, {}, {}
     for split, items in plan.samples.items():
         seqs = gather(items, split)
         present[split] = {m: np.array([len(s) > 0 for s in seqs[m]]) for m in seqs}
-        mods = {m: ModalityData.from_sequences([s if len(s) else fill[m][None] for s in seqs[m]], DIMS[m]) for m in ("text", "audio", "vision")}
+        mods = {m: ModalityData.from_sequences([s if len(s) else fill[m][None] for s in seqs[m]], dims[m]) for m in ("text", "audio", "vision")}
         labels = (np.array([c.emotion_index for c, _ in items], np.int64) if task == "emotion"
                   else np.array([c.sentiment for c, _ in items], np.float32))
         base_condition = items[0][1]
@@ -541,7 +613,7 @@ def load_ravdess(
     snr_splits = tuple(SPLITS) if snr_splits is None else tuple(snr_splits)
     options = {"data": str(plan.root), "task": task, "text": text, "folds": folds or DEFAULT_FOLDS, "all_clips": all_clips,
                "audio_snr": audio_snr, "noise_kind": noise_kind, "noise_seed": noise_seed, "snr_splits": list(snr_splits),
-               "train_snrs": None if not train_snrs else [s for s in train_snrs], "cache": str(feature_cache.root)}
+               "train_snrs": None if not train_snrs else [s for s in train_snrs], "cache": str(feature_cache.root), "voice": voice}
     return RavdessDataset(
         name="ravdess", splits=splits, task="classification" if task == "emotion" else "regression",
         class_names=list(EMOTIONS) if task == "emotion" else [], present=present, clips=kept,
@@ -570,18 +642,18 @@ class SNRViews:
 def snr_views(
     data: str | Path | None = None, split: str = "train", snrs=(20.0, 10.0, 5.0, 0.0, -5.0), *, noise_kind: str = "white",
     noise_seed: int = 0, task: str = "sentiment", text: str = "statement", folds: str | None = None, all_clips: bool = False,
-    cache: str | Path | None = None,
+    cache: str | Path | None = None, voice: bool = False,
 ) -> SNRViews:
     """Aligned clean and degraded views of one split, for objectives that compare them (e.g. a sigma^2
     target from the distance between the degraded and the clean view)."""
     if split not in SPLITS:
         raise DataError(f"split must be one of {SPLITS}, got {split!r}")
     snrs = [float(s) for s in snrs if s is not None]
-    clean = load_ravdess(data, task=task, text=text, folds=folds, all_clips=all_clips, cache=cache)
+    clean = load_ravdess(data, task=task, text=text, folds=folds, all_clips=all_clips, cache=cache, voice=voice)
     degraded, present = {}, {"clean": clean.present[split]}
     for snr in snrs:
         ds = load_ravdess(data, task=task, text=text, folds=folds, all_clips=all_clips, audio_snr=snr, noise_kind=noise_kind,
-                          noise_seed=noise_seed, snr_splits=(split,), cache=cache)
+                          noise_seed=noise_seed, snr_splits=(split,), cache=cache, voice=voice)
         assert ds.splits[split].ids == clean.splits[split].ids
         degraded[snr] = ds.splits[split]
         present[Condition(snr, noise_kind, noise_seed).label] = ds.present[split]

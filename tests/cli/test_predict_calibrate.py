@@ -97,4 +97,20 @@ def test_calibrate_usage_errors(argv, capsys, tmp_path):
 
     with pytest.raises(SystemExit) as exc:
         main(argv + ["--out", str(tmp_path / "p.json")])
-    assert exc.value.code == 2 and "error:" in capsys.readouterr().out
+    captured = capsys.readouterr()
+    assert exc.value.code == 2 and "error:" in captured.err and captured.out == ""  # errors on stderr, never mixed with results
+
+
+def test_calibrate_from_a_terminal_prints_no_native_log_lines(talking_clip, tmp_path):
+    """mediapipe / TFLite write absl and glog lines to file descriptor 2 as they load: a real process
+    sends them to the native log file, the terminal keeps our own lines only."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "profile.json"
+    run = subprocess.run([sys.executable, "-m", "qamoe.cli.calibrate", "--video", str(talking_clip), "--out", str(out)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr
+    assert out.is_file() and "profile written" in run.stdout
+    for noise in ("absl", "TensorFlow Lite", "W0000", "I0000", "INFO: Created"):
+        assert noise not in run.stderr and noise not in run.stdout, run.stderr

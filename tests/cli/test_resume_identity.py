@@ -93,3 +93,38 @@ def test_a_full_disk_when_writing_metrics_is_one_line(tmp_path, capsys, monkeypa
     monkeypatch.setattr(train_cli, "atomic_write_json", full)
     code, text = run(["--out", str(tmp_path / "run"), *with_option("--epochs", "1")], capsys)
     assert code == 1 and "No space left on device" in text and "metrics.json" in text and "Traceback" not in text
+
+
+def test_resume_on_a_finished_checkpoint_changes_nothing(tmp_path, capsys):
+    """`--resume --seed 7` typed on a folder that holds a finished run: refused, the checkpoint kept."""
+    out = tmp_path / "done"
+    assert run(["--out", str(out), *BASE], capsys)[0] == 0
+    weights = (out / "model.safetensors").read_bytes()
+    code, text = run(["--out", str(out), *with_option("--seed", "7"), "--resume"], capsys)
+    assert code == 2 and "finished checkpoint" in text and "nothing was changed" in text
+    assert (out / "model.safetensors").read_bytes() == weights and not (out / "train_state").exists()
+
+
+def test_a_second_run_into_a_folder_in_use_is_refused(interrupted, capsys):
+    from qamoe.train_state import OutFolderLock
+
+    before = (interrupted / "train_state" / "latest.json").read_bytes()
+    with OutFolderLock(interrupted):  # the first run, still training
+        code, text = run(["--out", str(interrupted), *BASE, "--resume"], capsys)
+    assert code == 2 and "still going" in text and "rerun" not in text
+    assert (interrupted / "train_state" / "latest.json").read_bytes() == before
+    assert run(["--out", str(interrupted), *BASE, "--resume"], capsys)[0] == 0  # the lock died with its holder
+
+
+def test_a_run_stopped_before_its_first_epoch_leaves_nothing_in_the_way(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "early"
+
+    def interrupt(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train_module, "save_train_state", interrupt)  # stopped before any epoch was saved
+    assert run(["--out", str(out), *BASE], capsys)[0] == 130
+    assert not (out / "train_state" / "latest.json").exists()
+    monkeypatch.undo()
+    code, text = run(["--out", str(out), *BASE], capsys)  # nothing to resume: a new run may start there
+    assert code == 0 and "interrupted run" not in text and (out / "model.safetensors").is_file()

@@ -109,6 +109,25 @@ def test_a_replay_stopped_early_is_not_called_truncated_but_a_cut_file_is(tmp_pa
     assert any("looks truncated" in w for w in recording.warnings())
 
 
+def test_a_complete_slow_frame_rate_file_is_not_called_truncated(tmp_path):
+    """A 0.5 fps file's last frame is at 4 s of 6: it lasts until 6 s, the media is whole."""
+    from fractions import Fraction
+
+    from support.media import write_media
+
+    from qamoe.extractors.clip import ClipExtractor
+    from qamoe.realtime.mediafile import MediaRecording
+
+    frames = [(t, np.full((96, 96, 3), 60 * i, np.uint8)) for i, t in enumerate((0, 2, 4))]
+    path = write_media(tmp_path / "slow.mp4", frames, fps=Fraction(1, 2))
+    recording = MediaRecording(str(path))
+    times = [t for t, _, _ in recording.items()]
+    assert times == [0.0, 2.0, 4.0] and recording.duration == pytest.approx(6.0)
+    assert recording.warnings() == []
+    clip = ClipExtractor(face_detector=False).extract(path)
+    assert not any("truncated" in w for w in clip.warnings), clip.warnings
+
+
 def test_the_no_source_message_reaches_the_dashboard_even_before_it_exists():
     from types import SimpleNamespace
 
