@@ -49,6 +49,8 @@ class LiveOptions:
     profile: str | None = None  # a device profile from qamoe-calibrate
     tui: bool = True
     jsonl: str | None = None
+    report: str | None = None  # OUT.html / OUT.png: the run's timeline, written at the end
+    command: str = ""  # the command line that started the run (shown on the report)
     duration: float | None = None  # seconds: media time for replay, wall time live
     fast: bool = False  # replay without pacing
     rate_hz: float = 5.0  # fixed update rate; with events, the floor
@@ -84,6 +86,10 @@ class LiveOptions:
             from .runlog import check_writable  # noqa: PLC0415
 
             check_writable(self.jsonl)
+        if self.report is not None:
+            from .report import check_report_path  # noqa: PLC0415
+
+            check_report_path(self.report)
 
     @property
     def live(self) -> bool:
@@ -128,6 +134,7 @@ class Session:
         self.log: JsonlLog | None = None
         self.gave_up: str | None = None
         self.dashboard: Dashboard | None = None
+        self.report = None  # a RunReport when --report is given
         self.status_message = ""  # the dashboard's status line, also before the dashboard exists
         self._printed_t: float | None = None
         recording = None
@@ -212,6 +219,11 @@ class Session:
         self.log = log
         if log is not None:
             self.pipeline.subscribe(log)
+        if self.options.report is not None:
+            from .report import RunReport  # noqa: PLC0415
+
+            self.report = RunReport(f"qamoe-live: {self.source_label}", self.options.command)
+            self.pipeline.subscribe(self.report)
         if self.capture:
             threading.Thread(target=self._watch_sources, name="source-watch", daemon=True).start()
         interrupted = False
@@ -356,6 +368,13 @@ class Session:
             self.err.print(f"replayed {summary.media_s:.1f} s of media in {summary.wall_s:.1f} s", highlight=False)
         for warning in self.warnings:
             self.err.print(f"[bold yellow]warning:[/] {warning}")
+        if self.report is not None:
+            try:
+                path = self.report.write(self.options.report, self.store.transcript.words())
+                self.err.print(f"report written to [bold]{path}[/]")
+            except OSError as err:
+                self.err.print(f"[bold red]error:[/] could not write the report {self.options.report}: {err.strerror or err}")
+                return LOG_FAILED_EXIT
         log = self.log
         if log is not None and log.error is not None:
             self.err.print(f"[bold red]error:[/] run log not complete: {log.error}", highlight=False, soft_wrap=True)

@@ -5,11 +5,13 @@ recorded video, or from a simulated scene (no devices needed).
   qamoe-live --video talk.mp4 [--fast]    # replay a file (same output at any pace)
   qamoe-live --camera 0 --mic default     # live devices (see --list-devices)
   qamoe-live --video talk.mp4 --no-tui --jsonl run.jsonl   # headless: one JSON object per update
+  qamoe-live --video talk.mp4 --fast --report run.html      # + a timeline of the run (or .png)
 """
 
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 
 import torch
@@ -33,6 +35,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     out = p.add_argument_group("output")
     out.add_argument("--no-tui", action="store_true", help="no terminal UI (headless)")
     out.add_argument("--jsonl", metavar="OUT", help="write one JSON object per update to OUT ('-' for standard output)")
+    out.add_argument("--report", metavar="OUT", help="at the end, draw the run's timeline (sentiment and its band, each "
+                     "modality's reliability and presence, the words, the face's expression) into OUT.html or OUT.png")
     run = p.add_argument_group("timing")
     run.add_argument("--duration", type=float, metavar="SECONDS", help="stop after this many seconds (media time for --video/--demo)")
     run.add_argument("--fast", action="store_true", help="replay --video/--demo as fast as possible instead of in real time")
@@ -71,7 +75,8 @@ def main(argv=None) -> None:
             return
         options = LiveOptions(
             demo=args.demo, video=args.video, camera=args.camera, mic=args.mic, checkpoint=args.checkpoint, profile=args.profile,
-            tui=not args.no_tui, jsonl=args.jsonl, duration=args.duration, fast=args.fast, rate_hz=args.rate,
+            command=shlex.join(["qamoe-live", *(sys.argv[1:] if argv is None else argv)]),
+            tui=not args.no_tui, jsonl=args.jsonl, report=args.report, duration=args.duration, fast=args.fast, rate_hz=args.rate,
             window_s=args.window, seed=args.seed, events=not args.fixed_rate, max_rate_hz=args.max_rate, device=args.device,
         )
         if args.give_up_after is not None:
