@@ -54,6 +54,7 @@ class Prediction:
     raw_std: float = 0.0  # exp(s / 2) before calibration
     warnings: list[str] = field(default_factory=list)  # decode problems, e.g. a file that looks truncated
     expression: dict[str, float] = field(default_factory=dict)  # the face's expression probabilities; empty without a face
+    reading: str = ""  # what the number was read from (one-shot: a media file's last window, or the given text)
     voice: dict[str, float] = field(default_factory=dict)  # the voice's emotion probabilities (a checkpoint that reads them); empty without speech
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
@@ -254,6 +255,7 @@ class Predictor:
             prediction = self.predict_features(feats, transcript=transcript, reasons=reasons, warnings=self.last_warnings)
             prediction.expression = dict(self.last_expression)
             prediction.voice = dict(self.last_voice)
+            prediction.reading = _reading(text, audio, video, image)
             return prediction
 
     def _image_features(self, image) -> tuple[np.ndarray, str | None, dict[str, float]]:
@@ -270,6 +272,22 @@ class Predictor:
 def _all_non_finite(samples) -> bool:
     array = np.asarray(samples) if not isinstance(samples, (str, bytes)) else np.zeros(0)
     return array.dtype.kind == "f" and array.size > 0 and not np.isfinite(array).any()
+
+
+def _reading(text, audio, video, image) -> str:
+    """One line on what a one-shot prediction reads, so it is never mistaken for a live run's last update."""
+    from qamoe.data.window import MAX_WORDS, WINDOW_S  # noqa: PLC0415
+
+    parts = []
+    if audio is not None or video is not None:
+        parts.append(f"the recording's last {WINDOW_S:g} s of {'audio and video' if video is not None else 'audio'}")
+        if text is None:
+            parts.append(f"its last {MAX_WORDS} recognised words")
+    if text is not None:
+        parts.append("the given text")
+    if image is not None:
+        parts.append("the still image")
+    return "one-shot: " + ", ".join(parts) + (" (qamoe-live shows this window as it moves)" if audio is not None or video is not None else "")
 
 
 def _mean_voice(audio: np.ndarray) -> dict[str, float]:

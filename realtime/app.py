@@ -127,7 +127,7 @@ class Session:
         self.options = options
         self.console, self.err = console, err_console
         self.stop_event = threading.Event()
-        self.stats = RunStats()
+        self.stats = RunStats(window_s=options.window_s)
         self.warnings: list[str] = []
         # what a run fills in as it goes (read by _finish)
         self.summary = None  # the replay's ReplaySummary
@@ -326,7 +326,8 @@ class Session:
         if all(s.missing for s in update.modalities.values()):
             self.console.print(f"t {update.t:6.1f}  no input: every modality is missing", highlight=False)
         else:
-            r = " ".join(f"{m} {'--' if s.missing else f'{s.reliability:.2f}'}" for m, s in update.modalities.items())
+            # a missing modality shows the reliability the model used for it, marked missing (as the TUI and qamoe-predict do)
+            r = " ".join(f"{m} {s.reliability:.2f}{' missing' if s.missing else ''}" for m, s in update.modalities.items())
             self.console.print(f"t {update.t:6.1f}  {update.sentiment:+.2f} ± {update.std:.2f} {update.label:8s}  r: {r}", highlight=False)
 
     def _start_driver(self, on_end: Callable[[], None]) -> threading.Thread | None:

@@ -102,6 +102,8 @@ class Pipeline:
         inferred = time.monotonic()
 
         faults = self.board.faults()
+        partial = self.store.transcript.partial(until=now)
+        final = self.store.transcript.words(until=now)
         modalities = {}
         for m in self.engine.modalities:
             w = windows[m]
@@ -109,6 +111,8 @@ class Pipeline:
             if w.missing:
                 fault = faults.get(self.stage.stream_of(m))
                 reason = fault or (ABSENT_REASON.get(m, "no data") if w.seen or m == "text" else "no data")
+                if m == "text" and not fault:  # the transcript pane shows words: say why they are not text evidence
+                    reason = self._no_text_reason(partial, final)
             modalities[m] = ModalityStatus(result.reliability[m], w.missing, reason, w.usable, result.top_experts[m])
 
         latency = {"window": (windowed - started) * 1000, "inference": (inferred - windowed) * 1000}
@@ -116,8 +120,7 @@ class Pipeline:
         for m, w in windows.items():  # how old the newest frame in the window is when the update leaves
             if w.newest_end is not None:
                 latency[f"age/{m}"] = max(0.0, (now - w.newest_end) * 1000)
-        partial = self.store.transcript.partial(until=now)
-        words = self.store.transcript.words(until=now) + partial
+        words = final + partial
         if words:
             latency["age/word"] = max(0.0, (now - words[-1].end) * 1000)
 
@@ -157,6 +160,15 @@ class Pipeline:
             callback(update)
         self.latency.published(now, started, windowed, inferred, time.monotonic())
         return update
+
+    def _no_text_reason(self, partial: list, final: list) -> str:
+        """One rule for the text row and the transcript pane: only final words are evidence. Partial
+        words (still changing) are shown in the transcript but do not make the text present."""
+        if partial:
+            return "words still partial"
+        if final:
+            return f"no words in the last {self.window.seconds:g} s"
+        return ABSENT_REASON["text"]
 
     def _expression(self, now: float) -> dict[str, float]:
         probs = self.store.expression(now - EXPRESSION_S, now)

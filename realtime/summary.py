@@ -19,6 +19,7 @@ class RunStats:
     missing_count: dict[str, int] = field(default_factory=dict)
     last: Update | None = None
     with_input: int = 0  # updates where at least one modality was present (the others: prior alone)
+    window_s: float = 4.0  # what each update reads (for the summary's wording)
 
     def add(self, update: Update) -> None:
         self.updates += 1
@@ -49,12 +50,21 @@ class RunStats:
         else:
             blind = f" ({self.updates - self.with_input} without any input left out)" if self.with_input < self.updates else ""
             last_text = ("last: no input" if all(s.missing for s in last.modalities.values())
-                         else f"last {last.sentiment:+.2f} ± {last.std:.2f} ({last.label})")
+                         else f"last {last.sentiment:+.2f} ± {last.std:.2f} ({last.label}, the window of the last "
+                              f"{self.window_s:g} s, as qamoe-predict reads a file)")
             head = f"{self.updates} updates over {last.t:.1f} s; mean sentiment {self.sentiment_sum / self.with_input:+.2f}{blind}; {last_text}"
         return [
             head,
-            f"transcript ({words} words): {last.transcript[-200:]}" if words else "transcript: (no words)",
+            f"transcript ({words} words): {tail_words(last.transcript, 200)}" if words else "transcript: (no words)",
             f"dropped: {sum(last.dropped.values())} items" + (
                 " (" + ", ".join(f"{k} {v}" for k, v in last.dropped.items() if v) + ")" if any(last.dropped.values()) else ""
             ),
         ]
+
+
+def tail_words(text: str, limit: int) -> str:
+    """The end of `text` in at most `limit` characters, cut between words ("... felt like a waste")."""
+    if len(text) <= limit:
+        return text
+    tail = text[-limit:]
+    return "... " + (tail.split(" ", 1)[1] if " " in tail else tail)

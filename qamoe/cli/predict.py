@@ -50,6 +50,8 @@ def show(console: Console, source: str, result) -> None:
         console.print(f"transcript: [italic]{result.transcript or '(no words)'}[/]")
     console.print(f"sentiment [bold]{result.sentiment:+.2f}[/] ({result.label}) ± {result.std:.2f}  "
                   f"95% interval [{lo:+.2f}, {hi:+.2f}]  (scale -3 .. +3)")
+    if result.reading:
+        console.print(f"[dim]{result.reading}[/]", highlight=False)
     table = Table(title="modalities")
     table.add_column("modality")
     table.add_column("present")

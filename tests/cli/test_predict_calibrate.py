@@ -28,6 +28,7 @@ def test_predict_text_json(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["sentiment"] > 0 and out["std"] > 0 and out["source"] == "text"
     assert out["interval_95"][0] < out["sentiment"] < out["interval_95"][1]
+    assert out["reading"] == "one-shot: the given text"  # never mistaken for a live run's last window
 
 
 def test_predict_text_file_and_table(tmp_path, capsys):

@@ -100,7 +100,7 @@ def test_demo_replay_marks_dropouts_missing_with_reasons(make_pipeline):
     assert all(not u.modalities["vision"].missing and u.face for u in during("all clear"))
     pause = during("speaker pauses: silence")
     assert all(u.modalities["audio"].missing and u.modalities["audio"].reason == "silence" and u.speech is False for u in pause)
-    assert all(u.modalities["text"].missing and u.modalities["text"].reason == "no words" for u in during("ASR hears nothing", 4.5))
+    assert all(u.modalities["text"].missing and u.modalities["text"].reason.startswith("no words") for u in during("ASR hears nothing", 4.5))
     assert "love" in updates[int(8 * 4)].transcript
     for u in updates:
         assert -3 <= u.sentiment <= 3 and u.std > 0
