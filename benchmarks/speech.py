@@ -29,6 +29,7 @@ import numpy as np
 from qamoe.files import atomic_write_text
 
 SNRS = (None, 20.0, 10.0, 0.0, -5.0)
+SPLIT = "test"  # which RAVDESS actors the wer and snr parts read (--split)
 
 
 def word_errors(reference: list[str], hypothesis: list[str]) -> int:
@@ -59,7 +60,7 @@ def progress():
 def held_out_clips(every: int = 1):
     from qamoe.data.ravdess import default_data, read_labels, split_clips
 
-    return split_clips(read_labels(default_data()))["test"][::every]
+    return split_clips(read_labels(default_data()))[SPLIT][::every]
 
 
 def predict_row(predictor, audio, clip) -> dict:
@@ -72,14 +73,15 @@ def predict_row(predictor, audio, clip) -> dict:
     return {"id": clip.id, "predicted": True, "emotion": clip.emotion, "valence": clip.valence, "truth": clip.sentiment,
             "prediction": r.sentiment, "std": r.std, "transcript": r.transcript or "",
             "errors": word_errors(words(clip.statement), words(r.transcript)), "ref_words": len(words(clip.statement)),
-            "present": r.present, "r_text": r.reliability["text"], "r_audio": r.reliability["audio"]}
+            "present": r.present, "r_text": r.reliability["text"], "r_audio": r.reliability["audio"],
+            "voice_top": max(r.voice, key=r.voice.get) if r.voice else None}
 
 
 def wer_part(predictor) -> dict:
     clips = held_out_clips()
     rows = []
     with progress() as bar:
-        task = bar.add_task("predict(audio=FLAC), actors 18-20", total=len(clips))
+        task = bar.add_task(f"predict(audio=FLAC), {SPLIT} actors", total=len(clips))
         for c in clips:
             rows.append(predict_row(predictor, str(c.path), c))
             bar.advance(task)
@@ -88,8 +90,19 @@ def wer_part(predictor) -> dict:
         "clips": len(rows), "wer": sum(r["errors"] for r in rows) / sum(r["ref_words"] for r in rows),
         "exact": sum(r["errors"] == 0 for r in rows),
         "voice_binary_valence_balanced_accuracy": balanced_accuracy([r["valence"] for r in binary], [int(r["prediction"] > 0) for r in binary]),
-        "binary_clips": len(binary), "rows": rows,
+        "binary_clips": len(binary), **voice_head_scores(rows), "rows": rows,
     }
+
+
+def voice_head_scores(rows: list[dict]) -> dict:
+    """The voice-emotion head's top emotion (`Prediction.voice`, a checkpoint that reads voice features)
+    against the 8 acted emotions: accuracy and balanced accuracy over the clips it scored."""
+    scored = [r for r in rows if r.get("voice_top")]
+    if not scored:
+        return {}
+    return {"voice_head_clips": len(scored),
+            "voice_head_8_emotion_accuracy": float(np.mean([r["voice_top"] == r["emotion"] for r in scored])),
+            "voice_head_8_emotion_balanced_accuracy": balanced_accuracy([r["emotion"] for r in scored], [r["voice_top"] for r in scored])}
 
 
 def snr_part(predictor, every: int) -> dict:
@@ -163,8 +176,12 @@ def main(argv=None) -> None:
     p.add_argument("--every", type=int, default=5, help="snr: every n-th held-out clip")
     p.add_argument("--spoken-every", type=int, default=1, help="spoken: every n-th eligible valid text")
     p.add_argument("--model", default="tiny.en", help="Whisper model of the recogniser")
+    p.add_argument("--split", default="test", choices=("valid", "test"),
+                   help="RAVDESS actors: test 18-20 (held out, the default) or valid 15-17 (to choose between checkpoints)")
     p.add_argument("--out", default="benchmarks/results/speech.json")
     args = p.parse_args(argv)
+    global SPLIT
+    SPLIT = args.split
 
     import torch
 
@@ -176,6 +193,7 @@ def main(argv=None) -> None:
     result = json.loads(out.read_text()) if out.is_file() else {}
     result["command"] = "python benchmarks/speech.py " + " ".join(argv or __import__("sys").argv[1:])
     result["asr_model"] = args.model
+    result["split"] = args.split
     for part in args.parts.split(","):
         started = time.perf_counter()
         if part == "wer":

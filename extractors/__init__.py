@@ -10,7 +10,8 @@ timestamped `FeatureFrame`s out, `feed` / `flush` / `reset` / `run`). One module
 | `audio` | `AudioFeatures`: log-mel + prosody | 44 per 10 ms |
 | `gated_audio` | `GatedAudio`: `audio` frames marked missing while `vad` hears no speech and the signal is quiet | 44 per 10 ms |
 | `vad` | `VoiceActivity`: silero-vad | 1 per 32 ms, speech start/end events |
-| `asr` | `SpeechRecognizer`: Whisper tiny.en (faster-whisper), VAD-gated, local agreement; `make_recognizer` | `Word`s with probabilities |
+| `asr` | `SpeechRecognizer`: Whisper tiny.en (faster-whisper), VAD-gated, local agreement; `make_recognizer` | `Word`s with probabilities; the encoder's `VoiceStates` |
+| `voice` | `VoiceEmotion`: the voice-emotion head on the recogniser's pooled encoder states; `VoiceTrack` | 8 log-probabilities per utterance, appended to audio frames (52) |
 | `text` | `TextEmbedder`: MiniLM (or BERT), times the word's ASR confidence | 384 per word |
 | `vision` | `FaceFeatures`: mediapipe face mesh (+ `expression`) | 20 (27) per frame, up to 15 fps |
 | `expression` | `ExpressionNet`: mini-Xception on an aligned face crop | 7 log-probabilities per face |

@@ -26,7 +26,7 @@ from qamoe.data.ravdess import (
 from qamoe.dataset import DataError
 from qamoe.shipped import ASSETS
 
-L2_GRID = (1e-3, 3e-3, 1e-2, 3e-2, 1e-1)
+L2_GRID = (1e-3, 1e-2, 3e-2, 1e-1, 3e-1, 1.0, 3.0)
 SEED_NOTE = "deterministic: L-BFGS from zeros, no sampling"
 
 

@@ -496,36 +496,38 @@ def voice_log_probs(plan: Plan, results: dict) -> dict[tuple[str, str, str], np.
     from qamoe.data import voice_head  # noqa: PLC0415
     from qamoe.shipped import ASSETS  # noqa: PLC0415
 
+    train_ids = set() if plan.all_clips else {c.id for c, _ in plan.reference}
+    scored_by_shipped = [(split, c) for split, items in plan.samples.items() for c, _ in items
+                         if not (split == "train" and c.id in train_ids)]
+    shipped = voice_head.load(ASSETS / "voice") if scored_by_shipped else None
+    if shipped is not None:
+        heard = set(shipped.card.get("actors", []))
+        leaked = sorted({c.actor for _, c in scored_by_shipped if c.actor in heard})
+        if leaked:
+            raise DataError(f"the shipped voice head was fitted on actors {sorted(heard)}; actors {leaked} would be "
+                            "scored by a head that heard them: choose folds that keep them in train")
+    heads, fold_of = {}, {}
+    if train_ids:
+        train = plan.reference
+        x = np.stack([results[("voice", c.id, "train", cond.label)]["pooled"] for cond in VOICE_HEAD_CONDITIONS for c, _ in train])
+        y = np.array([c.emotion_index for _ in VOICE_HEAD_CONDITIONS for c, _ in train])
+        actors = np.array([c.actor for _ in VOICE_HEAD_CONDITIONS for c, _ in train])
+        if len(set(actors.tolist())) < 2:
+            raise DataError("voice features need at least two train actors: each train clip is scored by a head "
+                            "fitted on the other actors")
+        key = (hashlib.sha1(x.tobytes()).hexdigest(), tuple(actors.tolist()))
+        if key not in _VOICE_CACHE:
+            _VOICE_CACHE[key] = voice_head.fold_heads(x, y, actors)
+        heads, fold_of = _VOICE_CACHE[key]
     uniform = np.full(len(EMOTIONS), -np.log(len(EMOTIONS)), np.float32)
-    train = plan.reference
-    x = np.stack([results[("voice", c.id, "train", cond.label)]["pooled"] for cond in VOICE_HEAD_CONDITIONS for c, _ in train])
-    y = np.array([c.emotion_index for _ in VOICE_HEAD_CONDITIONS for c, _ in train])
-    actors = np.array([c.actor for _ in VOICE_HEAD_CONDITIONS for c, _ in train])
-    key = (hashlib.sha1(x.tobytes()).hexdigest(), tuple(sorted(set(actors.tolist()))))
-    if key not in _VOICE_CACHE:
-        _VOICE_CACHE[key] = voice_head.fold_heads(x, y, actors) if not plan.all_clips else ({}, {})
-    heads, fold_of = _VOICE_CACHE[key]
-    shipped = None
     out = {}
-    train_ids = {c.id for c, _ in train} if not plan.all_clips else set()
     for split, items in [*plan.samples.items(), ("train", plan.reference)]:
         for clip, condition in items:
             arrays = results[("voice", clip.id, split, condition.label)]
             if int(arrays["frames"]) == 0:
                 out[(clip.id, split, condition.label)] = uniform
                 continue
-            if split == "train" and clip.id in train_ids:
-                head = heads[fold_of[clip.actor]]
-            else:
-                if shipped is None:
-                    shipped = voice_head.load(ASSETS / "voice")
-                    seen = set(shipped.card.get("actors", []))
-                    leaked = sorted({c.actor for sp, its in plan.samples.items() for c, _ in its
-                                     if c.actor in seen and not (sp == "train" and c.id in train_ids)})
-                    if leaked:
-                        raise DataError(f"the shipped voice head was fitted on actors {sorted(seen)}; actors {leaked} "
-                                        "would be scored by a head that heard them: choose folds that keep them in train")
-                head = shipped
+            head = heads[fold_of[clip.actor]] if split == "train" and clip.id in train_ids else shipped
             out[(clip.id, split, condition.label)] = head.log_probs(arrays["pooled"])
     return out
 

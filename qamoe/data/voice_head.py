@@ -24,7 +24,7 @@ from qamoe.errors import CheckpointError
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")  # RAVDESS codes 01..08
 VOICE_NAMES = tuple(f"voice_{e}" for e in EMOTIONS)
-L2 = 1e-2  # weight decay per sample, chosen on the validation actors (qamoe/assets/voice/CARD.md)
+L2 = 0.1  # weight decay per sample, chosen on the validation actors (benchmarks/results/voice-head.json)
 FILE = "voice_emotion.safetensors"
 
 

@@ -155,3 +155,78 @@ def test_keys_follow_the_audio_content_and_the_condition(folder):
         sources = ClipKeys(every, SETTINGS).babble_sources(c, "test", 0)
         assert len(sources) == 4 and all(s.actor != c.actor for s in sources)  # other actors of the same split
         assert sources == ClipKeys(every, SETTINGS).babble_sources(c, "test", 0)  # drawn from the seed and the clip
+
+
+# ------------------------------------------------------------------ voice features
+
+
+def voice_folder(root):
+    """Actors 1 and 2 (train), 15 (valid), 18 (test): a happy and a sad take each."""
+    rows = ["id,path,actor,emotion,statement,sentiment"]
+    for actor in (1, 2, 15, 18):
+        for code, emotion, sentiment in (("03", "happy", 2.0), ("04", "sad", -2.0)):
+            clip_id = f"03-01-{code}-01-01-01-{actor:02d}"
+            path = root / "audio" / f"Actor_{actor:02d}" / f"{clip_id}.flac"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(clip_id.encode())
+            rows.append(f"{clip_id},audio/Actor_{actor:02d}/{clip_id}.flac,{actor},{emotion},{STATEMENTS[0]},{sentiment}")
+    (root / "labels.csv").write_text("\n".join(rows) + "\n")
+    header = "id," + ",".join([f"AU{i:02d}_r" for i in range(17)] + [f"AU{i:02d}_c" for i in range(18)])
+    (root / "openface-au.csv").write_text(header + "\n")
+    return root
+
+
+def pooled_of(clip, condition) -> np.ndarray:
+    """Made-up pooled encoder states (768): the emotion in one direction, the actor and condition in others."""
+    rng = np.random.default_rng(clip.actor * 100 + (0 if condition.clean else int(condition.snr) + 50))
+    x = rng.normal(size=768).astype(np.float32)
+    x[0] += 3.0 if clip.emotion == "happy" else -3.0
+    return x
+
+
+def build_voice_stand_in(folder, cache_root, **options) -> FeatureCache:
+    cache = build_stand_in(folder, cache_root, **options)
+    plan = plan_load(folder, voice=True, **options)
+    keys = ClipKeys(plan.by_split, SETTINGS)
+    for kind, clip, split, condition in plan.jobs():
+        if kind == "voice":
+            silent = clip.actor == 18 and clip.emotion == "sad"  # the VAD heard no utterance
+            cache.put("voice", keys.voice(clip, split, condition),
+                      {"pooled": np.zeros(768, np.float32) if silent else pooled_of(clip, condition), "frames": np.int64(0 if silent else 80)})
+    return cache
+
+
+def test_voice_features_come_out_of_fold_for_train_actors_and_from_the_shipped_head_otherwise(tmp_path):
+    from qamoe.data import voice_head
+    from qamoe.data.ravdess import VOICE_HEAD_CONDITIONS
+    from qamoe.shipped import ASSETS
+
+    folder, folds = voice_folder(tmp_path / "data"), "1,2:15:18"
+    build_voice_stand_in(folder, tmp_path / "cache", folds=folds)
+    ds = load_ravdess(folder, folds=folds, cache=tmp_path / "cache", voice=True)
+    assert ds.modality_dims["audio"] == 52 and ds.options["voice"]
+    shipped = voice_head.load(ASSETS / "voice")
+
+    def voice_part(split, clip_id):
+        i = ds.splits[split].ids.index(clip_id)
+        mod = ds.splits[split].modalities["audio"]
+        return mod.features[i, : mod.lengths[i], 44:]
+
+    valid = ds.clips["valid"][0]
+    part = voice_part("valid", valid.id)
+    np.testing.assert_allclose(part, np.broadcast_to(shipped.log_probs(pooled_of(valid, Condition())), part.shape), atol=1e-5)
+    # a train clip is scored by a head fitted on the other train actor only (every head condition)
+    clip = next(c for c in ds.clips["train"] if c.actor == 1)
+    others = [(c, cond) for cond in VOICE_HEAD_CONDITIONS for c in ds.clips["train"] if c.actor == 2]
+    head = voice_head.fit(np.stack([pooled_of(c, cond) for c, cond in others]), np.array([c.emotion_index for c, _ in others]))
+    np.testing.assert_allclose(voice_part("train", clip.id)[0], head.log_probs(pooled_of(clip, Condition())), atol=1e-4)
+    assert not np.allclose(voice_part("train", clip.id)[0], shipped.log_probs(pooled_of(clip, Condition())), atol=1e-3)
+    # a clip whose utterances the VAD missed gets the uniform prior, not a score of zeros
+    no_speech = next(c for c in ds.clips["test"] if c.emotion == "sad")
+    np.testing.assert_allclose(voice_part("test", no_speech.id)[0], np.full(8, -np.log(8)), atol=1e-6)
+
+
+def test_voice_features_refuse_folds_whose_held_out_actors_the_shipped_head_heard(folder, tmp_path):
+    build_voice_stand_in(folder, tmp_path / "cache", folds="1:2:3")
+    with pytest.raises(DataError, match="heard them"):
+        load_ravdess(folder, folds="1:2:3", cache=tmp_path / "cache", voice=True)

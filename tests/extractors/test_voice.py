@@ -127,4 +127,4 @@ def test_clip_extractor_appends_each_utterance_voice_to_its_frames(tmp_path, two
         first = (times[:, 0] >= spans[0][0]) & (times[:, 1] <= spans[0][1])
         assert not np.allclose(voice[first][0], voice[in_second][0])  # each utterance its own estimate
         heard = " ".join(w.text for w in clip.words)
-        assert heard == (transcript or heard) and ("weather" in heard) == (transcript is None)
+        assert heard == (transcript or heard) and ("movie" in heard) == (transcript is None)
