@@ -39,8 +39,9 @@ def test_qamoe_eval_on_cuda_without_a_gpu_exits_2_with_one_line(tmp_path, capsys
     with pytest.raises(SystemExit) as exit:
         main(["--checkpoint", str(sim_dir()), "--device", "cuda", "--out", str(tmp_path / "eval")])
     assert exit.value.code == 2
-    out = " ".join((capsys.readouterr().out + capsys.readouterr().err).split())
-    assert "no usable GPU" in out and "Traceback" not in out
+    captured = capsys.readouterr()  # read once: a second read would be empty
+    err = " ".join(captured.err.split())
+    assert "no usable GPU" in err and "Traceback" not in err + captured.out
 
 
 @no_gpu

@@ -87,6 +87,20 @@ def test_reliability_protocol_structure(setup):
     assert not baseline.has_reliability and math.isnan(baseline.pooled.spearman_rho)
 
 
+def test_the_shipped_simulator_checkpoint_reliability_falls_with_degradation():
+    """The protocol's number on a trained model: rho(r_m, degradation) clearly negative, pooled and per
+    modality (a protocol that scrambled r or degradation would give about 0)."""
+    from qamoe.checkpoint import load_checkpoint
+    from qamoe.shipped import SIMULATOR, shipped_checkpoint
+
+    checkpoint = load_checkpoint(shipped_checkpoint(SIMULATOR))
+    dataset = make_synthetic(7, sizes={"train": 8, "valid": 8, "test": 96})
+    split = TensorSplit(dataset.splits["test"], checkpoint.stats)
+    result = P.reliability(checkpoint, split, sigma_ref_tensors(checkpoint.stats), seed=0)
+    assert result.pooled.spearman_rho < -0.5
+    assert all(entry.spearman_rho < -0.4 for entry in result.modalities.values())
+
+
 def test_binning_spearman_and_monotonicity_helpers():
     score = np.array([0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0])
     error = np.array([2.0, 2.0, 1.5, 1.0, 0.6, 0.4, 0.2])

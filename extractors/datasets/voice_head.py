@@ -106,7 +106,7 @@ def main(argv=None) -> None:
     head = voice_head.fit(x_train, y_train, l2=best, card={
         "encoder": f"whisper {ASR_MODEL} (qamoe.extractors.asr)", "pooling": "mean and std over the utterance's encoder states",
         "actors": sorted({int(a) for a in actors}), "conditions": conditions, "emotions": list(voice_head.EMOTIONS),
-        "chosen_on": "validation actors 15-17, mean log-loss", "command": " ".join(["python -m", p.prog, *(argv or [])]),
+        "chosen_on": "validation actors 15-17, mean log-loss", "command": " ".join([p.prog, *(argv or [])]),
     })
     per_condition = {}
     valid_conditions = np.array(valid_conditions)

@@ -117,7 +117,11 @@ def clear_errors(console: Console, *, user_errors: tuple[type[Exception], ...] =
     USER_ERRORS and `user_errors` (a command's own, e.g. MediaError) -> EXIT_USER_ERROR (2);
     any other OSError (writing results to a full or read-only disk; `io` says what failed, "read"
     for a command that only reads files) -> EXIT_IO_ERROR (1);
-    KeyboardInterrupt -> EXIT_INTERRUPTED (130). Anything else is a bug and keeps its traceback."""
+    KeyboardInterrupt -> EXIT_INTERRUPTED (130). Anything else is a bug and keeps its traceback.
+    Errors always go to standard error, whatever `console` writes to: results on standard output
+    (a table, JSON, CSV) never mix with them."""
+    if not console.stderr:
+        console = Console(stderr=True, soft_wrap=console.soft_wrap)
     try:
         yield
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ def test_eval_out_naming_a_file_is_refused_up_front(tmp_path, capsys):
     target.write_text("keep me")
     with pytest.raises(SystemExit) as exit_:
         evaluate.main(["--checkpoint", str(tmp_path / "no-such-checkpoint"), "--out", str(target)])
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())  # errors on stderr
     assert exit_.value.code == 2 and "is a file" in out and "Traceback" not in out
     assert target.read_text() == "keep me"
 
@@ -47,7 +47,7 @@ def test_calibrate_refuses_bad_seconds_before_recording(tmp_path, capsys, extra,
 
     with pytest.raises(SystemExit) as exit_:
         calibrate.main(["--video", str(tmp_path / "any.mp4"), "--out", str(tmp_path / "p.json"), *extra])
-    assert exit_.value.code == 2 and message in " ".join(capsys.readouterr().out.split())
+    assert exit_.value.code == 2 and message in " ".join(capsys.readouterr().err.split())
 
 
 def test_calibrate_out_naming_a_folder_is_refused_before_recording(tmp_path, capsys):
@@ -55,7 +55,7 @@ def test_calibrate_out_naming_a_folder_is_refused_before_recording(tmp_path, cap
 
     with pytest.raises(SystemExit) as exit_:
         calibrate.main(["--video", str(tmp_path / "any.mp4"), "--out", str(tmp_path)])
-    out = " ".join(capsys.readouterr().out.split())
+    out = " ".join(capsys.readouterr().err.split())
     assert exit_.value.code == 2 and "is a folder" in out and "Traceback" not in out
 
 

@@ -104,10 +104,10 @@ def test_bad_options_fail_with_a_message(baselines, tmp_path, capsys):
     assert info.value.code == 2
     with pytest.raises(SystemExit):
         evaluate.main(["--protocol", "grid", "--checkpoint", "x/seed{seed}", "--out", str(tmp_path)])
-    assert "give --seeds" in capsys.readouterr().out
+    assert "give --seeds" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         experiment.main(["ablations", "--models", "qamoe,nonsense", "--out", str(tmp_path)])
-    assert "unknown variant" in capsys.readouterr().out
+    assert "unknown variant" in capsys.readouterr().err
 
 
 def claim_verdicts(text: str) -> dict[str, str]:

@@ -62,7 +62,7 @@ def test_killed_run_resumes_to_identical_metrics(tmp_path, uninterrupted):
 
     # without --resume the interrupted run is protected, not overwritten
     refused = subprocess.run(train_cmd(out), capture_output=True, text=True, env=env(), timeout=300)
-    assert refused.returncode == 2 and "--resume" in refused.stdout
+    assert refused.returncode == 2 and "--resume" in refused.stderr and "--resume" not in refused.stdout
 
     done = subprocess.run(train_cmd(out, "--resume"), capture_output=True, text=True, env=env(), timeout=600)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]

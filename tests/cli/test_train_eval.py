@@ -73,7 +73,7 @@ def test_eval_refuses_bad_options_with_a_message(trained, tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         run_eval(trained, tmp_path, "--modalities", "text,smell")
     assert exit_info.value.code == 2
-    assert "smell" in capsys.readouterr().out
+    assert "smell" in capsys.readouterr().err
     with pytest.raises(SystemExit):
         evaluate.main(["--checkpoint", str(tmp_path / "missing"), "--out", str(tmp_path)])
-    assert "not a checkpoint directory" in capsys.readouterr().out
+    assert "not a checkpoint directory" in capsys.readouterr().err
