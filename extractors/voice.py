@@ -107,3 +107,21 @@ def voice_for_frames(times: np.ndarray, utterances: list, emotion: VoiceEmotion)
     for v in sorted((u for u in utterances if u.final), key=lambda u: u.start):
         out[np.asarray(times)[:, 0] >= v.start - 1e-6] = emotion.log_probs(v.states)
     return out.astype(np.float32)
+
+
+AUDIO_FEATURE_SETS = {"acoustic": len(ACOUSTIC_NAMES), "acoustic+voice": VOICED_AUDIO_DIM}
+
+
+def uses_voice(dim: int, feature_set: str | None = None) -> bool:
+    """Whether a checkpoint's audio reads the voice estimate: `feature_set` when its provenance records
+    one ("acoustic" or "acoustic+voice", key `audio_features`), else by its audio size (44 or 52)."""
+    if feature_set is not None:
+        if feature_set not in AUDIO_FEATURE_SETS:
+            raise ValueError(f"unknown audio feature set {feature_set!r}; expected one of {sorted(AUDIO_FEATURE_SETS)}")
+        if AUDIO_FEATURE_SETS[feature_set] != dim:
+            raise ValueError(f"audio feature set {feature_set!r} has {AUDIO_FEATURE_SETS[feature_set]} values, the checkpoint reads {dim}")
+        return feature_set == "acoustic+voice"
+    if dim not in AUDIO_FEATURE_SETS.values():
+        raise ValueError(f"the audio extractors give {len(ACOUSTIC_NAMES)} (acoustic) or {VOICED_AUDIO_DIM} "
+                         f"(acoustic + voice) features, not {dim}")
+    return dim == VOICED_AUDIO_DIM

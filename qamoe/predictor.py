@@ -140,10 +140,10 @@ class Predictor:
         if self._clip is None:
             from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
 
-            from qamoe.extractors.voice import VOICED_AUDIO_DIM  # noqa: PLC0415
+            from qamoe.realtime.extraction import checkpoint_uses_voice  # noqa: PLC0415
 
             # vision trimmed to the checkpoint's size below; the voice estimate only for a checkpoint that reads it
-            self._clip = ClipExtractor(asr=self.asr, expression=True, voice=self.dims.get("audio") == VOICED_AUDIO_DIM)
+            self._clip = ClipExtractor(asr=self.asr, expression=True, voice=checkpoint_uses_voice(self.checkpoint))
         return self._clip
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None, progress=None):

@@ -201,15 +201,13 @@ class Session:
         return self._processors(video=options.camera is not None, audio=options.mic is not None)
 
     def _processors(self, *, video: bool, audio: bool) -> list:
-        from qamoe.extractors.voice import VOICED_AUDIO_DIM  # noqa: PLC0415
-
-        from .extraction import media_processors  # noqa: PLC0415
+        from .extraction import checkpoint_uses_voice, media_processors  # noqa: PLC0415
 
         self.err.print("loading the extractors (face mesh, voice activity, speech recognition, MiniLM) ...")
         modalities = set(self.engine.modalities)
         return [
             p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps,
-                                        vision_dim=self.engine.dims.get("vision"), voice=self.engine.dims.get("audio") == VOICED_AUDIO_DIM)
+                                        vision_dim=self.engine.dims.get("vision"), voice=checkpoint_uses_voice(self.engine.checkpoint))
             if p.name != "asr+text" or "text" in modalities
         ]
 

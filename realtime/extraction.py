@@ -177,11 +177,19 @@ def media_dims(fps: float = 15.0, expression: bool = False, voice: bool = False)
 
 
 def checkpoint_uses_voice(checkpoint) -> bool:
-    """Whether a media checkpoint's audio reads the voice estimate too (52 values) or acoustics only (44)."""
-    from qamoe.extractors.voice import VOICED_AUDIO_DIM  # noqa: PLC0415
+    """Whether a media checkpoint's audio reads the voice estimate too (52 values) or acoustics only
+    (44): its provenance's `audio_features` when recorded, else its audio size. False for a checkpoint
+    without audio or of another size (the dimension check then says what is wrong)."""
+    from qamoe.extractors.voice import uses_voice  # noqa: PLC0415
 
     dims = {m.name: m.dim for m in checkpoint.config.modalities}
-    return dims.get("audio") == VOICED_AUDIO_DIM
+    provenance = checkpoint.provenance if isinstance(checkpoint.provenance, dict) else {}
+    if "audio" not in dims:
+        return False
+    try:
+        return uses_voice(dims["audio"], provenance.get("audio_features"))
+    except ValueError:
+        return False
 
 
 def checkpoint_uses_expression(checkpoint) -> bool:

@@ -38,10 +38,13 @@ def test_shipped_checkpoint_matches_the_extractors():
     assert (directory / "MODEL_CARD.md").is_file()
     checkpoint = load_checkpoint(directory)
     from qamoe.extractors.vision import uses_expression
+    from qamoe.extractors.voice import uses_voice
 
     dims = {m.name: m.dim for m in checkpoint.config.modalities}
     expression = uses_expression(dims["vision"], checkpoint.provenance.get("vision_features"))
-    assert dims == {m: info["dim"] for m, info in describe({"expression": expression})["modalities"].items()}
+    voice = uses_voice(dims["audio"], checkpoint.provenance.get("audio_features"))
+    assert voice and expression  # the shipped checkpoint reads the voice estimate and the face's expression
+    assert dims == {m: info["dim"] for m, info in describe({"expression": expression, "voice": voice})["modalities"].items()}
     assert checkpoint.config.num_classes == 0
     assert checkpoint.extra["uncertainty"]["variance_scale"] > 0
     size = sum(p.stat().st_size for p in directory.iterdir() if p.is_file())

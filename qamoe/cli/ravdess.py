@@ -23,6 +23,9 @@ def add_arguments(parser, *, training: bool) -> None:
                    help="text from the given statement (default) or the project's ASR on the (noisy) clip")
     g.add_argument("--folds", default=default(DEFAULT_FOLDS),
                    help=f"TRAIN:VALID:TEST actors, e.g. {DEFAULT_FOLDS} (the default) or 1-12,19:13-16:17,18,20")
+    g.add_argument("--voice", action="store_true", default=None,
+                   help="audio frames also carry the voice-emotion head's 8 log-probabilities on the Whisper encoder "
+                        "states (52 values; out of fold for the train actors" + ("" if training else "; default: the checkpoint's") + ")")
     g.add_argument("--audio-snr", type=float, help="add noise to the waveform at this SNR (dB) before extraction"
                    + (" (every split)" if training else " (the evaluated split)"))
     g.add_argument("--noise-kind", choices=NOISE_KINDS, default="white",
@@ -44,7 +47,7 @@ def options(args, stored: dict | None = None, *, split: str | None = None) -> di
 
     options = {"task": pick("task", "task") or "sentiment", "text": pick("text_source", "text") or "statement",
                "folds": pick("folds", "folds"), "audio_snr": args.audio_snr, "noise_kind": args.noise_kind,
-               "noise_seed": args.noise_seed, "cache": args.cache}
+               "noise_seed": args.noise_seed, "cache": args.cache, "voice": bool(pick("voice", "voice"))}
     if getattr(args, "train_snrs", None):
         options["train_snrs"] = tuple(parse_snrs(args.train_snrs))
     if split == "all":
@@ -60,7 +63,7 @@ def build_features(data, options: dict, console=None, *, views: list[tuple[float
     from qamoe.extractors.datasets.ravdess import build_for  # noqa: PLC0415 - loads the extractors
 
     computed = build_for(data, console=console, **options)
-    base = {k: v for k, v in options.items() if k in ("task", "text", "folds", "cache", "all_clips")}
+    base = {k: v for k, v in options.items() if k in ("task", "text", "folds", "cache", "all_clips", "voice")}
     for snr, kind in views:
         computed += build_for(data, console=console, audio_snr=snr, noise_kind=kind, noise_seed=noise_seed,
                               snr_splits=("train",), **base)

@@ -84,7 +84,7 @@ def signal_views(args, console) -> dict | None:
     views = []
     for kind in [k.strip() for k in args.signal_noise.split(",") if k.strip()]:
         degraded = snr_views(args.data, "train", snrs, noise_kind=kind, noise_seed=args.noise_seed, task=options["task"],
-                             text=options["text"], folds=options["folds"], cache=options["cache"])
+                             text=options["text"], folds=options["folds"], cache=options["cache"], voice=options.get("voice", False))
         views += [degraded.degraded[snr] for snr in snrs]
     console.print(f"audio read clean or at {len(views)} signal-degraded copies ({args.signal_noise} at {args.signal_snrs} dB)")
     return {"audio": views}
