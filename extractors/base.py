@@ -142,3 +142,21 @@ def single_thread():
             _THREADS_DEPTH -= 1
             if _THREADS_DEPTH == 0:
                 torch.set_num_threads(_THREADS_SAVED)
+
+
+NATIVE_LOG_SETTINGS = (
+    ("GLOG_minloglevel", "3"), ("ABSL_MIN_LOG_LEVEL", "3"), ("TF_CPP_MIN_LOG_LEVEL", "3"), ("OPENCV_LOG_LEVEL", "OFF"),
+    ("TRANSFORMERS_VERBOSITY", "error"), ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
+    ("TQDM_DISABLE", "1"),
+)
+
+
+def quiet_native_logs() -> None:
+    """The one rule for keeping mediapipe / TensorFlow Lite / glog / OpenCV / transformers from writing
+    log lines and progress bars onto the terminal (they would tear the full-screen UI and bury a
+    command's own output); call before those libraries load. Errors still surface as exceptions; a
+    value the user set in the environment wins."""
+    import os  # noqa: PLC0415
+
+    for key, value in NATIVE_LOG_SETTINGS:
+        os.environ.setdefault(key, value)

@@ -18,11 +18,10 @@ every acoustic frame it writes from then on (the uniform prior before the first 
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from typing import Any
 
-from qamoe.extractors.base import AudioChunk, FeatureFrame, VideoFrame
+from qamoe.extractors.base import AudioChunk, FeatureFrame, VideoFrame, quiet_native_logs
 
 from .store import FeatureStore
 from .streams import AUDIO, VIDEO
@@ -139,14 +138,6 @@ class SpeechProcessor:
         store.transcript.set_partial([w for w in words if not w.final])  # the open utterance's changing tail
 
 
-def quiet_native_logs() -> None:
-    """Keeps mediapipe / TensorFlow Lite / transformers from writing log lines and progress bars onto
-    the terminal (they would tear the full-screen UI); errors still surface as exceptions."""
-    for key, value in (("GLOG_minloglevel", "2"), ("TF_CPP_MIN_LOG_LEVEL", "3"), ("TRANSFORMERS_VERBOSITY", "error"),
-                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TQDM_DISABLE", "1")):
-        os.environ.setdefault(key, value)
-
-
 def media_processors(*, video: bool = True, audio: bool = True, fps: float = 15.0, vision_dim: int | None = None,
                      voice: bool = False) -> list[Any]:
     """The processors for real media, built now (loading the models takes seconds). `vision_dim`: how
@@ -178,31 +169,28 @@ def media_dims(fps: float = 15.0, expression: bool = False, voice: bool = False)
 
 def checkpoint_uses_voice(checkpoint) -> bool:
     """Whether a media checkpoint's audio reads the voice estimate too (52 values) or acoustics only
-    (44): its provenance's `audio_features` when recorded, else its audio size. False for a checkpoint
-    without audio or of another size (the dimension check then says what is wrong)."""
+    (44): its provenance's `audio_features` when recorded, else its audio size."""
     from qamoe.extractors.voice import uses_voice  # noqa: PLC0415
 
-    dims = {m.name: m.dim for m in checkpoint.config.modalities}
-    provenance = checkpoint.provenance if isinstance(checkpoint.provenance, dict) else {}
-    if "audio" not in dims:
-        return False
-    try:
-        return uses_voice(dims["audio"], provenance.get("audio_features"))
-    except ValueError:
-        return False
+    return _reads(checkpoint, "audio", "audio_features", uses_voice)
 
 
 def checkpoint_uses_expression(checkpoint) -> bool:
     """Whether a media checkpoint reads face geometry + expression (27 vision features) or geometry
-    only (20): its provenance's `vision_features` when recorded, else its vision size. False for a
-    checkpoint without vision or of another size (the dimension check then says what is wrong)."""
+    only (20): its provenance's `vision_features` when recorded, else its vision size."""
     from qamoe.extractors.vision import uses_expression  # noqa: PLC0415
 
+    return _reads(checkpoint, "vision", "vision_features", uses_expression)
+
+
+def _reads(checkpoint, modality: str, provenance_key: str, rule) -> bool:
+    """`rule(dim, recorded feature set)` for one modality of a checkpoint; False for a checkpoint
+    without that modality or of another size (the dimension check then says what is wrong)."""
     dims = {m.name: m.dim for m in checkpoint.config.modalities}
     provenance = checkpoint.provenance if isinstance(checkpoint.provenance, dict) else {}
-    if "vision" not in dims:
+    if modality not in dims:
         return False
     try:
-        return uses_expression(dims["vision"], provenance.get("vision_features"))
+        return rule(dims[modality], provenance.get(provenance_key))
     except ValueError:
         return False

@@ -36,6 +36,7 @@ from qamoe.data.ravdess import (
 )
 from qamoe.dataset import SPLITS, DataError
 from qamoe.extractors import audio, gated_audio, vad
+from qamoe.extractors.base import quiet_native_logs
 from qamoe.extractors.decode import MediaError, MediaReader, read_audio
 
 from .noise import ACTIVE_FRAME_S, ACTIVE_RANGE_DB, add_noise, babble_noise, pink_noise
@@ -66,13 +67,6 @@ def read_samples(path: str) -> np.ndarray:
     if len(samples) == 0:
         raise DataError(f"{path}: no audio samples")
     return samples
-
-
-def _quiet_native_logs() -> None:
-    """Keeps mediapipe / TensorFlow Lite / transformers from writing log lines and progress bars."""
-    for key, value in (("GLOG_minloglevel", "2"), ("TF_CPP_MIN_LOG_LEVEL", "3"), ("TRANSFORMERS_VERBOSITY", "error"),
-                       ("HF_HUB_DISABLE_PROGRESS_BARS", "1"), ("TQDM_DISABLE", "1")):
-        os.environ.setdefault(key, value)
 
 
 class RavdessExtractor:
@@ -106,7 +100,7 @@ class RavdessExtractor:
         if self._clip_extractor is None:
             from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415 - loads the models
 
-            _quiet_native_logs()
+            quiet_native_logs()
             # vision comes from openface-au.csv; an OpenFace folder with no CSV keeps the face mesh unloaded
             self._clip_extractor = ClipExtractor(asr=ASR_MODEL, text_backend="minilm", openface_dir=self._tmp.name, audio_gate=True)
         return self._clip_extractor

@@ -51,10 +51,9 @@ def metrics_table(title: str, rows: dict[str, dict[str, float]]) -> Table:
 def quiet_third_party() -> None:
     """Third-party progress bars (transformers' "Loading weights") and native-library log lines
     (TFLite, absl, glog, OpenCV) off; call before those libraries are imported. --verbose skips it."""
-    for key, value in (("TRANSFORMERS_VERBOSITY", "error"), ("HF_HUB_DISABLE_PROGRESS_BARS", "1"),
-                       ("TRANSFORMERS_NO_ADVISORY_WARNINGS", "1"), ("TF_CPP_MIN_LOG_LEVEL", "3"),
-                       ("GLOG_minloglevel", "3"), ("OPENCV_LOG_LEVEL", "OFF"), ("ABSL_MIN_LOG_LEVEL", "3")):
-        os.environ.setdefault(key, value)
+    from qamoe.extractors.base import quiet_native_logs  # noqa: PLC0415 - the one rule; base imports nothing heavy
+
+    quiet_native_logs()
     try:
         from transformers.utils import logging as hf_logging  # noqa: PLC0415
 
