@@ -176,16 +176,18 @@ def check_out_folder(out: Path) -> None:
         raise ValueError(f"--out {out}: no permission to write there")
 
 
-LOCK = ".qamoe-train.lock"
-
-
 class OutFolderLock:
-    """One training run per OUT folder: an exclusive `flock` on OUT/.qamoe-train.lock, held while the
-    run lives and released by the kernel when the process ends, however it ends (no stale lock to
-    clean up). A second run into the same folder - a second `--resume` included - is refused."""
+    """One training run per OUT folder: an exclusive `flock` on a lock file named after OUT's real path
+    in the temp folder (OUT itself holds only the run's outputs), held while the run lives and released
+    by the kernel when the process ends, however it ends: no stale lock to clean up. A second run into
+    the same folder - a second `--resume` included - is refused."""
 
     def __init__(self, out: Path) -> None:
-        self.path = Path(out) / LOCK
+        import tempfile  # noqa: PLC0415
+
+        self.out = Path(out)
+        name = hashlib.sha1(str(self.out.resolve()).encode()).hexdigest()[:16]
+        self.path = Path(tempfile.gettempdir()) / f"qamoe-train-{name}.lock"
         self._handle = None
 
     def __enter__(self) -> "OutFolderLock":
@@ -198,7 +200,7 @@ class OutFolderLock:
             handle.seek(0)
             holder = handle.read().strip() or "another process"
             handle.close()
-            raise CheckpointError(f"{self.path.parent} is in use by a training run that is still going ({holder}); "
+            raise CheckpointError(f"{self.out} is in use by a training run that is still going ({holder}); "
                                   "wait for it to end or stop it, or train into another --out") from None
         handle.seek(0)
         handle.truncate()
