@@ -90,18 +90,22 @@ class ClipExtractor:
         `expression`: vision frames carry the expression network's 7 log-probabilities after the 20
         geometry values (27 features; `vision.FaceFeatures(expression=True)`).
         `voice`: audio frames carry the voice-emotion log-probabilities of their utterance after the 44
-        acoustic values (52 features; the recogniser's encoder pass, shared; needs asr tiny.en)."""
+        acoustic values (52 features; the recogniser's encoder pass, shared; with another `asr` model a
+        tiny.en encoder of its own reads the same audio, since the head reads tiny.en states)."""
         from .asr import make_recognizer  # noqa: PLC0415 - heavy imports only when used
         from .text import TextEmbedder  # noqa: PLC0415
 
         self.audio = GatedAudio(gate=audio_gate)
         self.asr = make_recognizer(asr, partial_interval_s=None)  # a file needs final words only
         self.voice = None
+        self._voice_encoder = None  # a tiny.en encoder of its own, when the words come from another model
         if voice:
-            from .voice import VoiceEmotion  # noqa: PLC0415
+            from .voice import ASR_ENCODER, VoiceEmotion  # noqa: PLC0415
 
             self.voice = VoiceEmotion()
-            self.voice.check_encoder(self.asr)
+            if self.asr.model_name != ASR_ENCODER:  # e.g. asr="base": its states are not what the head reads
+                self._voice_encoder = make_recognizer(ASR_ENCODER, partial_interval_s=None, decode=False)
+            self.voice.check_encoder(self._voice_encoder or self.asr)
         self.text = TextEmbedder(text_backend)
         self.openface_dir = Path(openface_dir) if openface_dir else None
         if self.openface_dir is None:
@@ -149,21 +153,30 @@ class ClipExtractor:
         words: list[Word] = []
 
         utterances = []  # the recogniser's encoder states, one per utterance (voice features)
-        recognise = transcript is None or self.voice is not None
+        encoder = self._voice_encoder
         if info.has_audio:
             self.audio.reset()
             self.asr.reset()
+            if encoder is not None:
+                encoder.reset()
             self.asr.decode = transcript is None  # a given transcript: the encoder pass alone, for the voice
+            recognise = transcript is None or (self.voice is not None and encoder is None)
             for chunk in reader.audio(start, end):
                 reached = max(reached, chunk.t + chunk.duration)
                 report("audio", chunk.t + chunk.duration, stated_end)
                 frames["audio"] += self.audio.feed(chunk)
                 if recognise:
                     words += [w for w in self.asr.feed(chunk) if w.final]
+                if encoder is not None:
+                    encoder.feed(chunk)
             frames["audio"] += self.audio.flush()
             if recognise:
                 words += [w for w in self.asr.flush() if w.final]
-                utterances = self.asr.pop_voice()
+            if self.voice is not None:
+                if encoder is not None:
+                    encoder.flush()
+                utterances = (encoder or self.asr).pop_voice()
+            self.asr.pop_voice()  # never left for the next clip
             self.asr.decode = True
         else:
             missing["audio"] = "no audio track"

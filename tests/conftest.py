@@ -45,3 +45,26 @@ def write_tone_video():
 def shared_data() -> Path:
     """The folder of the real data sets ($QAMOE_SHARED_DATA); skips without it (fails under QAMOE_REQUIRE_MEDIA=1)."""
     return support.data.shared_data()
+
+
+# ---------------------------------------------------------------- the fast tier
+# `pytest -m "not integration"` runs the fast tier; the default run is the full suite. A module is
+# integration when its tests load a real extractor model (Whisper, silero-vad, MiniLM, the face mesh,
+# the expression network), start a process (a CLI in a subprocess, torchrun, tmux), train more than a
+# few steps, or read the real data sets; every test in it is marked, by folder or by file below.
+INTEGRATION_FOLDERS = ("extractors", "distributed", "cli")
+INTEGRATION_FILES = {
+    "test_no_evidence.py", "test_predictor.py", "test_predictor_media.py", "test_predictor_calibration.py",
+    "test_require_media.py", "test_layers.py", "test_hostile_inputs.py", "test_device.py",
+    "test_media_replay.py", "test_gpu_script.py", "test_tmux.py", "test_speech_processor.py", "test_faults.py",
+    "test_expression_replay.py", "test_voice_replay.py", "test_live_driver.py", "test_give_up.py", "test_recording.py",
+    "test_checkpoints.py", "test_profile_and_scale.py",
+}
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).resolve().parent
+    for item in items:
+        parts = Path(str(item.fspath)).resolve().relative_to(root).parts
+        if parts[0] in INTEGRATION_FOLDERS or parts[-1] in INTEGRATION_FILES:
+            item.add_marker(pytest.mark.integration)
