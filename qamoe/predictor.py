@@ -255,7 +255,8 @@ class Predictor:
             prediction = self.predict_features(feats, transcript=transcript, reasons=reasons, warnings=self.last_warnings)
             prediction.expression = dict(self.last_expression)
             prediction.voice = dict(self.last_voice)
-            prediction.reading = _reading(text, audio, video, image)
+            no_video = video is None or reasons.get("vision") in ("no video track", "no video given")
+            prediction.reading = _reading(text, audio if video is None else video, not no_video, image)
             return prediction
 
     def _image_features(self, image) -> tuple[np.ndarray, str | None, dict[str, float]]:
@@ -274,20 +275,20 @@ def _all_non_finite(samples) -> bool:
     return array.dtype.kind == "f" and array.size > 0 and not np.isfinite(array).any()
 
 
-def _reading(text, audio, video, image) -> str:
+def _reading(text, media, with_video: bool, image) -> str:
     """One line on what a one-shot prediction reads, so it is never mistaken for a live run's last update."""
     from qamoe.data.window import MAX_WORDS, WINDOW_S  # noqa: PLC0415
 
     parts = []
-    if audio is not None or video is not None:
-        parts.append(f"the recording's last {WINDOW_S:g} s of {'audio and video' if video is not None else 'audio'}")
+    if media is not None:
+        parts.append(f"the recording's last {WINDOW_S:g} s of {'audio and video' if with_video else 'audio'}")
         if text is None:
             parts.append(f"its last {MAX_WORDS} recognised words")
     if text is not None:
         parts.append("the given text")
     if image is not None:
         parts.append("the still image")
-    return "one-shot: " + ", ".join(parts) + (" (qamoe-live shows this window as it moves)" if audio is not None or video is not None else "")
+    return "one-shot: " + ", ".join(parts) + (" (qamoe-live shows this window as it moves)" if media is not None else "")
 
 
 def _mean_voice(audio: np.ndarray) -> dict[str, float]:

@@ -121,6 +121,8 @@ def test_qamoe_predict_reads_audio_files_and_images(voice_files, fer_faces, tmp_
     main([str(voice_files["mp3"]), "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert out["present"]["audio"] and out["present"]["text"] and not out["present"]["vision"]
+    assert out["reading"].startswith("one-shot: the recording's last 4 s of audio, ")  # not "audio and video"
+    assert out["voice"] and abs(sum(out["voice"].values()) - 1) < 1e-6  # the shipped checkpoint reads the voice
     Image.fromarray(fer_faces[SMILING]).save(tmp_path / "face.jpg", quality=95)
     main([str(tmp_path / "face.jpg"), "--json"])
     out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
