@@ -16,13 +16,13 @@ $QAMOE_CACHE/live/fer): one `<part>.npz` (values, found, index) per split subset
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 
 from qamoe.data import paths
 from qamoe.dataset import DataError
+from qamoe.data.hashing import sha1_int
 
 CLASSES = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
 SENTIMENT = {"angry": -2.0, "disgust": -2.0, "fear": -1.5, "happy": 2.0, "neutral": 0.0, "sad": -2.0, "surprise": 0.5}
@@ -39,17 +39,13 @@ def default_cache() -> Path:
     return paths.cache_root() / "live" / "fer"
 
 
-def _hash(data: bytes) -> int:
-    return int.from_bytes(hashlib.sha1(data).digest()[:8], "big")
-
-
 def split_of(image: np.ndarray) -> str:
-    bucket = _hash(np.ascontiguousarray(image).tobytes()) % 10
+    bucket = sha1_int(np.ascontiguousarray(image).tobytes()) % 10
     return "valid" if bucket == 8 else "test" if bucket == 9 else "train"
 
 
 def rank_of(image: np.ndarray) -> int:
-    return _hash(b"rank:" + np.ascontiguousarray(image).tobytes())
+    return sha1_int(b"rank:" + np.ascontiguousarray(image).tobytes())
 
 
 def read_fer(path: str | Path | None = None) -> tuple[np.ndarray, np.ndarray, list[str]]:

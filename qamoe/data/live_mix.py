@@ -25,7 +25,6 @@ missing frame, unchanged).
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,14 +35,11 @@ from qamoe.data import text_sentiment as ts
 from qamoe.data.ravdess import load_ravdess, snr_views
 from qamoe.data.window import still_window
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.data.hashing import sha1_int
 
 DIMS = {"text": 384, "audio": 44, "vision": 27}
 RAVDESS_TO_FER = {"neutral": "neutral", "calm": "neutral", "happy": "happy", "sad": "sad", "angry": "angry",
                   "fearful": "fear", "disgust": "disgust", "surprised": "surprise"}
-
-
-def _h(value: str) -> int:
-    return int.from_bytes(hashlib.sha1(value.encode()).digest()[:8], "big")
 
 
 @dataclass
@@ -135,7 +131,7 @@ def pair_samples(voices: list[Sample], faces: list[Sample], seed: int) -> list[S
         pool = by_class.get(RAVDESS_TO_FER[v.extra["clip"].emotion])
         if not pool:
             continue
-        face = pool[_h(f"pair:{seed}:{v.id}") % len(pool)]
+        face = pool[sha1_int(f"pair:{seed}:{v.id}") % len(pool)]
         out.append(Sample(f"pair:{v.id}+{face.id}", v.label, "pair", text=v.text, audio=v.audio, vision=face.vision,
                           extra={"clip": v.extra["clip"], "face": face.id}))
     return out

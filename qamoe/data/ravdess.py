@@ -66,6 +66,7 @@ from pathlib import Path
 import numpy as np
 
 from qamoe.data import paths
+from qamoe.data.hashing import hash_seed  # noqa: F401 - re-exported: the builds import it from here
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
 from qamoe.files import atomic_write_json, atomic_write_npz
 
@@ -369,11 +370,6 @@ class ClipKeys:
 
     def of(self, kind: str, clip: Clip, split: str, condition: Condition) -> str:
         return {"audio": self.audio, "asr": self.asr, "voice": self.voice}[kind](clip, split, condition)
-
-
-def hash_seed(*parts) -> int:
-    """A 64-bit seed from the parts (noise and babble draws depend on nothing else)."""
-    return int.from_bytes(hashlib.sha1(":".join(map(str, parts)).encode()).digest()[:8], "big")
 
 
 # ---------------------------------------------------------------- what a load needs

@@ -33,7 +33,6 @@ statistics and that they say nothing about sentiment.
 
 from __future__ import annotations
 
-import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ import numpy as np
 from qamoe.data.window import WINDOW_S
 from qamoe.data import paths
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
+from qamoe.data.hashing import sha1_int
 
 SOURCES = ("tweets", "movieReviewSnippets", "amazonReviewSnippets")
 LABEL_SCALE = 0.75  # [-4, 4] -> [-3, 3]
@@ -68,18 +68,14 @@ class Text:
         return float(np.clip(self.rating * LABEL_SCALE, -3.0, 3.0))
 
 
-def _hash(value: str) -> int:
-    return int.from_bytes(hashlib.sha1(value.encode("utf-8")).digest()[:8], "big")
-
-
 def split_of(key: str) -> str:
     """train / valid / test from the text's key alone (80 / 10 / 10)."""
-    bucket = _hash(key) % 10
+    bucket = sha1_int(key) % 10
     return "valid" if bucket == 8 else "test" if bucket == 9 else "train"
 
 
 def rank_of(key: str) -> int:
-    return _hash("rank:" + key)
+    return sha1_int("rank:" + key)
 
 
 def default_data() -> Path:
@@ -161,7 +157,7 @@ def face_windows(pool: dict, keys: list[str]) -> list[np.ndarray | None]:
     span = int(WINDOW_S * VISION_FPS)
     out = []
     for key in keys:
-        rng = np.random.default_rng(_hash("vision:" + key) % 2**32)
+        rng = np.random.default_rng(sha1_int("vision:" + key) % 2**32)
         if rng.random() >= VISION_SHARE:
             out.append(None)
             continue
