@@ -81,8 +81,8 @@ def test_the_voice_is_heard_and_the_angry_half_reads_lower(replay):
 
 @pytest.mark.xfail(strict=True, reason=(
     "issue 18, measured short: with the voice features (qamoe/assets/voice) the happy half reads positive "
-    "(+0.84; was -1.24 with acoustic features alone) but the angry half only +0.08 (was -2.07): on this AAC "
-    "recording the voice head calls actor 18's later angry takes happy; see benchmarks/SPEECH.md. "
+    "(+0.84; was -1.24 with acoustic features alone) but the angry half only +0.08 (was -2.07): the voice "
+    "head calls actor 18's later angry takes happy; see benchmarks/SPEECH.md. "
     "strict: this marker goes once a checkpoint passes"))
 def test_the_reading_is_positive_while_happy_and_negative_once_angry(replay):
     happy, angry = halves(replay)
