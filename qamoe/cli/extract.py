@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=_positive(float, 240.0), default=15.0, help="face analysis rate (default 15)")
     p.add_argument("--openface", type=Path, help="folder of OpenFace 2.0 CSVs (<video>.csv): vision from them (27 features) instead of the face mesh")
     p.add_argument("--voice", action="store_true", help="audio frames also carry the voice-emotion head's 8 log-probabilities "
-                   "on the Whisper encoder states of their utterance (52 features instead of 44; needs --asr tiny.en)")
+                   "on the Whisper tiny.en encoder states of their utterance (52 features instead of 44)")
     p.add_argument("--expression", action="store_true", help="vision frames also carry the facial-expression network's 7 log-probabilities (27 features instead of 20)")
     p.add_argument("--no-audio-gate", action="store_true", help="keep acoustic frames in silences too (live use drops them: keep the default for live checkpoints)")
     p.add_argument("--verbose", action="store_true", help="show third-party progress bars and native-library log lines")
