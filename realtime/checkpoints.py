@@ -2,14 +2,14 @@
 
 - `--demo` reads the simulator's modalities (text 64, audio 32, vision 24): the shipped checkpoint
   at `qamoe/assets/simulator/` (`qamoe.shipped`); when a build has none, a small one is
-  trained on the simulator once (about a minute on 2 cores) and cached under `~/.cache/qamoe-live/`.
+  trained on the simulator once (about a minute on 2 cores) and cached under the project's one cache
+  root (`qamoe.data.paths.cache_root()`: $QAMOE_CACHE, else ~/.cache/qamoe) in `live/demo`.
 - devices and files read the real extractors' features: the shipped checkpoint at
   `qamoe/assets/live/` (`qamoe.shipped`), or whatever `--checkpoint` names.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import replace
 from pathlib import Path
 
@@ -18,8 +18,10 @@ from qamoe.shipped import LIVE, SIMULATOR, exists, shipped_checkpoint
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(root) / "qamoe-live"
+    """Where the live layer keeps what it builds: the project's cache root, `live/`."""
+    from qamoe.data.paths import cache_root  # noqa: PLC0415
+
+    return cache_root() / "live"
 
 
 def train_demo_checkpoint(out: Path, *, epochs: int = 3, seed: int = 0, console=None) -> Checkpoint:
