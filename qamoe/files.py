@@ -8,10 +8,12 @@ resumed build never mistakes a half-written file for a finished one.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
 from contextlib import contextmanager
+from functools import lru_cache
 from pathlib import Path
 from typing import IO, Iterator
 
@@ -77,3 +79,19 @@ def atomic_write_npz(path: str | Path, arrays: dict[str, np.ndarray]) -> None:
     """`np.savez(path, **arrays)` (uncompressed, read back with allow_pickle=False), atomically."""
     with atomic_open(path, "wb") as handle:
         np.savez(handle, **arrays)
+
+
+def file_digest(path: str | Path, algorithm: str = "sha256") -> str:
+    """The hex digest of a file's bytes (read in 1 MiB blocks), remembered per process by path, size
+    and modification time: a file that changes is read again, one that does not is read once."""
+    stat = os.stat(path)
+    return _file_digest(str(path), stat.st_size, stat.st_mtime_ns, algorithm)
+
+
+@lru_cache(maxsize=4096)
+def _file_digest(path: str, size: int, mtime_ns: int, algorithm: str) -> str:
+    digest = hashlib.new(algorithm)
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

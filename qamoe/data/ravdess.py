@@ -60,7 +60,6 @@ import csv
 import hashlib
 import json
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +67,7 @@ import numpy as np
 from qamoe.data import paths
 from qamoe.data.hashing import hash_seed  # noqa: F401 - re-exported: the builds import it from here
 from qamoe.dataset import SPLITS, DataError, ModalityData, MultimodalDataset, SplitData
-from qamoe.files import atomic_write_json, atomic_write_npz
+from qamoe.files import atomic_write_json, atomic_write_npz, file_digest
 
 EMOTIONS = ("neutral", "calm", "happy", "sad", "angry", "fearful", "disgust", "surprised")  # codes 01..08
 POSITIVE = ("happy", "calm")  # binary valence, as in the data README (neutral, surprised left out)
@@ -274,22 +273,13 @@ def parse_snrs(text: str) -> list[float | None]:
 # ---------------------------------------------------------------- the cache of built features
 
 
-@lru_cache(maxsize=4096)
-def _content_hash(path: str, size: int, mtime_ns: int) -> str:
-    digest = hashlib.sha1()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def content_hash(path: str | Path) -> str:
     path = Path(path)
     try:
         stat = path.stat()
     except FileNotFoundError:
         raise DataError(f"{path}: no such audio file (listed in labels.csv)") from None
-    return _content_hash(str(path), stat.st_size, stat.st_mtime_ns)
+    return file_digest(path, "sha1")
 
 
 def _key(payload: dict) -> str:
