@@ -108,10 +108,8 @@ class ClipExtractor:
             self.voice.check_encoder(self._voice_encoder or self.asr)
         self.text = TextEmbedder(text_backend)
         self.openface_dir = Path(openface_dir) if openface_dir else None
-        if self.openface_dir is None:
-            from .vision import FaceFeatures  # noqa: PLC0415
-
-            self.vision = FaceFeatures(fps=fps, detector=face_detector, expression=expression)
+        self._vision = None  # the face mesh loads on the first clip with a video track (an audio file never needs it)
+        self._vision_settings = {"fps": fps, "detector": face_detector, "expression": expression}
         self.config = {"asr": asr, "text_backend": text_backend, "fps": fps, "face_detector": face_detector, "audio_gate": audio_gate}
         if expression and self.openface_dir is None:  # only when on: older extraction folders keep their settings key
             self.config["expression"] = True
@@ -119,6 +117,15 @@ class ClipExtractor:
             self.config["voice"] = True
         if self.openface_dir is not None:
             self.config["openface_dir"] = str(self.openface_dir)
+
+    @property
+    def vision(self):
+        """The face extractor (`vision.FaceFeatures`), built when first needed."""
+        if self._vision is None:
+            from .vision import FaceFeatures  # noqa: PLC0415
+
+            self._vision = FaceFeatures(**self._vision_settings)
+        return self._vision
 
     @property
     def dims(self) -> dict[str, int]:
