@@ -97,7 +97,17 @@ def test_reliability_fusion_scales_modality_outputs_by_reliability(small_config,
     plain = QAMoE(small_config).eval()
     torch.manual_seed(5)
     fused = QAMoE(replace(small_config, reliability_fusion=True)).eval()
-    assert not torch.allclose(plain(*small_batch).prediction, fused(*small_batch).prediction)
+    seen = {}
+    for name, model in (("plain", plain), ("fused", fused)):
+        model.fusion.register_forward_hook(lambda module, args, out, name=name: seen.__setitem__(name, args[0].detach()))
+    a, b = plain(*small_batch), fused(*small_batch)
+    assert not torch.allclose(a.prediction, b.prediction)
+    # the same weights, so the same expert outputs; fused: each scaled by M * r_m / sum_m r_m
+    r = torch.stack([b.reliability[m.name] for m in small_config.modalities], -1)  # (B, M)
+    weights = r.shape[-1] * r / r.sum(-1, keepdim=True)
+    d = small_config.d_model
+    expected = torch.cat([seen["plain"][:, i * d : (i + 1) * d] * weights[:, i, None] for i in range(r.shape[-1])], -1)
+    torch.testing.assert_close(seen["fused"], expected, rtol=1e-5, atol=1e-6)
 
 
 def test_interpolation_at_r_one_is_the_experts_and_at_r_zero_the_prior(small_config):
