@@ -233,18 +233,20 @@ def vision_reliability(checkpoint, n=500) -> dict:
 
 
 def voice_features(checkpoint) -> dict:
-    """The same 144 clips from the cached features (no ASR): audio + the statement's frames, and audio alone."""
-    from qamoe.data.ravdess import Condition, default_data, read_labels, split_clips
-    from qamoe.extractors.datasets.ravdess import RavdessExtractor
+    """The same 144 clips from the cached features (no ASR): audio + the statement's frames, and audio
+    alone; the audio the checkpoint reads (44, or 52 with the voice estimate)."""
+    from qamoe.data.ravdess import load_ravdess
+    from qamoe.realtime.extraction import checkpoint_uses_voice
 
-    by_split = split_clips(read_labels(default_data()))
-    ex = RavdessExtractor(by_split)
-    test = [c for c in by_split["test"] if c.valence is not None]
-    statement = {c.statement: ex.statement(c.statement) for c in test}
-    audio = [ex.audio(c, "test", Condition())["audio"] for c in test]
-    y, truth = np.array([c.valence for c in test]), np.array([c.sentiment for c in test])
+    ds = load_ravdess(voice=checkpoint_uses_voice(checkpoint))
+    data, present, clips = ds.splits["test"], ds.present["test"]["audio"], ds.clips["test"]
+    keep = [i for i, c in enumerate(clips) if c.valence is not None]
+    audio_mod, text_mod = data.modalities["audio"], data.modalities["text"]
+    audio = [audio_mod.features[i, : audio_mod.lengths[i]] if present[i] else None for i in keep]
+    text = [text_mod.features[i, : text_mod.lengths[i]] for i in keep]
+    y, truth = np.array([clips[i].valence for i in keep]), np.array([clips[i].sentiment for i in keep])
     out = {}
-    for name, feats in (("audio+statement", [{"audio": a, "text": statement[c.statement]} for a, c in zip(audio, test)]),
+    for name, feats in (("audio+statement", [{"audio": a, "text": t} for a, t in zip(audio, text)]),
                         ("audio_only", [{"audio": a} for a in audio])):
         o = _model_reliability(checkpoint, feats)
         pred, std = np.array([x["prediction"] for x in o]), np.array([x["std"] for x in o])
