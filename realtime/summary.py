@@ -32,7 +32,7 @@ class RunStats:
         self.last = update
 
     def table(self, title: str) -> Table:
-        table = Table(title=title, title_justify="left")
+        table = Table(title=title, title_justify="left", min_width=len(title))  # the title on one line
         table.add_column("modality")
         table.add_column("mean r_m", justify="right")
         table.add_column("missing", justify="right")

@@ -96,6 +96,16 @@ def presence(label: str, found: bool | None) -> Text:
     return Text.assemble((f"{label} ", "bold"), (mark, style), (f" {word}", style))
 
 
+def fitted(head: str, parts: list[str], width: int) -> Text:
+    """`head` then as many whole `parts` (joined by " · ") as fit in `width` columns: a footer never
+    shows half a measurement cut with an ellipsis."""
+    shown: list[str] = []
+    for part in parts:
+        if len(head) + len(" · ".join([*shown, part])) > width:
+            break
+        shown.append(part)
+    return Text.assemble((head, "bold"), (" · ".join(shown), "dim"))
+
 class Dashboard:
     """Keeps the latest update and a bounded reliability history; renders to any console size."""
 
@@ -244,15 +254,13 @@ class Dashboard:
             q = percentiles(screen)
             parts.append(f"screen {q['p50']:.0f}/{q['p95']:.0f}/{q['p99']:.0f}")
         if any(k.startswith(("video/", "word/")) for k in pct):
-            line = Text.assemble(("latency ms p50/p95/p99 ", "bold"), (" · ".join(parts), "dim"))
+            return fitted("latency ms p50/p95/p99 ", parts, width)
         else:
             names1 = {"window": "window", "inference": "model", "tick": "tick"}
             parts1 = [f"{names1[k]} {v:.1f}" for k, v in update.latency_ms.items() if k in names1]
             parts1 += [f"{k.split('/', 1)[1]} {v:.1f}" for k, v in update.latency_ms.items() if k.startswith("extract/")]
             parts1 += [f"age {k.split('/', 1)[1]} {v:.0f}" for k, v in update.latency_ms.items() if k.startswith("age/")]
-            line = Text.assemble(("latency ms ", "bold"), (" · ".join(parts1 + parts[-1:] if screen else parts1), "dim"))
-        line.truncate(width, overflow="ellipsis")
-        return line
+            return fitted("latency ms ", parts1 + parts[-1:] if screen else parts1, width)
 
     def _experts(self, update: Update, width: int) -> Text:
         parts = [f"{m} " + ",".join(f"E{i}:{w:.2f}" for i, w in s.top_experts) for m, s in update.modalities.items()]

@@ -66,3 +66,20 @@ def test_the_run_summary_cuts_the_transcript_between_words_and_says_what_last_me
     stats = RunStats(window_s=pipeline.window.seconds)
     stats.add(pipeline.tick(0.5))
     assert f"the window of the last {pipeline.window.seconds:g} s" in stats.lines()[0]
+
+
+def test_the_latency_footer_shows_whole_measurements_and_the_summary_title_one_line():
+    from rich.console import Console
+
+    from qamoe.realtime.summary import RunStats
+    from qamoe.realtime.tui import fitted
+
+    parts = [f"stage{i} {10 * i}/{20 * i}/{30 * i}" for i in range(1, 30)]
+    line = fitted("latency ms p50/p95/p99 ", parts, 160)
+    assert len(line.plain) <= 160 and "…" not in line.plain and "..." not in line.plain
+    assert all(p in parts for p in line.plain.removeprefix("latency ms p50/p95/p99 ").split(" · "))
+    console = Console(width=60, record=True, force_terminal=False)
+    title = "qamoe-live: video /some/long/folder/name/talk.mp4"
+    stats = RunStats()
+    console.print(stats.table(title))
+    assert title in console.export_text()  # not wrapped over two lines
