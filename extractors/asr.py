@@ -140,12 +140,13 @@ def load_whisper(model: str = DEFAULT_MODEL, *, threads: int = 1):
         rest is padding; CTranslate2 takes any length up to 3000 frames)."""
 
         context_frames = 3000
+        capture = False  # keep the first encode's output (the voice features), or not
         first_encoding = None  # (1, frames / 2, d) of the first encode since it was last set to None
 
         def encode(self, features):
             out = super().encode(features[..., : self.context_frames])
-            if self.first_encoding is None:
-                self.first_encoding = np.asarray(out)
+            if self.capture and self.first_encoding is None:
+                self.first_encoding = np.array(out, np.float32)
             return out
 
     folder = whisper_model_dir(model)
@@ -197,14 +198,15 @@ class SpeechRecognizer:
     end when nothing was committed early, for about 40 % of the CPU); decode=False only encodes each
     utterance (no words, the encoder states alone: the voice features of a dataset build).
 
-    Every decode also leaves the encoder's states of the audio it decoded (`VoiceStates`, the same pass
-    the words came from); `pop_voice()` hands them over."""
+    keep_voice=True: every decode also leaves the encoder's states of the audio it decoded
+    (`VoiceStates`, the same pass the words came from) until `pop_voice()` hands them over; off by
+    default, so a recogniser nobody pops never holds them (a long run would pile up megabytes)."""
 
     def __init__(self, vad: VoiceActivity | None = None, *, model: str = DEFAULT_MODEL, whisper=None,
                  preroll_s: float = 0.3, max_utterance_s: float = 20.0, partial_interval_s: float | None = 1.0,
-                 decode: bool = True) -> None:
+                 decode: bool = True, keep_voice: bool = False) -> None:
         self.model_name = model
-        self.decode = decode
+        self.decode, self.keep_voice = decode, keep_voice
         self._whisper = whisper if whisper is not None else load_whisper(model)
         self.vad = vad or VoiceActivity()
         self.preroll_s, self.max_utterance_s, self.partial_interval_s = preroll_s, max_utterance_s, partial_interval_s
@@ -277,15 +279,17 @@ class SpeechRecognizer:
     def _set_context(self, seconds: float) -> None:
         self._whisper.context_frames = int(min(30.0, np.ceil(seconds + CONTEXT_PAD_S)) * _FRAMES_PER_S)
         self._whisper.first_encoding = None
+        self._whisper.capture = self.keep_voice
 
     def _keep_voice(self, t0: float, seconds: float, final: bool) -> None:
         encoding = self._whisper.first_encoding  # (1, frames, d): the start of the audio, then padding
-        if encoding is not None:
+        if self.keep_voice and encoding is not None:
             n = max(1, min(encoding.shape[1], int(np.ceil(seconds * STATES_PER_S))))
-            self._voice.append(VoiceStates(t0, t0 + seconds, np.array(encoding[0, :n], np.float32), final))
+            self._voice.append(VoiceStates(t0, t0 + seconds, encoding[0, :n].copy(), final))  # the padding's states dropped
 
     def encode(self, samples: np.ndarray, t0: float = 0.0, *, final: bool = True) -> None:
-        """The encoder pass of `transcribe` alone (no words): its states go to `pop_voice()`."""
+        """The encoder pass of `transcribe` alone (no words): its states go to `pop_voice()` (with
+        `keep_voice`)."""
         from faster_whisper.audio import pad_or_trim  # noqa: PLC0415
 
         samples = np.ascontiguousarray(samples, np.float32)

@@ -160,3 +160,20 @@ def quiet_native_logs() -> None:
 
     for key, value in NATIVE_LOG_SETTINGS:
         os.environ.setdefault(key, value)
+
+
+def feature_set(dim: int, recorded: str | None, sets: dict[str, int], modality: str) -> str:
+    """Which of a modality's feature `sets` ({name: size}) a checkpoint reads: `recorded` (its
+    provenance's entry) when there is one, checked against `dim`, else the set of size `dim`. A
+    ValueError names the sets when neither fits."""
+    if recorded is not None:
+        if recorded not in sets:
+            raise ValueError(f"unknown {modality} feature set {recorded!r}; expected one of {sorted(sets)}")
+        if sets[recorded] != dim:
+            raise ValueError(f"{modality} feature set {recorded!r} has {sets[recorded]} values, the checkpoint reads {dim}")
+        return recorded
+    by_size = {size: name for name, size in sets.items()}
+    if dim not in by_size:
+        raise ValueError(f"the {modality} extractors give " + " or ".join(f"{n} ({s})" for s, n in sorted(by_size.items()))
+                         + f" features, not {dim}")
+    return by_size[dim]

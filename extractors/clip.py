@@ -104,7 +104,9 @@ class ClipExtractor:
 
             self.voice = VoiceEmotion()
             if self.asr.model_name != ASR_ENCODER:  # e.g. asr="base": its states are not what the head reads
-                self._voice_encoder = make_recognizer(ASR_ENCODER, partial_interval_s=None, decode=False)
+                self._voice_encoder = make_recognizer(ASR_ENCODER, partial_interval_s=None, decode=False, keep_voice=True)
+            else:
+                self.asr.keep_voice = True
             self.voice.check_encoder(self._voice_encoder or self.asr)
         self.text = TextEmbedder(text_backend)
         self.openface_dir = Path(openface_dir) if openface_dir else None
@@ -183,7 +185,6 @@ class ClipExtractor:
                 if encoder is not None:
                     encoder.flush()
                 utterances = (encoder or self.asr).pop_voice()
-            self.asr.pop_voice()  # never left for the next clip
             self.asr.decode = True
         else:
             missing["audio"] = "no audio track"

@@ -52,7 +52,7 @@ import numpy as np
 
 from qamoe.data.window import STILL_FACE_FRAMES, still_window
 
-from .base import Extractor, ExtractorUnavailable, FeatureFrame, VideoFrame
+from .base import Extractor, ExtractorUnavailable, FeatureFrame, VideoFrame, feature_set as base_feature_set
 
 FEATURE_NAMES = (
     "brow_raise_r", "brow_raise_l", "brow_gap", "eye_open_r", "eye_open_l", "mouth_open", "mouth_width",
@@ -73,18 +73,7 @@ def feature_names(expression: bool) -> tuple[str, ...]:
 def uses_expression(dim: int, feature_set: str | None = None) -> bool:
     """Which face-mesh feature set a checkpoint reads: `feature_set` when its provenance records one
     ("geometry" or "geometry+expression", key `vision_features`), else by its vision size (20 or 27)."""
-    if feature_set is not None:
-        if feature_set not in VISION_FEATURE_SETS:
-            raise ValueError(f"unknown vision feature set {feature_set!r}; expected one of {sorted(VISION_FEATURE_SETS)}")
-        if VISION_FEATURE_SETS[feature_set] != dim:
-            raise ValueError(f"vision feature set {feature_set!r} has {VISION_FEATURE_SETS[feature_set]} values, the checkpoint reads {dim}")
-        return feature_set == "geometry+expression"
-    if dim == GEOMETRY_DIM:
-        return False
-    if dim == EXPRESSION_DIM:
-        return True
-    raise ValueError(f"the face mesh gives {GEOMETRY_DIM} (geometry) or {EXPRESSION_DIM} (geometry + expression) "
-                     f"vision features, not {dim}")
+    return base_feature_set(dim, feature_set, VISION_FEATURE_SETS, "vision") == "geometry+expression"
 
 
 def expression_of(values: np.ndarray) -> dict[str, float]:

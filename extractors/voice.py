@@ -22,7 +22,7 @@ import numpy as np
 from qamoe.data.voice_head import EMOTIONS, VOICE_NAMES  # noqa: F401 - re-exported for the extractors' users
 
 from .audio import FEATURE_NAMES as ACOUSTIC_NAMES
-from .base import ExtractorUnavailable
+from .base import ExtractorUnavailable, feature_set as base_feature_set
 
 ASR_ENCODER = "tiny.en"  # the recogniser whose encoder states the shipped head reads
 VOICE_DIM = len(EMOTIONS)
@@ -115,13 +115,4 @@ AUDIO_FEATURE_SETS = {"acoustic": len(ACOUSTIC_NAMES), "acoustic+voice": VOICED_
 def uses_voice(dim: int, feature_set: str | None = None) -> bool:
     """Whether a checkpoint's audio reads the voice estimate: `feature_set` when its provenance records
     one ("acoustic" or "acoustic+voice", key `audio_features`), else by its audio size (44 or 52)."""
-    if feature_set is not None:
-        if feature_set not in AUDIO_FEATURE_SETS:
-            raise ValueError(f"unknown audio feature set {feature_set!r}; expected one of {sorted(AUDIO_FEATURE_SETS)}")
-        if AUDIO_FEATURE_SETS[feature_set] != dim:
-            raise ValueError(f"audio feature set {feature_set!r} has {AUDIO_FEATURE_SETS[feature_set]} values, the checkpoint reads {dim}")
-        return feature_set == "acoustic+voice"
-    if dim not in AUDIO_FEATURE_SETS.values():
-        raise ValueError(f"the audio extractors give {len(ACOUSTIC_NAMES)} (acoustic) or {VOICED_AUDIO_DIM} "
-                         f"(acoustic + voice) features, not {dim}")
-    return dim == VOICED_AUDIO_DIM
+    return base_feature_set(dim, feature_set, AUDIO_FEATURE_SETS, "audio") == "acoustic+voice"

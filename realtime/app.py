@@ -205,10 +205,12 @@ class Session:
 
         self.err.print("loading the extractors (face mesh, voice activity, speech recognition, MiniLM) ...")
         modalities = set(self.engine.modalities)
+        voice = checkpoint_uses_voice(self.engine.checkpoint)
         return [
             p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps,
-                                        vision_dim=self.engine.dims.get("vision"), voice=checkpoint_uses_voice(self.engine.checkpoint))
-            if p.name != "asr+text" or "text" in modalities
+                                        vision_dim=self.engine.dims.get("vision"), voice=voice)
+            # the recogniser also feeds the voice estimate: without text it stays for a checkpoint that reads the voice
+            if p.name != "asr+text" or "text" in modalities or voice
         ]
 
     # -- running -----------------------------------------------------------------------------------

@@ -111,6 +111,7 @@ class SpeechProcessor:
         self.recognizer, self.embedder, self.voice = recognizer, embedder, voice
         if voice is not None:
             voice.emotion.check_encoder(recognizer)
+            recognizer.keep_voice = True  # each decode's encoder states feed the voice estimate
 
     def process(self, t: float, item: AudioChunk, store: FeatureStore) -> None:
         self._words(self.recognizer.feed(item), store)
@@ -121,9 +122,10 @@ class SpeechProcessor:
         self._voice()
 
     def _voice(self) -> None:
-        states = self.recognizer.pop_voice()
-        if self.voice is not None and states:
-            self.voice.update(states)
+        if self.voice is not None:
+            states = self.recognizer.pop_voice()
+            if states:
+                self.voice.update(states)
 
     def _words(self, words: list, store: FeatureStore) -> None:
         if not words:

@@ -143,7 +143,7 @@ class RavdessExtractor:
             if self._encoder is None:
                 from qamoe.extractors.asr import make_recognizer  # noqa: PLC0415
 
-                self._encoder = make_recognizer(ASR_MODEL, partial_interval_s=None, decode=False)
+                self._encoder = make_recognizer(ASR_MODEL, partial_interval_s=None, decode=False, keep_voice=True)
             encoder = self._encoder
             encoder.reset()
             for chunk in MediaReader(self._media(clip, split, condition)).audio():

@@ -15,16 +15,22 @@ def two_sentences():
     return speech_track(["the weather is really nice today", "i did not like this movie at all"], gap_s=1.0)
 
 
-def test_every_decode_leaves_its_encoder_states_the_same_as_an_encode_alone(recognizer, two_sentences):
+@pytest.fixture
+def keeping(recognizer):
+    """The session's recogniser with keep_voice on for one test (it is off by default)."""
+    recognizer.keep_voice = True
+    yield recognizer
+    recognizer.keep_voice, recognizer.decode, recognizer.partial_interval_s = False, True, 1.0
+    recognizer.pop_voice()
+
+
+def test_every_decode_leaves_its_encoder_states_the_same_as_an_encode_alone(keeping, two_sentences):
     audio, spans = two_sentences
-    recognizer.partial_interval_s = None
-    try:
-        words = recognizer.run(chunks(audio))
-    finally:
-        recognizer.partial_interval_s = 1.0
-    voice = recognizer.pop_voice()
+    keeping.partial_interval_s = None
+    words = keeping.run(chunks(audio))
+    voice = keeping.pop_voice()
     assert words and len(voice) == len(spans)  # one final encoding per utterance
-    assert recognizer.pop_voice() == []  # handed over once
+    assert keeping.pop_voice() == []  # handed over once
     for v, (start, end, _) in zip(voice, spans):
         assert v.final and v.states.shape[1] == 384
         assert v.start <= start + 0.1 and v.end >= end - 0.1
@@ -32,19 +38,22 @@ def test_every_decode_leaves_its_encoder_states_the_same_as_an_encode_alone(reco
     # the encoder pass alone, on the same samples, gives the same states (what the dataset builds use)
     first = voice[0]
     samples = audio[int(round(first.start * 16000)) : int(round(first.end * 16000))]
-    recognizer.encode(samples, first.start)
-    (alone,) = recognizer.pop_voice()
+    keeping.encode(samples, first.start)
+    (alone,) = keeping.pop_voice()
     np.testing.assert_allclose(alone.states, first.states, atol=1e-4)
 
 
-def test_encode_only_mode_gives_states_without_words(recognizer, two_sentences):
+def test_a_recogniser_that_is_not_asked_keeps_no_states(recognizer, two_sentences):
+    audio, _ = two_sentences
+    assert not recognizer.keep_voice and recognizer.run(chunks(audio))
+    assert recognizer.pop_voice() == []  # a long run that nobody pops holds nothing
+
+
+def test_encode_only_mode_gives_states_without_words(keeping, two_sentences):
     audio, spans = two_sentences
-    recognizer.decode, recognizer.partial_interval_s = False, None
-    try:
-        words = recognizer.run(chunks(audio))
-    finally:
-        recognizer.decode, recognizer.partial_interval_s = True, 1.0
-    voice = recognizer.pop_voice()
+    keeping.decode, keeping.partial_interval_s = False, None
+    words = keeping.run(chunks(audio))
+    voice = keeping.pop_voice()
     assert words == [] and len(voice) == len(spans) and all(v.final for v in voice)
 
 
@@ -128,3 +137,16 @@ def test_clip_extractor_appends_each_utterance_voice_to_its_frames(tmp_path, two
         assert not np.allclose(voice[first][0], voice[in_second][0])  # each utterance its own estimate
         heard = " ".join(w.text for w in clip.words)
         assert heard == (transcript or heard) and ("movie" in heard) == (transcript is None)
+
+
+def test_audio_feature_sets_follow_the_checkpoint_size_or_its_provenance():
+    from qamoe.extractors.voice import uses_voice
+
+    assert uses_voice(44) is False and uses_voice(52) is True
+    assert uses_voice(52, "acoustic+voice") is True and uses_voice(44, "acoustic") is False
+    with pytest.raises(ValueError, match="not 48"):
+        uses_voice(48)
+    with pytest.raises(ValueError, match="has 52 values"):
+        uses_voice(44, "acoustic+voice")
+    with pytest.raises(ValueError, match="unknown audio feature set"):
+        uses_voice(52, "whisper")
