@@ -1,11 +1,18 @@
-"""Packaging: the four top-level folders are one installed package, `qamoe`, and every subpackage
+"""Packaging: the five top-level folders are one installed package, `qamoe`, and every subpackage
 inside them is found here (a new folder with an `__init__.py` ships without touching this file).
 Everything else (name, dependencies, entry points, package data) is in pyproject.toml."""
 
 from setuptools import find_packages, setup
 
 # installed name -> folder in the checkout
-ROOTS = {"qamoe": "qamoe", "qamoe.extractors": "extractors", "qamoe.realtime": "realtime", "qamoe.calibration": "calibration"}
+# (also the layer order, lowest first: a folder imports only the folders before it; tests/test_layers.py)
+ROOTS = {
+    "qamoe": "qamoe",
+    "qamoe.extractors": "extractors",
+    "qamoe.calibration": "calibration",
+    "qamoe.realtime": "realtime",
+    "qamoe.cli": "cli",
+}
 
 
 def packages() -> list[str]:

@@ -59,7 +59,7 @@ def progress():
 
 def voice(predictor, limit=None) -> dict:
     from qamoe.data.ravdess import default_data, read_labels, split_clips
-    from qamoe.predictor import NoUsableInput
+    from qamoe.realtime.predictor import NoUsableInput
 
     clips = [c for c in split_clips(read_labels(default_data()))["test"] if c.valence is not None]  # the binary set
     clips = clips[:limit] if limit else clips
@@ -95,7 +95,7 @@ def faces(predictor, seed=0, limit=None) -> dict:
     from sklearn.linear_model import LogisticRegression
 
     from qamoe.data import fer
-    from qamoe.predictor import NoUsableInput
+    from qamoe.realtime.predictor import NoUsableInput
 
     images, labels, _ = fer.read_fer()
     order = fer.split_indices(images)
@@ -341,7 +341,7 @@ def main(argv=None) -> None:
     args = p.parse_args(argv)
     import torch
 
-    from qamoe.predictor import Predictor
+    from qamoe.realtime.predictor import Predictor
 
     torch.set_num_threads(1)
     parts = args.parts.split(",")

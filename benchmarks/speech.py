@@ -64,7 +64,7 @@ def held_out_clips(every: int = 1):
 
 
 def predict_row(predictor, audio, clip) -> dict:
-    from qamoe.predictor import NoUsableInput
+    from qamoe.realtime.predictor import NoUsableInput
 
     try:
         r = predictor.predict(audio=audio, sample_rate=16000)
@@ -185,7 +185,7 @@ def main(argv=None) -> None:
 
     import torch
 
-    from qamoe.predictor import Predictor
+    from qamoe.realtime.predictor import Predictor
 
     torch.set_num_threads(1)
     predictor = Predictor.load(args.checkpoint, asr=args.model)

@@ -1,4 +1,7 @@
-"""QA-MoE Live. `qamoe.Predictor` (lazy: `import qamoe` stays light) predicts one clip or text."""
+"""QA-MoE Live: the model core (this package imports none of the other layers; docs/ARCHITECTURE.md).
+
+One-shot prediction of a clip, a text or a picture lives with the live layer:
+`from qamoe.realtime import Predictor`."""
 
 import os
 
@@ -7,13 +10,3 @@ import os
 # only takes effect when qamoe is imported before torch, as in every qamoe command. Set the variable
 # yourself to choose otherwise.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-__all__ = ["Predictor", "Prediction"]
-
-
-def __getattr__(name: str):
-    if name in ("Predictor", "Prediction"):
-        from qamoe import predictor  # noqa: PLC0415 - imported on first use only
-
-        return getattr(predictor, name)
-    raise AttributeError(f"module 'qamoe' has no attribute {name!r}")

@@ -19,5 +19,17 @@ Modules (flat, one concept each):
 - drivers: `drivers` (ReplayDriver on a virtual clock, LiveDriver with capture threads); both update
   when a face frame or word arrives (event-driven, capped) with a fixed-rate floor
 - outputs: `tui` (Dashboard, run_live), `runlog` (JSONL), `summary`, `latency` (per-stage percentiles)
-- the application: `checkpoints` (defaults), `app` (LiveOptions, Session); CLI in qamoe/cli/live.py
+- the application: `checkpoints` (defaults), `app` (LiveOptions, Session); CLI in cli/live.py
+- one-shot: `predictor` (Predictor: one clip, text or picture through the same extractors),
+  `recording` (a fixed-length recording through the live sources, for qamoe-calibrate)
 """
+
+__all__ = ["Predictor", "Prediction"]
+
+
+def __getattr__(name: str):
+    if name in ("Predictor", "Prediction"):
+        from qamoe.realtime import predictor  # noqa: PLC0415 - imported on first use: the package stays light
+
+        return getattr(predictor, name)
+    raise AttributeError(f"module 'qamoe.realtime' has no attribute {name!r}")

@@ -1,5 +1,5 @@
 """Builds and runs one live session from `LiveOptions`: the sources, the pipeline, the driver and the
-outputs (terminal UI and/or JSONL). `qamoe-live` (qamoe/cli/live.py) only parses flags into options.
+outputs (terminal UI and/or JSONL). `qamoe-live` (cli/live.py) only parses flags into options.
 
 - `--demo`: `DemoScene` on the replay driver (virtual clock), simulator checkpoint.
 - `--video PATH`: `MediaRecording` on the replay driver, real extractors, media checkpoint.
@@ -87,7 +87,7 @@ class LiveOptions:
 
             check_writable(self.jsonl)
         if self.report is not None:
-            from .report import check_report_path  # noqa: PLC0415
+            from .replay_report import check_report_path  # noqa: PLC0415
 
             check_report_path(self.report)
 
@@ -220,7 +220,7 @@ class Session:
         if log is not None:
             self.pipeline.subscribe(log)
         if self.options.report is not None:
-            from .report import RunReport  # noqa: PLC0415
+            from .replay_report import RunReport  # noqa: PLC0415
 
             self.report = RunReport(f"qamoe-live: {self.source_label}", self.options.command)
             self.pipeline.subscribe(self.report)

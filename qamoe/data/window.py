@@ -9,7 +9,7 @@ and the last `MAX_WORDS` word vectors.
   older than the freshness limit (a face lost a second ago is lost now). Missing modalities are left
   out of the model's input, which QA-MoE reads exactly like a zeroed modality under Protocol I.
 - a recorded clip (`last_window`, `media_features`): the window at the clip's end, when the speaker
-  stops. The built data sets (`qamoe.extractors.datasets`) and `qamoe.Predictor` shape every clip this
+  stops. The built data sets (`qamoe.extractors.datasets`) and `qamoe.realtime.Predictor` shape every clip this
   way, so a checkpoint trained on them reads a file like the live pipeline reads a speaker.
 
 It sits in the data layer because the data sets, the extractors' builds, `Predictor` and the live

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from qamoe.calibration.recording import RecordingError, record
+from qamoe.realtime.recording import RecordingError, record
 from qamoe.realtime.fake import FakeCapture
 
 

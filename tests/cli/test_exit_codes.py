@@ -1,4 +1,4 @@
-"""The one error-to-exit-code policy (qamoe/cli/common.clear_errors) that every command uses."""
+"""The one error-to-exit-code policy (cli/common.clear_errors) that every command uses."""
 
 from __future__ import annotations
 

@@ -65,8 +65,8 @@ def test_baselines_experiment_writes_every_protocol_and_the_report(baselines):
 def test_the_report_rebuilt_from_the_json_files_is_the_one_written(baselines, tmp_path):
     """REPORT.md from the PROTOCOL.json files read back (typed records from disk) is the report the
     run wrote from its fresh results."""
-    from qamoe.protocols import PROTOCOLS
-    from qamoe.report import load_payload, write_markdown
+    from qamoe.harness.protocols import PROTOCOLS
+    from qamoe.harness.report import load_payload, write_markdown
 
     out = baselines["out"]
     payloads = {name: load_payload(out / f"{name}.json") for name in PROTOCOLS}
@@ -118,7 +118,7 @@ def claim_verdicts(text: str) -> dict[str, str]:
 
 def test_claims_are_stated_from_the_results(baselines):
     """Each verdict is the one the numbers in the JSON files give, not merely yes or no."""
-    from qamoe.report import claims
+    from qamoe.harness.report import claims
 
     out = baselines["out"]
     verdicts = claim_verdicts(claims(out))
@@ -154,7 +154,7 @@ def test_random_missing_protocol_retrained_per_rate(baselines, tmp_path):
     import numpy as np
 
     from qamoe.data.registry import load_dataset
-    from qamoe.experiments import variant, with_fixed_missing
+    from qamoe.harness.experiments import variant, with_fixed_missing
 
     dataset = load_dataset("mosi", str(baselines["data"]))
     degraded = with_fixed_missing(dataset, 0.5, seed=1)

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from qamoe.cli.live import main
-from qamoe.realtime.report import read_report
+from qamoe.realtime.replay_report import read_report
 from support.cli import exit_code
 
 

@@ -1,6 +1,6 @@
-"""`qamoe.Predictor`: one checkpoint, one clip or one piece of text -> sentiment, uncertainty, reliability.
+"""`qamoe.realtime.Predictor`: one checkpoint, one clip or one piece of text -> sentiment, uncertainty, reliability.
 
-    from qamoe import Predictor
+    from qamoe.realtime import Predictor
     p = Predictor.load()                         # the shipped default (qamoe/assets/live), or Predictor.load(DIR)
     p.predict(text="What a wonderful day")       # any subset of text / audio / video
     p.predict(audio=samples, sample_rate=16000)  # spoken: VAD-gated Whisper -> text, acoustic features -> audio

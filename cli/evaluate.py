@@ -22,13 +22,13 @@ from rich.table import Table
 
 from qamoe.checkpoint import load_checkpoint
 from qamoe.cli.common import clear_errors, make_console, metrics_table, parse_seeds, use_all_cores
-from qamoe.cli import ravdess
+from qamoe.cli import ravdess_options
 from qamoe.data.registry import DATASETS
 from qamoe.distributed import resolve_device
 from qamoe.evaluate import predict_split, sigma_ref_tensors
-from qamoe.experiments import check_reads, dataset_for, evaluation_split, load_models, run_evaluation
+from qamoe.harness.experiments import check_reads, dataset_for, evaluation_split, load_models, run_evaluation
 from qamoe.files import atomic_write_json
-from qamoe.protocols import PROTOCOLS, ProtocolPayload
+from qamoe.harness.protocols import PROTOCOLS, ProtocolPayload
 from qamoe.variance_scale import VarianceScale
 
 
@@ -53,7 +53,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--device", default="cpu", choices=("cpu", "cuda", "auto"),
                    help="where the model runs (default cpu; cuda without a usable GPU is an error)")
     p.add_argument("--out", required=True, help="directory for eval.json / PROTOCOL.json")
-    ravdess.add_arguments(p, training=False)
+    ravdess_options.add_arguments(p, training=False)
     args = p.parse_args(argv)
     args.argv = list(argv) if argv is not None else sys.argv[1:]
     if args.protocol is None and (len(args.checkpoint) > 1 or args.seeds):
@@ -138,8 +138,8 @@ def dataset_options(args, checkpoint) -> dict | None:
             raise ValueError("--audio-snr degrades real audio before extraction: it needs --dataset ravdess")
         return None
     stored = checkpoint.provenance.get("dataset_args", {}).get("ravdess") or {}
-    options = ravdess.options(args, stored, split=args.split)
-    ravdess.build_features(args.data, options)  # extract what is not cached yet (the loader only reads)
+    options = ravdess_options.options(args, stored, split=args.split)
+    ravdess_options.build_features(args.data, options)  # extract what is not cached yet (the loader only reads)
     return options
 
 
@@ -192,7 +192,7 @@ def resolve_models(specs: list[str], seeds: list[int] | None) -> dict[str, list[
 def run_protocols(args: argparse.Namespace, console: Console) -> dict[str, ProtocolPayload]:
     """--protocol: the protocol(s) on every model and seed (experiments.run_evaluation); writes
     PROTOCOL.json, and for `all` also REPORT.md."""
-    from qamoe.report import rich_tables
+    from qamoe.harness.report import rich_tables
 
     models = load_models(resolve_models(args.checkpoint, parse_seeds(args.seeds)), args.device)
     first = next(iter(models.values()))[0].checkpoint

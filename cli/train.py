@@ -20,7 +20,7 @@ from qamoe.files import atomic_write_json
 from qamoe.config import RELIABILITY_OBJECTIVES, QAMoEConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.cli.flags import number
-from qamoe.cli import ravdess
+from qamoe.cli import ravdess_options
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.tensors import TensorSplit
 from qamoe.distributed import barrier, init_distributed, shutdown
@@ -65,7 +65,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--reliability-fusion", action="store_true", help="scale each y_m by M r_m / sum r before fusion")
     p.add_argument("--beta-nll", type=number(float, low=0, high=1), default=QAMoEConfig.beta_nll, help="beta-NLL weight (0: Eq. 10)")
     p.add_argument("--no-prior", action="store_true", help="ablation: y_prior fixed at zero")
-    ravdess.add_arguments(p, training=True)
+    ravdess_options.add_arguments(p, training=True)
     p.add_argument("--signal-snrs", default="20,10,5,0,-5",
                    help="ravdess, spectrum training: each training clip's audio is read clean or degraded on the "
                         "waveform at one of these SNRs (dB), so r_audio learns what a noisy room does; 'none': off")
@@ -80,7 +80,7 @@ def signal_views(args, console) -> dict | None:
     from qamoe.data.ravdess import parse_snrs, snr_views  # noqa: PLC0415
 
     snrs = [s for s in parse_snrs(args.signal_snrs) if s is not None]
-    options = ravdess.options(args)
+    options = ravdess_options.options(args)
     views = []
     for kind in [k.strip() for k in args.signal_noise.split(",") if k.strip()]:
         degraded = snr_views(args.data, "train", snrs, noise_kind=kind, noise_seed=args.noise_seed, task=options["task"],
@@ -117,9 +117,9 @@ def main(argv=None) -> None:
         if args.epochs < 1:
             raise ValueError("--epochs must be at least 1")
         sizes = parse_sizes(args.sizes) if args.sizes else None
-        options = ravdess.options(args) if args.dataset == "ravdess" else None
+        options = ravdess_options.options(args) if args.dataset == "ravdess" else None
         if options is not None:  # extract what is not cached yet (the loader only reads)
-            ravdess.build_features(args.data, options, console, views=training_views(args), noise_seed=args.noise_seed)
+            ravdess_options.build_features(args.data, options, console, views=training_views(args), noise_seed=args.noise_seed)
         dataset = load_dataset(args.dataset, args.data, seed=args.data_seed, sizes=sizes, options=options)
         model_config = model_config_for(
             dataset,

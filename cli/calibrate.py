@@ -36,7 +36,7 @@ def parse_args(argv=None) -> argparse.Namespace:
 def record_devices(mic, camera, seconds: float, console: Console):
     """Records `seconds` from the devices, through the live sources (their retries and stall
     handling); returns (audio chunks or None, video frames or None)."""
-    from qamoe.calibration.recording import record  # noqa: PLC0415
+    from qamoe.realtime.recording import record  # noqa: PLC0415
 
     sources = []
     if mic is not None:
@@ -85,7 +85,7 @@ def main(argv=None) -> None:
         quiet_third_party()  # before mediapipe / TFLite load: their log lines go to the native log file
     from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
     from qamoe.extractors.decode import MediaError  # noqa: PLC0415
-    from qamoe.calibration.recording import RecordingError  # noqa: PLC0415
+    from qamoe.realtime.recording import RecordingError  # noqa: PLC0415
     from qamoe.realtime.sources import SourceError  # noqa: PLC0415
 
     with clear_errors(errors, user_errors=(MediaError, SourceError, ExtractorUnavailable, RecordingError)):

@@ -32,11 +32,11 @@ from qamoe.cli.common import clear_errors, make_console, parse_seeds, use_all_co
 from qamoe.data.registry import DATASETS, load_dataset
 from qamoe.dataset import MultimodalDataset
 from qamoe.evaluate import sigma_ref_tensors
-from qamoe.experiments import (GROUPS, TrainedModel, checkpoint_dir, evaluation_split, load_models, run_evaluation,
+from qamoe.harness.experiments import (GROUPS, TrainedModel, checkpoint_dir, evaluation_split, load_models, run_evaluation,
                                train_variants, variant)
 from qamoe.files import atomic_write_json, atomic_write_text
-from qamoe.protocols import PROTOCOLS, ProtocolPayload, aggregate_results, missing
-from qamoe.report import fmt, markdown_table, rich_tables
+from qamoe.harness.protocols import PROTOCOLS, ProtocolPayload, aggregate_results, missing
+from qamoe.harness.report import fmt, markdown_table, rich_tables
 from qamoe.train import TrainConfig
 
 COMPARISON_PROTOCOLS = {"ablations": ("mixture", "reliability"), "reliability": ("mixture", "reliability"),
@@ -99,8 +99,8 @@ def rich_table(title: str, header: list[str], rows: list[list[str]]) -> Table:
 
 def paired_rows(models: dict[str, list[TrainedModel]], dataset: MultimodalDataset, split: str, eval_seed: int,
                 reference: str) -> tuple[list[str], list[list[str]], dict]:
-    """Each model against `reference`, clip by clip on the same mixture test set (qamoe/paired.py)."""
-    from qamoe.paired import mixture_errors, paired_test
+    """Each model against `reference`, clip by clip on the same mixture test set (qamoe/harness/paired.py)."""
+    from qamoe.harness.paired import mixture_errors, paired_test
 
     errors = {}
     for name, entries in models.items():

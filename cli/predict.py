@@ -210,7 +210,7 @@ def main(argv=None) -> None:
     from qamoe.calibration.profile import DeviceProfile, ProfileError  # noqa: PLC0415
     from qamoe.extractors.base import ExtractorUnavailable  # noqa: PLC0415
     from qamoe.extractors.decode import MediaError  # noqa: PLC0415
-    from qamoe.predictor import NoUsableInput, Predictor  # noqa: PLC0415
+    from qamoe.realtime.predictor import NoUsableInput, Predictor  # noqa: PLC0415
 
     with clear_errors(err_console, user_errors=(MediaError, ProfileError, ExtractorUnavailable),
                       exit_codes={NoUsableInput: EXIT_NO_USABLE_INPUT}, io="read"):

@@ -20,7 +20,7 @@ from typing import NamedTuple
 from rich.table import Table
 
 from qamoe.files import atomic_write_text
-from qamoe.protocols import (GridResult, ProtocolIIIResult, ProtocolIIResult, ProtocolIMissingResult,
+from qamoe.harness.protocols import (GridResult, ProtocolIIIResult, ProtocolIIResult, ProtocolIMissingResult,
                              ProtocolISubsetsResult, ProtocolPayload, ProtocolResult, Spread)
 
 PERCENT = {"Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7", "Acc", "F1_score"}
@@ -447,5 +447,5 @@ if __name__ == "__main__":
     import sys
 
     if len(sys.argv) != 3 or sys.argv[1] != "claims":
-        raise SystemExit("usage: python -m qamoe.report claims REPORT_DIR")
+        raise SystemExit("usage: python -m qamoe.harness.report claims REPORT_DIR")
     print(claims(sys.argv[2]))

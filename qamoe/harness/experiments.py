@@ -25,7 +25,7 @@ from qamoe.dataset import MultimodalDataset
 from qamoe.distributed import resolve_device
 from qamoe.evaluate import sigma_ref_tensors
 from qamoe.files import atomic_write_json, atomic_write_text
-from qamoe.protocols import PROTOCOLS, ModelResults, ProtocolPayload, run_protocol
+from qamoe.harness.protocols import PROTOCOLS, ModelResults, ProtocolPayload, run_protocol
 from qamoe.tensors import TensorSplit
 from qamoe.train import TrainConfig, model_config_for, train_model
 
@@ -256,7 +256,7 @@ def run_evaluation(
         if folder is not None:
             log(f"written to {folder / f'{name}.json'}")
     if folder is not None and report_title is not None:
-        from qamoe.report import write_markdown
+        from qamoe.harness.report import write_markdown
 
         report = write_markdown(payloads, folder, title=report_title)
         log(f"report written to {report}")
