@@ -82,7 +82,7 @@ def main(argv=None) -> dict:
     time.sleep(args.seconds)
     driver.stop()
     cpu, wall = time.process_time() - cpu0, time.monotonic() - wall0
-    tracker = pipeline.latency
+    tracker = pipeline.monitor.latency
     stages = sorted(tracker.stages)
     result = {
         "video": args.video, "seconds": args.seconds, "rate_hz": args.rate, "max_rate_hz": args.max_rate,
@@ -93,7 +93,7 @@ def main(argv=None) -> dict:
         "stages": {k: stats(tracker.values(k)) for k in stages},
         "updates": len(updates), "updates_per_s": round(len(updates) / wall, 2),
         "tick_errors": driver.tick_errors,
-        "dropped": pipeline.latest.dropped if pipeline.latest else {},
+        "dropped": pipeline.latest.telemetry.dropped if pipeline.latest else {},
         "extractor_errors": dict(pipeline.stage.errors),
     }
     if args.raw:

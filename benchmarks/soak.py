@@ -54,29 +54,26 @@ def build(video: str, checkpoint_dir: str | None, rate_hz: float, *, events: boo
     thread priorities (None: the live driver's default, {} for none)."""
     from qamoe.checkpoint import load_checkpoint
     from qamoe.realtime.clock import MonotonicClock
-    from qamoe.realtime.extraction import media_processors
+    from qamoe.realtime.extraction import SpeechProcessor, media_processors
     from qamoe.inference import InferenceEngine
     from qamoe.realtime.mediafile import MediaRecording
     from qamoe.realtime.pipeline import Pipeline
     from qamoe.realtime.player import RecordingPlayer
-    from qamoe.realtime.stage import FeatureStage
-    from qamoe.realtime.store import FeatureStore
-    from qamoe.realtime.drivers import BACKGROUND, LiveDriver
+    from qamoe.realtime.drivers import LiveDriver
     from qamoe.realtime.sources import SourceBoard
 
     checkpoint = load_checkpoint(checkpoint_dir) if checkpoint_dir else untrained_media_checkpoint()
     engine = InferenceEngine(checkpoint, device=device)
-    store = FeatureStore(engine.modalities)
     processors = media_processors()
     if partial_s is not None:
         for processor in processors:
-            if processor.name == "asr+text":
+            if isinstance(processor, SpeechProcessor):
                 processor.recognizer.partial_interval_s = partial_s
     player = RecordingPlayer(lambda: MediaRecording(video), loop=True, name="clip")
-    pipeline = Pipeline(engine, FeatureStage(store, processors), board=SourceBoard([player]))
+    pipeline = Pipeline.build(engine, processors, board=SourceBoard([player]))
     clock = MonotonicClock()
     return pipeline, player, LiveDriver(pipeline, clock, rate_hz=rate_hz, events=events, max_rate_hz=max_rate_hz,
-                                                     background=BACKGROUND if background is None else background)
+                                                     background=background)
 
 
 def main(argv=None) -> None:
@@ -111,7 +108,7 @@ def main(argv=None) -> None:
                 "buffered": buffers,
                 "over_capacity": [k for k, v in buffers.items() if v > capacity[k]],
                 "transcript_words": len(store.transcript.words()),
-                "dropped": latest.dropped if latest else {},
+                "dropped": latest.telemetry.dropped if latest else {},
                 "updates": updates["n"],
                 "loops": player.loops,
                 "threads": threading.active_count(),
@@ -138,7 +135,7 @@ def main(argv=None) -> None:
         "updates": samples[-1]["updates"], "loops": samples[-1]["loops"],
         "events": not args.fixed_rate, "max_rate_hz": args.max_rate,
         "load_average_range": [min(s["load_average"][0] for s in samples), max(s["load_average"][0] for s in samples)],
-        "latency": pipeline.latency.summary(),
+        "latency": pipeline.monitor.latency.summary(),
         "samples": samples,
     }
     Path(args.out).write_text(json.dumps(result, indent=1))

@@ -4,7 +4,7 @@ Data flow (see DESIGN.md):
 
     Source --(stream, t, item)--> FeatureStage.push (one inbox per processor) --> extractors
         --> FeatureStore --> window (latest W seconds per modality; missing when empty)
-        --> qamoe.inference.InferenceEngine --> Update --> terminal UI / JSONL run log
+        --> qamoe.inference.InferenceEngine --> Update (+ its Telemetry) --> terminal UI / JSONL run log
 
 docs/ARCHITECTURE.md has the layers and the whole picture.
 
@@ -15,10 +15,13 @@ Modules (flat, one concept each):
 - sources: `sources` (CaptureSource, Recording, states, SourceBoard), `camera`, `microphone`, `mediafile`,
   `simulated` (the --demo scene), `player` (a recording played as a live device), `fake` (tests)
 - processing: `stage` (FeatureStage: the fan-out and the processors' bookkeeping), `extraction`
-  (processors over qamoe.extractors), `update` (Update), `pipeline` (Pipeline.tick)
+  (processors over qamoe.extractors), `update` (Update: the prediction), `pipeline` (Pipeline.tick,
+  Pipeline.build wires store, stage, trigger and monitor as they are made)
+- telemetry, beside the data path: `telemetry` (Telemetry, Monitor: observes the stage, the store and
+  the updates), `latency` (LatencyTracker: per-item stage latencies)
 - drivers: `drivers` (ReplayDriver on a virtual clock, LiveDriver with capture threads); both update
   when a face frame or word arrives (event-driven, capped) with a fixed-rate floor
-- outputs: `tui` (Dashboard, run_live), `runlog` (JSONL), `summary`, `latency` (per-stage percentiles)
+- outputs: `tui` (Dashboard, run_live), `runlog` (JSONL), `summary`, `replay_report` (--report)
 - the application: `checkpoints` (defaults), `app` (LiveOptions, Session); CLI in cli/live.py
 - one-shot: `predictor` (Predictor: one clip, text or picture through the same extractors),
   `recording` (a fixed-length recording through the live sources, for qamoe-calibrate)

@@ -28,8 +28,6 @@ from .pipeline import Pipeline, WindowConfig
 from .runlog import JsonlLog
 from .simulated import DemoScene
 from .sources import CaptureSource, Recording, SourceBoard
-from .stage import FeatureStage
-from .store import FeatureStore
 from .summary import RunStats
 from .tui import Dashboard, run_live
 
@@ -149,13 +147,12 @@ class Session:
 
             feature_map = DeviceProfile.load(options.profile).normalizer(checkpoint.stats)
         self.engine = InferenceEngine(checkpoint, feature_map=feature_map, device=options.device)
-        self.store = FeatureStore(self.engine.modalities)
         self.recordings: list[Recording] = []
         self.capture: list[CaptureSource] = []
         processors = self._sources(recording)
         window = WindowConfig(seconds=options.window_s)
-        self.pipeline = Pipeline(self.engine, FeatureStage(self.store, processors), window,
-                                 board=SourceBoard(self.recordings or self.capture))
+        self.pipeline = Pipeline.build(self.engine, processors, window, board=SourceBoard(self.recordings or self.capture))
+        self.store = self.pipeline.store
         self.pipeline.subscribe(self.stats.add)
         if self.recordings:
             self.clock = VirtualClock()
@@ -201,7 +198,7 @@ class Session:
         return self._processors(video=options.camera is not None, audio=options.mic is not None)
 
     def _processors(self, *, video: bool, audio: bool) -> list:
-        from .extraction import checkpoint_uses_voice, media_processors  # noqa: PLC0415
+        from .extraction import SpeechProcessor, checkpoint_uses_voice, media_processors  # noqa: PLC0415
 
         self.err.print("loading the extractors (face mesh, voice activity, speech recognition, MiniLM) ...")
         modalities = set(self.engine.modalities)
@@ -210,7 +207,7 @@ class Session:
             p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps,
                                         vision_dim=self.engine.dims.get("vision"), voice=voice)
             # the recogniser also feeds the voice estimate: without text it stays for a checkpoint that reads the voice
-            if p.name != "asr+text" or "text" in modalities or voice
+            if not isinstance(p, SpeechProcessor) or "text" in modalities or voice
         ]
 
     # -- running -----------------------------------------------------------------------------------

@@ -40,10 +40,10 @@ from .pipeline import Pipeline
 from .sources import Recording
 from .update import Update
 
-# worker threads that run at a lower priority (nice increment): speech recognition is the heaviest
-# consumer and the least urgent one (a word is shown within about a second anyway); on a busy CPU its
-# bursts otherwise delay face frames and updates (measured: benchmarks/REALTIME.md, issue 13)
-BACKGROUND = {"asr+text": 5}
+# A processor may ask for its worker thread to run at a lower priority with a `nice` attribute (a nice
+# increment): speech recognition does (`SpeechProcessor.nice`), the heaviest consumer and the least
+# urgent one; on a busy CPU its bursts otherwise delay face frames and updates (measured:
+# benchmarks/REALTIME.md, issue 13).
 
 
 def check_rates(rate_hz: float, events: bool, max_rate_hz: float) -> None:
@@ -217,10 +217,11 @@ def _guarded(recording: Recording) -> Iterator[tuple[float, str, Any]]:
 
 class LiveDriver:
     def __init__(self, pipeline: Pipeline, clock: MonotonicClock, *, rate_hz: float = 5.0, events: bool = True,
-                 max_rate_hz: float = 30.0, background: dict[str, int] | None = BACKGROUND) -> None:
+                 max_rate_hz: float = 30.0, background: dict[str, int] | None = None) -> None:
         """Runs the capture sources on `pipeline.board`. rate_hz: the fixed rate (events=False) or the
         floor (events=True); max_rate_hz: the cap on event-driven updates per second; background:
-        target name -> nice increment of its worker thread (Linux)."""
+        target name -> nice increment of its worker thread (Linux), in place of the targets' own
+        `nice` (None: theirs)."""
         check_rates(rate_hz, events, max_rate_hz)
         self.pipeline = pipeline
         self.sources = pipeline.board.capture
@@ -228,7 +229,8 @@ class LiveDriver:
         self.period = 1.0 / rate_hz
         self.events = events
         self.min_interval = 1.0 / max_rate_hz
-        self.background = dict(background or {})
+        self.background = ({t.name: getattr(t, "nice", 0) for t in pipeline.stage.targets} if background is None
+                           else dict(background))
         self.tick_errors = 0
         self._stop = threading.Event()
         self._threads = [threading.Thread(target=self._work, args=(target,), name=f"worker-{target.name}", daemon=True)

@@ -97,6 +97,7 @@ class SpeechProcessor:
     text embedder; partial words (the open utterance's tail, still changing) are shown after them."""
 
     stream, name, writes = AUDIO, "asr+text", ("text",)
+    nice = 5  # its worker runs at a lower priority: the least urgent work, and the heaviest (drivers.py)
 
     def __init__(self, recognizer=None, embedder=None, voice=None) -> None:
         """voice: a `VoiceTrack` to update with every decode's encoder states (None: not kept)."""

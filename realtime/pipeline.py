@@ -1,9 +1,15 @@
 """One update of the live pipeline: window every modality, run QA-MoE, publish an `Update`.
 
 `Pipeline` is built with every part it calls: the inference engine, the feature stage (the fan-out,
-the processors and the store), the window settings and the sources' board (their states and
-faults). Nothing is patched in afterwards. Drivers (`drivers.py`) own time and threads: they feed
-the stage and call `tick(now)`; the pipeline has no clock of its own.
+the processors and the store), the window settings, the sources' board (their states and faults),
+the update trigger and the telemetry monitor. Nothing is patched in afterwards: `Pipeline.build`
+makes the store with the trigger and the monitor as its listeners and the stage with the monitor as
+its observer. Drivers (`drivers.py`) own time and threads: they feed the stage and call `tick(now)`;
+the pipeline has no clock of its own.
+
+The update (the prediction) and its telemetry are separate records: the tick reads the store once
+per kind of evidence (windows, transcript, presence, expression) and hands the monitor the times of
+its stages; the monitor builds the `Telemetry` and traces latencies (`telemetry.py`).
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from qamoe.extractors.expression import EXPRESSIONS
 from qamoe.inference import InferenceEngine, sentiment_label
 
 from .sources import SourceBoard
-from .stage import FeatureStage
-from .store import PRESENCE_OF
+from .stage import FeatureStage, Processor
+from .store import PRESENCE_OF, FeatureStore
+from .telemetry import Monitor, TickTimes
 from .update import ModalityStatus, Update
 
 # what a modality's absence means when its source is fine
@@ -50,34 +57,59 @@ class WindowConfig:
             raise ValueError(f"max_frames must be >= 1, got {self.max_frames}")
 
 
-class Pipeline:
-    def __init__(self, engine: InferenceEngine, stage: FeatureStage, window: WindowConfig | None = None, *,
-                 board: SourceBoard | None = None) -> None:
-        """board: the session's sources (None: none, e.g. a test feeding the stage itself); a modality
-        whose stream's source is down reads as missing for that reason."""
-        self.engine = engine
-        self.stage = stage
-        self.store = stage.store
-        self.latency = stage.latency
-        self.window = window or WindowConfig()
-        self.board = board if board is not None else SourceBoard()
-        self.subscribers: list[Callable[[Update], None]] = []
-        self.seq = 0
-        self.latest: Update | None = None
-        self._last_tick_t: float | None = None
-        self._tick_interval_s: float | None = None
-        self.wake = threading.Event()  # set when something arrived that should trigger an update
-        self.store.listeners.append(self._on_stored)
+class UpdateTrigger:
+    """A store listener: set when something arrived that should trigger an update (`TRIGGERS`)."""
 
-    def _on_stored(self, kind: str, t: float, usable: bool) -> None:
+    def __init__(self) -> None:
+        self.wake = threading.Event()
+
+    def stored(self, kind: str, t: float, usable: bool) -> None:
         if kind in TRIGGERS and (usable or kind == "vision"):  # a face lost triggers; a re-timed word does not
             self.wake.set()
 
-    def take_trigger(self) -> bool:
-        """Whether something that triggers an update arrived since the last call (and forget it)."""
+    def take(self) -> bool:
+        """Whether a trigger arrived since the last call (and forget it)."""
         fired = self.wake.is_set()
         self.wake.clear()
         return fired
+
+
+class Pipeline:
+    def __init__(self, engine: InferenceEngine, stage: FeatureStage, window: WindowConfig | None = None, *,
+                 board: SourceBoard | None = None, trigger: UpdateTrigger | None = None,
+                 monitor: Monitor | None = None) -> None:
+        """board: the session's sources (None: none, e.g. a test feeding the stage itself); a modality
+        whose stream's source is down reads as missing for that reason. trigger, monitor: the store's
+        listeners and the stage's observer (`build` wires them); without them updates come on the
+        floor rate only and the telemetry has no traced latencies."""
+        self.engine = engine
+        self.stage = stage
+        self.store = stage.store
+        self.window = window or WindowConfig()
+        self.board = board if board is not None else SourceBoard()
+        self.trigger = trigger if trigger is not None else UpdateTrigger()
+        self.monitor = monitor if monitor is not None else Monitor()
+        self.subscribers: list[Callable[[Update], None]] = []
+        self.seq = 0
+        self.latest: Update | None = None
+
+    @classmethod
+    def build(cls, engine: InferenceEngine, processors: list[Processor] = (), window: WindowConfig | None = None, *,
+              board: SourceBoard | None = None, monitor: Monitor | None = None, **store_options) -> Pipeline:
+        """The pipeline over a fresh store of the engine's modalities, every part wired as it is made."""
+        trigger, monitor = UpdateTrigger(), monitor if monitor is not None else Monitor()
+        store = FeatureStore(engine.modalities, listeners=(trigger.stored, monitor.stored), **store_options)
+        stage = FeatureStage(store, list(processors), observers=(monitor,))
+        return cls(engine, stage, window, board=board, trigger=trigger, monitor=monitor)
+
+    @property
+    def wake(self) -> threading.Event:
+        """Set when something arrived that should trigger an update (the drivers wait on it)."""
+        return self.trigger.wake
+
+    def take_trigger(self) -> bool:
+        """Whether something that triggers an update arrived since the last call (and forget it)."""
+        return self.trigger.take()
 
     def subscribe(self, callback: Callable[[Update], None]) -> None:
         self.subscribers.append(callback)
@@ -115,23 +147,11 @@ class Pipeline:
                     reason = self._no_text_reason(partial, final)
             modalities[m] = ModalityStatus(result.reliability[m], w.missing, reason, w.usable, result.top_experts[m])
 
-        latency = {"window": (windowed - started) * 1000, "inference": (inferred - windowed) * 1000}
-        latency.update({f"extract/{name}": ms for name, ms in self.stage.latency_ms.copy().items()})  # copy: workers write
-        for m, w in windows.items():  # how old the newest frame in the window is when the update leaves
-            if w.newest_end is not None:
-                latency[f"age/{m}"] = max(0.0, (now - w.newest_end) * 1000)
         words = final + partial
+        ages = {m: now - w.newest_end for m, w in windows.items() if w.newest_end is not None}
         if words:
-            latency["age/word"] = max(0.0, (now - words[-1].end) * 1000)
-
-        rates = {stream: self.stage.rate(stream, now) for stream in self.stage.streams()}  # per pipeline second
-        if self._last_tick_t is not None:
-            interval = now - self._last_tick_t
-            self._tick_interval_s = interval if self._tick_interval_s is None else 0.8 * self._tick_interval_s + 0.2 * interval
-            rates["updates"] = 1.0 / self._tick_interval_s if self._tick_interval_s > 0 else 0.0
-        self._last_tick_t = now
-        dropped = self.stage.dropped()
-
+            ages["word"] = now - words[-1].end
+        times = TickTimes(started, windowed, inferred, ages)
         # face / speech found, by the same freshness as the window: evidence older than that is unknown
         presence = {what: self.store.presence(what, now, max_age=self.window.fresh_s.get(m, self.window.seconds))
                     for m, what in PRESENCE_OF.items()}
@@ -146,19 +166,16 @@ class Pipeline:
             partial=" ".join(w.text for w in partial[-self.window.transcript_words:]),
             face=presence["face"],
             speech=presence["speech"],
-            latency_ms={**latency, "tick": (time.monotonic() - started) * 1000},
-            latency_pct=self.latency.summary(),
-            dropped=dropped,
-            sources={**self.board.states(now),
-                     **{f"extractor {name}": f"error: {message}" for name, message in self.stage.errors.copy().items()}},
-            rates=rates,
             expression=self._expression(now),
+            telemetry=self.monitor.telemetry(now, times, dropped=self.stage.dropped(), sources={
+                **self.board.states(now),
+                **{f"extractor {name}": f"error: {message}" for name, message in self.stage.errors.copy().items()}}),
         )
         self.seq += 1
         self.latest = update
         for callback in self.subscribers:
             callback(update)
-        self.latency.published(now, started, windowed, inferred, time.monotonic())
+        self.monitor.published(now, times)
         return update
 
     def _no_text_reason(self, partial: list, final: list) -> str:

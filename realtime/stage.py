@@ -12,16 +12,17 @@ driver's business, not the stage's:
 
 A processor that raises is reported (`errors`) and skipped for that item: its modality then goes
 missing in the windows instead of the pipeline crashing.
+
+The stage measures nothing itself: its `observers` (given when it is built; the `telemetry.Monitor`
+in a session) are told of every arrival, every item a worker picks up and every target's run time.
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import defaultdict, deque
+from collections import defaultdict
 from typing import Any, Protocol
 
-from .latency import LatencyTracker
 from .ringbuffer import RingBuffer
 from .store import FeatureStore
 from .streams import WORDS, feature_stream, modality_of
@@ -41,6 +42,16 @@ class Processor(Protocol):
     def process(self, t: float, item: Any, store: FeatureStore) -> None: ...
 
     def flush(self, store: FeatureStore) -> None: ...
+
+
+class StageObserver(Protocol):
+    """Told of the stage's work; called in the thread that did it, so it must be quick and thread-safe."""
+
+    def arrived(self, stream: str, t: float) -> None: ...  # a source pushed an item stamped t
+
+    def picked(self, stream: str, t: float) -> None: ...  # a worker took that item from its inbox
+
+    def ran(self, target: str, ms: float) -> None: ...  # a processor took `ms` on one item (or its flush)
 
 
 class StoreWriter:
@@ -64,9 +75,9 @@ class FeatureStage:
     """Routes items to their targets' inboxes and runs targets on them, timing each."""
 
     def __init__(self, store: FeatureStore, processors: list[Processor] = (), *,
-                 latency: LatencyTracker | None = None) -> None:
+                 observers: tuple[StageObserver, ...] = ()) -> None:
         self.store = store
-        self.latency = latency if latency is not None else LatencyTracker()
+        self.observers = tuple(observers)
         self.writer = StoreWriter()
         self.targets: list = [self.writer, *processors]
         self._routes: dict[str, list] = defaultdict(list)  # raw stream -> its processors
@@ -77,11 +88,7 @@ class FeatureStage:
                                name=f"{t.stream}→{t.name}")
             for t in self.targets
         }
-        self.latency_ms: dict[str, float] = {}  # target name -> last item's processing time
         self.errors: dict[str, str] = {}  # target name -> last error message
-        self.arrivals: dict[str, deque[float]] = defaultdict(lambda: deque(maxlen=256))
-        self._lock = threading.Lock()
-        store.listeners.append(self.latency.stored)
 
     @property
     def processors(self) -> list[Processor]:
@@ -97,10 +104,9 @@ class FeatureStage:
 
     # -- the fan-out -------------------------------------------------------------------------------
     def push(self, stream: str, t: float, item: Any) -> None:
-        """What sources call, from any thread: count the arrival, enqueue onto every target; never blocks."""
-        with self._lock:
-            self.arrivals[stream].append(t)
-        self.latency.arrived(stream, t)
+        """What sources call, from any thread: tell the observers, enqueue onto every target; never blocks."""
+        for observer in self.observers:
+            observer.arrived(stream, t)
         targets = self._routes.get(stream)
         if targets:
             for target in targets:
@@ -113,7 +119,8 @@ class FeatureStage:
         stamped = self.inboxes[target.name].pop(timeout=timeout)
         if stamped is None:
             return False
-        self.latency.picked(target.stream, stamped.t)
+        for observer in self.observers:
+            observer.picked(target.stream, stamped.t)
         self._run(target, target.process, stamped.t, stamped.item, self.store)
         return True
 
@@ -130,16 +137,6 @@ class FeatureStage:
             self._run(processor, processor.flush, self.store)
 
     # -- bookkeeping -------------------------------------------------------------------------------
-    def rate(self, stream: str, now: float, span: float = 2.0) -> float:
-        """Items per second that arrived on `stream` in the last `span` seconds (pipeline clock)."""
-        with self._lock:
-            times = list(self.arrivals.get(stream, ()))
-        return sum(1 for t in times if now - span < t <= now) / span
-
-    def streams(self) -> list[str]:
-        with self._lock:
-            return list(self.arrivals)
-
     def dropped(self) -> dict[str, int]:
         """Buffer name -> items dropped so far (inboxes and the store's per-modality buffers)."""
         counts = {b.name: b.dropped for b in self.inboxes.values()}
@@ -155,4 +152,6 @@ class FeatureStage:
         else:
             self.errors.pop(target.name, None)
         if target is not self.writer:  # copying features into the store is not an extractor's time
-            self.latency_ms[target.name] = (time.perf_counter() - started) * 1000
+            ms = (time.perf_counter() - started) * 1000
+            for observer in self.observers:
+                observer.ran(target.name, ms)

@@ -36,11 +36,12 @@ class Transcript:
     """The last `max_words` final words in time order, plus the current partial hypothesis (words
     of an utterance still being decoded, replaced as it changes); thread-safe."""
 
-    def __init__(self, max_words: int = 200) -> None:
+    def __init__(self, max_words: int = 200, *, on_words: Callable[[list[tuple[Word, bool]]], None] | None = None) -> None:
+        """on_words: told of words not shown before, as (word, whether its text is new)."""
         self._words: deque[Word] = deque(maxlen=max_words)
         self._partial: list[Word] = []
         self._lock = threading.Lock()
-        self.on_words: Callable[[list[tuple[Word, bool]]], None] | None = None  # told of words not shown before
+        self.on_words = on_words
 
     def set_partial(self, words: list[Word]) -> None:
         with self._lock:
@@ -81,24 +82,25 @@ class FeatureStore:
     (a video frame at t covers [t, t + 1/fps)); a window at `now` includes every frame already
     extracted from data captured up to `now`."""
 
-    def __init__(self, modalities: tuple[str, ...], capacity: int = 2048, max_words: int = 200, keep_s: float = 10.0) -> None:
+    def __init__(self, modalities: tuple[str, ...], capacity: int = 2048, max_words: int = 200, keep_s: float = 10.0,
+                 *, listeners: tuple[Callable[[str, float, bool], None], ...] = ()) -> None:
         """capacity: frames kept per modality at most (overflow drops the oldest and counts it);
-        keep_s: frames older than this behind the newest one expire quietly (no window reaches them)."""
+        keep_s: frames older than this behind the newest one expire quietly (no window reaches them);
+        listeners: see below, given here (the update trigger and the telemetry monitor)."""
         self.modalities = tuple(modalities)
         self.keep_s = keep_s
         self.buffers: dict[str, RingBuffer[FeatureFrame]] = {
             m: RingBuffer(capacity, name=f"features/{m}") for m in self.modalities
         }
-        self.transcript = Transcript(max_words)
+        self.transcript = Transcript(max_words, on_words=self._words_shown)
         self._presence: dict[str, Presence] = {}
         self._expressions: deque[tuple[float, np.ndarray]] = deque(maxlen=64)  # (time, 7 probabilities) per face frame
         self._lock = threading.Lock()
         # listeners(kind, t, usable): told of every frame added (kind = its modality, t = its start,
         # usable = not marked missing) and every word first shown, partial or final (kind = "words",
         # t = the word's end, usable = False when a partial word only moved in time, its text the
-        # same); called in the thread that added it (the update trigger and the latency tracker)
-        self.listeners: list[Callable[[str, float, bool], None]] = []
-        self.transcript.on_words = self._words_shown
+        # same); called in the thread that added it
+        self.listeners = tuple(listeners)
 
     def _words_shown(self, words: list[tuple[Word, bool]]) -> None:
         for listener in self.listeners:

@@ -56,8 +56,8 @@ class RunStats:
         return [
             head,
             f"transcript ({words} words): {tail_words(last.transcript, 200)}" if words else "transcript: (no words)",
-            f"dropped: {sum(last.dropped.values())} items" + (
-                " (" + ", ".join(f"{k} {v}" for k, v in last.dropped.items() if v) + ")" if any(last.dropped.values()) else ""
+            f"dropped: {sum(last.telemetry.dropped.values())} items" + (
+                " (" + ", ".join(f"{k} {v}" for k, v in last.telemetry.dropped.items() if v) + ")" if any(last.telemetry.dropped.values()) else ""
             ),
         ]
 

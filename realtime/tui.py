@@ -160,10 +160,10 @@ class Dashboard:
         scene = ""
         if update is not None:  # a running source shows what it is playing, others their state
             scene = " · ".join(state[len("running: "):] if state.startswith("running: ") else f"{name} {state}"
-                               for name, state in update.sources.items())
+                               for name, state in update.telemetry.sources.items())
         right = "q quit"
         if update is not None:
-            right = f"t {update.t:6.1f} s · {update.rates.get('updates', 0):4.1f} upd/s · q quit"
+            right = f"t {update.t:6.1f} s · {update.telemetry.rates.get('updates', 0):4.1f} upd/s · q quit"
         if scene:
             left.append(f"  {scene}", style="dim")
         left.truncate(max(10, width - len(right) - 1), overflow="ellipsis")
@@ -209,8 +209,8 @@ class Dashboard:
         return table
 
     def _status_line(self, update: Update, width: int) -> Text:
-        dropped = sum(update.dropped.values())
-        rates = " ".join(f"{k.split('/')[-1]} {v:.0f}/s" for k, v in update.rates.items() if k != "updates")
+        dropped = sum(update.telemetry.dropped.values())
+        rates = " ".join(f"{k.split('/')[-1]} {v:.0f}/s" for k, v in update.telemetry.rates.items() if k != "updates")
         line = Text.assemble(
             presence("face", update.face), "   ", presence("speech", update.speech), "   ",
             ("dropped ", "bold"), (str(dropped), "red" if dropped else "green"), ("   " + rates, "dim"),
@@ -239,7 +239,7 @@ class Dashboard:
     def _latency(self, update: Update, width: int) -> Text:
         """Per-stage percentiles (p50/p95/p99 ms) of the items traced through the pipeline; the
         last update's own numbers while there are none yet (e.g. the demo, which has no raw media)."""
-        pct = update.latency_pct
+        pct = update.telemetry.latency_pct
         screen = list(self.screen_ms)
         names = [("video/e2e", "frame→update"), ("word/e2e", "word→update"), ("video/extract", "extract"),
                  ("word/asr", "asr"), ("video/wait", "wait"), ("tick/window", "window"), ("tick/model", "model")]
@@ -257,9 +257,9 @@ class Dashboard:
             return fitted("latency ms p50/p95/p99 ", parts, width)
         else:
             names1 = {"window": "window", "inference": "model", "tick": "tick"}
-            parts1 = [f"{names1[k]} {v:.1f}" for k, v in update.latency_ms.items() if k in names1]
-            parts1 += [f"{k.split('/', 1)[1]} {v:.1f}" for k, v in update.latency_ms.items() if k.startswith("extract/")]
-            parts1 += [f"age {k.split('/', 1)[1]} {v:.0f}" for k, v in update.latency_ms.items() if k.startswith("age/")]
+            parts1 = [f"{names1[k]} {v:.1f}" for k, v in update.telemetry.latency_ms.items() if k in names1]
+            parts1 += [f"{k.split('/', 1)[1]} {v:.1f}" for k, v in update.telemetry.latency_ms.items() if k.startswith("extract/")]
+            parts1 += [f"age {k.split('/', 1)[1]} {v:.0f}" for k, v in update.telemetry.latency_ms.items() if k.startswith("age/")]
             return fitted("latency ms ", parts1 + parts[-1:] if screen else parts1, width)
 
     def _experts(self, update: Update, width: int) -> Text:

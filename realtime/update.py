@@ -1,8 +1,11 @@
-"""`Update`: everything one tick of the inference loop publishes, for the UI and the JSONL run log."""
+"""`Update`: what one tick of the inference loop predicts, with its telemetry beside it (a separate
+record, `telemetry.Telemetry`), for the UI and the JSONL run log."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+
+from .telemetry import Telemetry
 
 
 @dataclass(frozen=True)
@@ -32,14 +35,11 @@ class Update:
     transcript: the rolling transcript up to t, final words then the partial ones; partial: its
     trailing words that are still a partial hypothesis (they may change); face / speech: presence
     indicators (None = unknown).
-    latency_ms: stage -> milliseconds of this tick (window, inference, total ... and age/* ages).
-    latency_pct: stage -> {p50, p95, p99, n} (ms) over the recent items traced through the pipeline
-    (`video/e2e`, `word/asr`, `tick/model` ..., see `latency.py`), as of the previous update.
-    dropped: ring buffer name -> items dropped so far; sources: source name -> state text.
-    rates: stream -> items per second recently received ('updates' is this loop's rate).
     expression: the face's expression over the last second, {class: probability} in the expression
     network's order (angry, disgust, fear, happy, sad, surprise, neutral); empty without a face or
     when the vision extractor computes none.
+    telemetry: how the pipeline was doing (latencies, drops, rates, source states): not part of the
+    prediction, kept beside it.
     """
 
     t: float
@@ -51,13 +51,9 @@ class Update:
     transcript: str = ""
     face: bool | None = None
     speech: bool | None = None
-    latency_ms: dict[str, float] = field(default_factory=dict)
     partial: str = ""
-    latency_pct: dict[str, dict[str, float]] = field(default_factory=dict)
-    dropped: dict[str, int] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
-    rates: dict[str, float] = field(default_factory=dict)
     expression: dict[str, float] = field(default_factory=dict)
+    telemetry: Telemetry = field(default_factory=Telemetry)
 
     @property
     def top_expression(self) -> tuple[str, float] | None:
@@ -72,8 +68,10 @@ class Update:
         return {m: s.reliability for m, s in self.modalities.items()}
 
     def to_json(self) -> dict:
-        """A JSON-ready dict: floats rounded, one flat `reliability` map for scripts."""
+        """A JSON-ready dict: floats rounded, one flat `reliability` map for scripts, and the telemetry's
+        fields beside the prediction's (one flat line, as the run log has always been)."""
         raw = asdict(self)
+        del raw["telemetry"]
         raw["t"] = round(self.t, 4)
         raw["sentiment"] = round(self.sentiment, 4)
         raw["std"] = round(self.std, 4)
@@ -81,8 +79,19 @@ class Update:
         for status in raw["modalities"].values():
             status["reliability"] = round(status["reliability"], 4)
             status["top_experts"] = [list(pair) for pair in status["top_experts"]]
-        raw["latency_ms"] = {k: round(v, 2) for k, v in self.latency_ms.items()}
-        raw["rates"] = {k: round(v, 2) for k, v in self.rates.items()}
         raw["expression"] = {k: round(v, 4) for k, v in self.expression.items()}
         raw["no_input"] = all(s.missing for s in self.modalities.values())  # the number is the prior alone
+        raw.update(self.telemetry.to_json())
         return raw
+
+    @classmethod
+    def from_json(cls, line: dict) -> Update:
+        """The Update a run-log line was written from (rounded as written)."""
+        modalities = {m: ModalityStatus(s["reliability"], s["missing"], s.get("reason", ""), s.get("frames", 0),
+                                        [tuple(p) for p in s.get("top_experts", [])])
+                      for m, s in line["modalities"].items()}
+        telemetry = Telemetry(**{k: line.get(k, {}) for k in ("latency_ms", "latency_pct", "dropped", "sources", "rates")})
+        return cls(t=line["t"], seq=line["seq"], sentiment=line["sentiment"], std=line["std"], label=line["label"],
+                   modalities=modalities, transcript=line.get("transcript", ""), face=line.get("face"),
+                   speech=line.get("speech"), partial=line.get("partial", ""), expression=line.get("expression", {}),
+                   telemetry=telemetry)

@@ -14,8 +14,6 @@ from qamoe.shipped import exists, shipped_checkpoint
 from qamoe.inference import InferenceEngine
 from qamoe.realtime.pipeline import Pipeline, WindowConfig
 from qamoe.realtime.sources import SourceBoard
-from qamoe.realtime.stage import FeatureStage
-from qamoe.realtime.store import FeatureStore
 
 
 def train_small_simulator_checkpoint(out: Path) -> Path:
@@ -57,7 +55,6 @@ def make_pipeline(sim_checkpoint):
 
     def make(processors=(), window: WindowConfig | None = None, sources=()) -> Pipeline:
         engine = InferenceEngine(sim_checkpoint)
-        return Pipeline(engine, FeatureStage(FeatureStore(engine.modalities), list(processors)), window,
-                        board=SourceBoard(sources))
+        return Pipeline.build(engine, list(processors), window, board=SourceBoard(sources))
 
     return make

@@ -114,12 +114,10 @@ def test_with_the_shipped_checkpoint_the_demo_moves_sentiment_and_reliability():
     from qamoe.inference import InferenceEngine
     from qamoe.realtime.pipeline import Pipeline
     from qamoe.realtime.sources import SourceBoard
-    from qamoe.realtime.stage import FeatureStage
-    from qamoe.realtime.store import FeatureStore
 
     engine = InferenceEngine(load_checkpoint(shipped_checkpoint("simulator")))
     scene = DemoScene(seed=0)
-    pipeline = Pipeline(engine, FeatureStage(FeatureStore(engine.modalities)), board=SourceBoard([scene]))
+    pipeline = Pipeline.build(engine, board=SourceBoard([scene]))
     updates = []
     pipeline.subscribe(updates.append)
     ReplayDriver(pipeline, VirtualClock(), rate_hz=2, pace=None, duration=scene.script_s).run()

@@ -103,12 +103,12 @@ def test_live_driver_updates_when_a_face_frame_arrives_long_before_the_floor(mak
     finally:
         driver.stop()
     assert driver.tick_errors == 0
-    pct = pipeline.latency.summary()
+    pct = pipeline.monitor.latency.summary()
     for stage in ("video/queue", "video/extract", "video/wait", "video/e2e", "tick/window", "tick/model"):
         assert pct[stage]["n"] >= 1 and pct[stage]["p50"] <= pct[stage]["p95"] <= pct[stage]["p99"]
     # every traced frame counted once, at its first update; e2e covers its parts
     assert pct["video/e2e"]["n"] <= camera.produced
-    assert updates[-1].latency_pct  # published with the update (as of the one before)
+    assert updates[-1].telemetry.latency_pct  # published with the update (as of the one before)
 
 
 class FakeClock:
@@ -197,7 +197,7 @@ def test_the_footer_shows_per_stage_percentiles_and_fits_80_columns(make_pipelin
            "word/e2e": {"p50": 270.1, "p95": 682.1, "p99": 1356.5, "n": 660},
            "tick/model": {"p50": 5.8, "p95": 23.5, "p99": 46.9, "n": 1609}}
     dashboard = Dashboard()
-    dashboard.push(replace(update, latency_pct=pct))
+    dashboard.push(replace(update, telemetry=replace(update.telemetry, latency_pct=pct)))
     for width in (80, 160):
         console = Console(record=True, width=width, height=30, color_system=None)
         console.print(dashboard)

@@ -21,7 +21,7 @@ from support.cli import exit_code
 from qamoe.cli.live import main
 from qamoe.realtime.runlog import read_jsonl
 from qamoe.realtime.tui import Dashboard
-from qamoe.realtime.update import ModalityStatus, Update
+from qamoe.realtime.update import Update
 
 from support.data import fer2013_faces
 from support.media import write_media
@@ -79,11 +79,7 @@ def test_the_jsonl_follows_the_face_from_smiling_to_frowning(replay):
 
 def as_update(u: dict) -> Update:
     """A JSONL line back into the `Update` the TUI renders."""
-    statuses = {m: ModalityStatus(s["reliability"], s["missing"], s["reason"], s["frames"], [tuple(p) for p in s["top_experts"]])
-                for m, s in u["modalities"].items()}
-    return Update(t=u["t"], seq=u["seq"], sentiment=u["sentiment"], std=u["std"], label=u["label"], modalities=statuses,
-                  transcript=u["transcript"], face=u["face"], speech=u["speech"], latency_ms=u["latency_ms"],
-                  dropped=u["dropped"], sources=u["sources"], rates=u["rates"], expression=u["expression"])
+    return Update.from_json(u)
 
 
 def vision_row(update: Update, width: int = 80, height: int = 24) -> str:

@@ -35,7 +35,7 @@ def test_recording_that_raises_mid_stream_turns_its_modality_missing(make_pipeli
     assert all(u.modalities["vision"].missing and "simulated read error" in u.modalities["vision"].reason for u in after)
     assert all(not u.modalities["audio"].missing for u in updates[1:])
     assert any(w.startswith("camera-file: failed at 3.80 s") and "OSError" in w for w in summary.warnings)
-    assert "failed" in updates[-1].sources["camera-file"]
+    assert "failed" in updates[-1].telemetry.sources["camera-file"]
 
 
 def frame_maker(dim):
@@ -69,14 +69,14 @@ def test_device_that_fails_to_open_is_reported_retried_and_the_rest_runs(make_pi
     mic = FakeCapture(feature_stream("audio"), frame_maker(dims["audio"]), name="mic")
 
     def retried_while_audio_ran(u):
-        return "retrying" in u.sources["camera 9"] and vision_missing(u, "camera 9 did not open") \
+        return "retrying" in u.telemetry.sources["camera 9"] and vision_missing(u, "camera 9 did not open") \
             and not u.modalities["audio"].missing
 
     updates = run_live_until(make_pipeline, [camera, mic], lambda us: any(map(retried_while_audio_ran, us))
-                             and not vision_missing(us[-1]) and us[-1].sources["camera 9"] == RUNNING)
+                             and not vision_missing(us[-1]) and us[-1].telemetry.sources["camera 9"] == RUNNING)
     assert any(map(retried_while_audio_ran, updates))  # reported, and the other modality carried on
     assert camera.opens == 3 and not vision_missing(updates[-1])  # the third try worked
-    assert updates[-1].sources["camera 9"] == RUNNING
+    assert updates[-1].telemetry.sources["camera 9"] == RUNNING
 
 
 def test_device_that_dies_mid_stream_goes_missing_then_comes_back(make_pipeline, dims):
@@ -97,7 +97,7 @@ def test_stalled_device_reads_as_stalled_and_its_modality_goes_missing(make_pipe
     camera.stall_s = 0.5
     updates = run_live_until(make_pipeline, [camera], lambda us: bool(us) and vision_missing(us[-1], "stalled"))
     last = updates[-1]
-    assert last.sources["camera 0"].startswith(STALLED)
+    assert last.telemetry.sources["camera 0"].startswith(STALLED)
     assert vision_missing(last, "stalled")
     assert camera.state().state not in (RETRYING,)
 
@@ -125,5 +125,5 @@ def test_extractor_that_raises_is_reported_and_its_modality_goes_missing(make_pi
     pipeline.subscribe(updates.append)
     ReplayDriver(pipeline, VirtualClock(), rate_hz=2, pace=None).run()
     last = updates[-1]
-    assert last.sources["extractor audio"] == "error: RuntimeError: extractor exploded"
+    assert last.telemetry.sources["extractor audio"] == "error: RuntimeError: extractor exploded"
     assert last.modalities["audio"].missing and not last.modalities["vision"].missing

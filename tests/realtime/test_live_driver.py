@@ -48,14 +48,14 @@ def test_slow_consumer_drops_oldest_counts_it_and_memory_stays_bounded(make_pipe
     driver.start()
     deadline = time.monotonic() + 60  # waits for what it asserts; the bound only ends a failing run
     try:  # until the loss was published on 15 updates (the updater kept going while the consumer lagged)
-        while time.monotonic() < deadline and sum(u.dropped["audio→slow"] > 0 for u in list(updates)) < 15:
+        while time.monotonic() < deadline and sum(u.telemetry.dropped["audio→slow"] > 0 for u in list(updates)) < 15:
             longest = max(longest, *(len(b) for b in pipeline.stage.inboxes.values()))
             time.sleep(0.01)
     finally:
         driver.stop()
     assert longest <= CAPACITY["audio"]
     assert buffer.dropped > 0 and buffer.dropped + processor.processed + len(buffer) <= buffer.pushed
-    assert sum(u.dropped["audio→slow"] > 0 for u in updates) >= 15  # the loss is published, update after update
+    assert sum(u.telemetry.dropped["audio→slow"] > 0 for u in updates) >= 15  # the loss is published, update after update
     assert not updates[-1].modalities["audio"].missing
 
 

@@ -11,6 +11,7 @@ from qamoe.realtime.clock import VirtualClock
 from qamoe.realtime.drivers import ReplayDriver
 from qamoe.realtime.simulated import DemoScene
 from qamoe.realtime.tui import Dashboard, bar, gauge, sparkline
+from qamoe.realtime.telemetry import Telemetry
 from qamoe.realtime.update import ModalityStatus, Update
 
 
@@ -31,8 +32,9 @@ def update(**changes) -> Update:
         },
         transcript="the weather is really nice today and i loved the film",
         face=False, speech=True,
-        latency_ms={"window": 0.4, "inference": 6.1, "tick": 6.8, "extract/vision": 12.3, "age/vision": 120.0},
-        dropped={"video→vision": 3, "audio→audio": 0}, sources={"demo": "running: face lost"}, rates={"updates": 5.0},
+        telemetry=Telemetry(
+            latency_ms={"window": 0.4, "inference": 6.1, "tick": 6.8, "extract/vision": 12.3, "age/vision": 120.0},
+            dropped={"video→vision": 3, "audio→audio": 0}, sources={"demo": "running: face lost"}, rates={"updates": 5.0}),
     )
     base.update(changes)
     return Update(**base)
