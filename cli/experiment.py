@@ -164,8 +164,11 @@ def main(argv=None) -> None:
             raise ValueError("--epochs must be at least 1")
         log = lambda line: console.print(f"[dim]{line}[/]")  # noqa: E731
         if not args.eval_only:
-            train_variants(names, seeds, runs=args.runs, epochs=args.epochs, dataset=args.dataset, data=args.data,
-                           data_seed=args.data_seed, log=log)
+            from qamoe.progress import rich_training_progress  # noqa: PLC0415
+
+            with rich_training_progress(console) as on_progress:
+                train_variants(names, seeds, runs=args.runs, epochs=args.epochs, dataset=args.dataset, data=args.data,
+                               data_seed=args.data_seed, log=log, on_progress=on_progress)
         if args.train_only:
             return
         dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)  # the data the variants were trained on

@@ -110,6 +110,7 @@ def parse_sizes(text: str) -> dict[str, int]:
 def main(argv=None) -> None:
     args = parse_args(argv)
     from qamoe.cli.common import make_console  # noqa: PLC0415 - tables not cut at 80 columns in a file
+    from qamoe.progress import rich_training_progress  # noqa: PLC0415
 
     console = make_console()
     use_all_cores()
@@ -176,8 +177,9 @@ def main(argv=None) -> None:
         views = signal_views(args, console)
         if views:
             provenance["signal_views"] = {"audio": {"snrs": args.signal_snrs, "noise": args.signal_noise}}
+        on_progress = stack.enter_context(rich_training_progress(console))
         checkpoint, history = train_model(
-            dataset, model_config, train_config, console=console, provenance=provenance, architecture=args.model,
+            dataset, model_config, train_config, on_progress=on_progress, provenance=provenance, architecture=args.model,
             state_dir=out, resume=args.resume, ctx=ctx, signal_views=views,
         )
         if not ctx.is_main:

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
 
@@ -28,6 +27,7 @@ from qamoe.degradation import degrade
 from qamoe.distributed import DistContext, barrier, gather, init_distributed
 from qamoe.evaluate import Predictions, predict_split, sigma_ref_tensors
 from qamoe.loss import total_loss
+from qamoe.progress import ProgressCallback, TrainProgress
 from qamoe.registry import build_model
 from qamoe.reliability import ConsistencyTargets
 from qamoe.train_state import TrainState, load_train_state, save_train_state
@@ -170,14 +170,13 @@ def _epoch_batches(ctx: DistContext, n: int, train: TrainConfig, epoch: int) -> 
     return [order[i : i + per_rank] for i in range(0, len(order), per_rank)]
 
 
-def _maybe_compile(model, enabled: bool, console):
+def _maybe_compile(model, enabled: bool, report: ProgressCallback):
     if not enabled:
         return model
     try:
         return torch.compile(model)
     except Exception as err:  # noqa: BLE001 - any failure means: run uncompiled
-        if console is not None:
-            console.print(f"[yellow]torch.compile unavailable ({type(err).__name__}); running uncompiled[/]")
+        report(TrainProgress("note", note=f"torch.compile unavailable ({type(err).__name__}); running uncompiled"))
         return model
 
 
@@ -186,7 +185,7 @@ def train_model(
     model_config: QAMoEConfig,
     train: TrainConfig,
     *,
-    console=None,
+    on_progress: ProgressCallback | None = None,
     provenance: dict | None = None,
     architecture: str = "qamoe",
     state_dir: str | Path | None = None,
@@ -197,11 +196,13 @@ def train_model(
     """Trains, keeps the best epoch by the validation selection score, returns it and a history.
 
     signal_views: modality -> training-split copies degraded on the signal (see `SignalViews`); with
-    the spectrum strategy each sample reads the clean features or one of them.
+    the spectrum strategy each sample reads the clean features or one of them. on_progress: told of
+    the run's start, every step and every epoch (`qamoe.progress.TrainProgress`; rank 0 only).
     """
     if train.spectrum_draw not in SPECTRUM_DRAWS:
         raise ValueError(f"spectrum_draw must be one of {SPECTRUM_DRAWS}, got {train.spectrum_draw!r}")
     ctx = ctx or init_distributed(train.device)
+    report: ProgressCallback = on_progress if on_progress is not None and ctx.is_main else (lambda _: None)
     seed_everything(train.seed)  # the same initial weights on every rank
     stats = fit_stats(dataset.splits["train"].modalities)
     sigma_ref = sigma_ref_tensors(stats)
@@ -218,7 +219,7 @@ def train_model(
         state = load_train_state(state_dir, model, optimizer, scheduler) or state
     # experts a batch routes nowhere get no gradient, hence find_unused_parameters
     runner = DistributedDataParallel(model, find_unused_parameters=True) if ctx.distributed else model
-    runner = _maybe_compile(runner, train.compile, console)
+    runner = _maybe_compile(runner, train.compile, report)
     autocast = (
         torch.autocast("cuda", dtype=torch.bfloat16) if train.amp and ctx.device.type == "cuda" else nullcontext()
     )
@@ -228,63 +229,50 @@ def train_model(
     if consistency_targets is not None:  # a resumed run continues the running spread where it stood
         consistency_targets.spread = dict(state.extra.get("reliability_spread", {}))
     started = time.perf_counter()
-    progress = Progress(
-        TextColumn("[bold]epoch {task.fields[epoch]}"), BarColumn(), MofNCompleteColumn(),
-        TextColumn("loss {task.fields[loss]:.3f}  best valid {task.fields[best]}"), TimeRemainingColumn(),
-        console=console, transient=False, disable=console is None or not ctx.is_main,
-    )
-    with progress:
-        task = progress.add_task(
-            "train", total=train.epochs * steps_per_epoch, completed=state.epoch * steps_per_epoch,
-            epoch=state.epoch, loss=0.0, best="-" if state.best_epoch < 0 else f"{state.best_score:.4f}",
-        )
-        for epoch in range(state.epoch + 1, train.epochs + 1):
-            torch.manual_seed(epoch_seed(train.seed, epoch, ctx.rank, 1))  # dropout, latent draws
-            corrupt = torch.Generator().manual_seed(epoch_seed(train.seed, epoch, ctx.rank, 2))
-            model.train()
-            losses = []
-            for index in _epoch_batches(ctx, len(train_split), train, epoch):
-                batch = train_split.batch(index)
-                clean = _on(ctx.device, batch.features, batch.lengths)
-                features, lengths, targets, probe_answers = *clean, None, None
-                if train.spectrum:
-                    lam, eta = draw_spectrum(train, len(batch.labels), len(model_config.modalities), corrupt)
-                    source_features, source_lengths = batch.features, batch.lengths
-                    if views is not None:
-                        source_features, source_lengths = views.draw(batch, corrupt)
-                        lam = views.quiet_feature_noise(lam, len(batch.labels), model_config.modality_names)
-                    degraded = degrade(
-                        source_features, source_lengths, modalities=model_config.modalities, sigma_ref=sigma_ref,
-                        noise=lam, missing_rate=eta, generator=corrupt,
-                    )
-                    features, lengths = _on(ctx.device, degraded.features, degraded.lengths)
-                    if consistency_targets is not None:
-                        targets = consistency_targets(model, clean, (features, lengths), degraded.missing)
-                with autocast:
-                    if targets is not None:  # the probes learn from the clean view
-                        probe_answers = model.probe(model.encode(*clean))
-                    output = runner(features, lengths)
-                    loss, _ = total_loss(output, batch.labels.to(ctx.device), model_config, targets, probe_answers)
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
-                optimizer.step()
-                scheduler.step()
-                losses.append(float(loss.detach()))
-                progress.update(task, advance=1, epoch=epoch, loss=float(np.mean(losses[-20:])))
-            score, scores = selection_score(ctx, model, valid_split, sigma_ref, train)
-            train_loss = float(np.mean(gather(ctx, float(np.mean(losses)))))
-            state.history.append({"epoch": epoch, "train_loss": train_loss, "selection_score": score, **scores})
-            if score < state.best_score:
-                state.best_score, state.best_epoch = score, epoch
-                state.best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-            state.epoch = epoch
-            if consistency_targets is not None:
-                state.extra["reliability_spread"] = dict(consistency_targets.spread)
-            if state_dir is not None and ctx.is_main:
-                save_train_state(state_dir, state, model, optimizer, scheduler)
-            barrier(ctx)
-            progress.update(task, best=f"{state.best_score:.4f} (epoch {state.best_epoch})")
+    total, done = train.epochs * steps_per_epoch, state.epoch * steps_per_epoch
+
+    def best() -> tuple[float | None, int | None]:
+        return (None, None) if state.best_epoch < 0 else (state.best_score, state.best_epoch)
+
+    report(TrainProgress("start", state.epoch, done, total, 0.0, *best()))
+    for epoch in range(state.epoch + 1, train.epochs + 1):
+        torch.manual_seed(epoch_seed(train.seed, epoch, ctx.rank, 1))  # dropout, latent draws
+        corrupt = torch.Generator().manual_seed(epoch_seed(train.seed, epoch, ctx.rank, 2))
+        model.train()
+        losses = []
+        for index in _epoch_batches(ctx, len(train_split), train, epoch):
+            batch = train_split.batch(index)
+            clean = _on(ctx.device, batch.features, batch.lengths)
+            features, lengths, targets = _training_view(
+                batch, clean, train=train, model_config=model_config, views=views, sigma_ref=sigma_ref,
+                generator=corrupt, device=ctx.device, consistency_targets=consistency_targets, model=model)
+            probe_answers = None
+            with autocast:
+                if targets is not None:  # the probes learn from the clean view
+                    probe_answers = model.probe(model.encode(*clean))
+                output = runner(features, lengths)
+                loss, _ = total_loss(output, batch.labels.to(ctx.device), model_config, targets, probe_answers)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), train.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            losses.append(float(loss.detach()))
+            done += 1
+            report(TrainProgress("step", epoch, done, total, float(np.mean(losses[-20:])), *best()))
+        score, scores = selection_score(ctx, model, valid_split, sigma_ref, train)
+        train_loss = float(np.mean(gather(ctx, float(np.mean(losses)))))
+        state.history.append({"epoch": epoch, "train_loss": train_loss, "selection_score": score, **scores})
+        if score < state.best_score:
+            state.best_score, state.best_epoch = score, epoch
+            state.best_model = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
+        state.epoch = epoch
+        if consistency_targets is not None:
+            state.extra["reliability_spread"] = dict(consistency_targets.spread)
+        if state_dir is not None and ctx.is_main:
+            save_train_state(state_dir, state, model, optimizer, scheduler)
+        barrier(ctx)
+        report(TrainProgress("epoch", epoch, done, total, train_loss, *best()))
 
     model.load_state_dict(state.best_model)
     model.to("cpu").eval()
@@ -301,6 +289,28 @@ def train_model(
         **(provenance or {}),
     }
     return Checkpoint(model, stats, record), {"history": state.history}
+
+
+def _training_view(batch, clean: tuple[dict, dict], *, train: TrainConfig, model_config: QAMoEConfig, views,
+                   sigma_ref, generator: torch.Generator, device, consistency_targets, model):
+    """(features, lengths, consistency targets or None) the model trains on for `batch`: the clean
+    batch, or with the spectrum strategy a degraded view of it (from a signal-degraded copy when
+    `views` has them), drawn from `generator`."""
+    if not train.spectrum:
+        return *clean, None
+    n = len(batch.labels)
+    lam, eta = draw_spectrum(train, n, len(model_config.modalities), generator)
+    source_features, source_lengths = batch.features, batch.lengths
+    if views is not None:
+        source_features, source_lengths = views.draw(batch, generator)
+        lam = views.quiet_feature_noise(lam, n, model_config.modality_names)
+    degraded = degrade(source_features, source_lengths, modalities=model_config.modalities, sigma_ref=sigma_ref,
+                       noise=lam, missing_rate=eta, generator=generator)
+    features, lengths = _on(device, degraded.features, degraded.lengths)
+    targets = None
+    if consistency_targets is not None:
+        targets = consistency_targets(model, clean, (features, lengths), degraded.missing)
+    return features, lengths, targets
 
 
 def _on(device, features: dict, lengths: dict) -> tuple[dict, dict]:

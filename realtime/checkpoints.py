@@ -25,16 +25,19 @@ def cache_dir() -> Path:
 
 
 def train_demo_checkpoint(out: Path, *, epochs: int = 3, seed: int = 0, console=None) -> Checkpoint:
-    """Trains a small simulator checkpoint with the spectrum strategy and saves it to `out`."""
+    """Trains a small simulator checkpoint with the spectrum strategy and saves it to `out`; its
+    progress is drawn on `console` (None: not shown)."""
     from qamoe.data.synthetic import make_synthetic  # noqa: PLC0415 - only needed on this path
+    from qamoe.progress import rich_training_progress  # noqa: PLC0415
     from qamoe.train import TrainConfig, model_config_for, train_model  # noqa: PLC0415
 
     dataset = make_synthetic(seed, sizes={"train": 640, "valid": 120, "test": 8})
     config = replace(model_config_for(dataset), d_model=64, expert_hidden=128, num_experts=8, top_k=2)
-    checkpoint, _ = train_model(
-        dataset, config, replace(TrainConfig(), epochs=epochs, batch_size=32, lr=2e-3), console=console,
-        provenance={"dataset_args": {"dataset": "synthetic", "data_seed": seed}, "purpose": "qamoe-live demo fallback"},
-    )
+    with rich_training_progress(console) as on_progress:
+        checkpoint, _ = train_model(
+            dataset, config, replace(TrainConfig(), epochs=epochs, batch_size=32, lr=2e-3), on_progress=on_progress,
+            provenance={"dataset_args": {"dataset": "synthetic", "data_seed": seed}, "purpose": "qamoe-live demo fallback"},
+        )
     save_checkpoint(out, checkpoint)
     return checkpoint
 

@@ -84,6 +84,7 @@ def main(argv=None) -> None:
     from qamoe.checkpoint import save_checkpoint
     from qamoe.data.live_mix import build_mix, signal_views
     from qamoe.tensors import TensorSplit
+    from qamoe.progress import rich_training_progress
     from qamoe.train import TrainConfig, model_config_for, train_model
 
     torch.set_num_threads(1)
@@ -128,7 +129,9 @@ def main(argv=None) -> None:
         "licences": {"ravdess": "CC BY-NC-SA 4.0 (non-commercial)", "fer2013": "research use", "vader-gt": "MIT",
                      "mini-xception": "MIT"},
     }
-    checkpoint, history = train_model(mix.dataset, config, train, console=console, provenance=provenance, signal_views=views)
+    with rich_training_progress(console) as on_progress:
+        checkpoint, history = train_model(mix.dataset, config, train, on_progress=on_progress, provenance=provenance,
+                                          signal_views=views)
     valid = TensorSplit(mix.dataset.splits["valid"], checkpoint.stats)
     scale = fit_on_validation(checkpoint, valid)
     checkpoint.extra["uncertainty"] = {**scale.to_dict(), "fitted_on": "valid (clean + mixture): VADER + RAVDESS actors 15-17 + FER valid faces"}

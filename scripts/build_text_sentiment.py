@@ -68,6 +68,8 @@ def cmd_train(args) -> None:
     import torch  # noqa: PLC0415
     from rich.console import Console  # noqa: PLC0415
 
+    from qamoe.progress import rich_training_progress  # noqa: PLC0415
+
     from qamoe.variance_scale import coverage_table, fit_on_validation  # noqa: PLC0415
     from qamoe.checkpoint import save_checkpoint  # noqa: PLC0415
     from qamoe.tensors import TensorSplit  # noqa: PLC0415
@@ -90,7 +92,8 @@ def cmd_train(args) -> None:
         "command": " ".join(sys.argv),
     }
     t0 = time.time()
-    checkpoint, history = train_model(dataset, config, train, console=console, provenance=provenance)
+    with rich_training_progress(console) as on_progress:
+        checkpoint, history = train_model(dataset, config, train, on_progress=on_progress, provenance=provenance)
     train_s = time.time() - t0
     valid = TensorSplit(dataset.splits["valid"], checkpoint.stats)
     test = TensorSplit(dataset.splits["test"], checkpoint.stats)

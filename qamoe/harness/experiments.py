@@ -129,10 +129,11 @@ def checkpoint_dir(runs: str | Path, name: str, seed: int) -> Path:
 
 def train_variants(
     names: list[str], seeds: list[int], *, runs: str | Path, epochs: int, dataset: str = "synthetic",
-    data: str | None = None, data_seed: int = 0, console=None, log=print, model_overrides: dict | None = None,
+    data: str | None = None, data_seed: int = 0, on_progress=None, log=print, model_overrides: dict | None = None,
 ) -> dict[tuple[str, int], Path]:
     """Trains every (variant, seed) whose checkpoint is not there yet; seed-major order, so a run cut
-    short holds complete seeds. Returns the checkpoint directory of every pair."""
+    short holds complete seeds. Returns the checkpoint directory of every pair. on_progress: told of
+    every training run's progress (`qamoe.progress.TrainProgress`); log: one line per variant and seed."""
     loaded = load_dataset(dataset, data, seed=data_seed)
     paths = {}
     for seed in seeds:
@@ -148,7 +149,7 @@ def train_variants(
             started = time.perf_counter()
             data_for = loaded if v.fixed_missing is None else with_fixed_missing(loaded, v.fixed_missing, seed)
             checkpoint, history = train_model(
-                data_for, config, train, console=console, architecture=v.architecture,
+                data_for, config, train, on_progress=on_progress, architecture=v.architecture,
                 provenance={"variant": name, "dataset_args": {"dataset": dataset, "data": data, "data_seed": data_seed}},
             )
             save_checkpoint(out, checkpoint)
