@@ -163,9 +163,9 @@ def audio_reliability(checkpoint) -> dict:
     cached RAVDESS features the checkpoint reads (audio 44, or 52 with the voice estimate)."""
     from qamoe.data.ravdess import load_ravdess
     from qamoe.dataset import DataError
-    from qamoe.realtime.extraction import checkpoint_uses_voice
+    from qamoe.extractors.spec import FeatureSpec
 
-    voice = checkpoint_uses_voice(checkpoint)
+    voice = FeatureSpec.for_checkpoint(checkpoint).voice
     result = {}
     for kind in ("white", "babble"):
         per, xs, ys = {}, [], []
@@ -236,9 +236,9 @@ def voice_features(checkpoint) -> dict:
     """The same 144 clips from the cached features (no ASR): audio + the statement's frames, and audio
     alone; the audio the checkpoint reads (44, or 52 with the voice estimate)."""
     from qamoe.data.ravdess import load_ravdess
-    from qamoe.realtime.extraction import checkpoint_uses_voice
+    from qamoe.extractors.spec import FeatureSpec
 
-    ds = load_ravdess(voice=checkpoint_uses_voice(checkpoint))
+    ds = load_ravdess(voice=FeatureSpec.for_checkpoint(checkpoint).voice)
     data, present, clips = ds.splits["test"], ds.present["test"]["audio"], ds.clips["test"]
     keep = [i for i, c in enumerate(clips) if c.valence is not None]
     audio_mod, text_mod = data.modalities["audio"], data.modalities["text"]

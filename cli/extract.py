@@ -77,9 +77,10 @@ def _init_worker(config: dict, threads: int, *, keep_error: bool = False) -> Non
 
     torch.set_num_threads(threads)
     from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
+    from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
     try:
-        _EXTRACTOR = ClipExtractor(**config)
+        _EXTRACTOR = ClipExtractor(FeatureSpec(**config))
     except Exception as exc:  # noqa: BLE001
         if not keep_error:
             raise
@@ -182,17 +183,14 @@ def _run(args, console) -> int:
                       highlight=False, soft_wrap=True)
         return 2
 
-    config = {"asr": args.asr, "text_backend": args.text_backend, "fps": args.fps, "face_detector": True, "audio_gate": not args.no_audio_gate}
-    if args.openface:
-        config["openface_dir"] = str(args.openface)
-    elif args.expression:  # only when on: folders extracted without it keep their settings key
-        config["expression"] = True
-    if args.voice:  # likewise
-        config["voice"] = True
-    from qamoe.extractors.clip import describe  # noqa: PLC0415
+    from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
+    spec = FeatureSpec(asr=args.asr, text_backend=args.text_backend, fps=args.fps, audio_gate=not args.no_audio_gate,
+                       voice=args.voice, expression=args.expression and not args.openface,
+                       openface_dir=str(args.openface) if args.openface else None)
+    config = spec.settings()  # what keys the folder: compared with the manifest's on a rerun
     try:
-        description = describe(config)
+        description = spec.describe()
     except Exception as exc:  # noqa: BLE001 - an unknown text backend
         console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
         return 2

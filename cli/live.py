@@ -14,7 +14,6 @@ import argparse
 import shlex
 import sys
 
-import torch
 from rich.console import Console
 
 from qamoe.cli.common import clear_errors, quiet_third_party
@@ -89,6 +88,8 @@ def main(argv=None) -> None:
         try:
             code = Session(options, console, err).run()
         finally:
+            import torch  # noqa: PLC0415 - loaded once the flags are read
+
             torch.set_num_threads(threads)
     if code:
         sys.exit(code)

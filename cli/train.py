@@ -14,18 +14,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from qamoe.variance_scale import coverage_table, fit_on_validation
-from qamoe.checkpoint import save_checkpoint
-from qamoe.files import atomic_write_json
-from qamoe.config import RELIABILITY_OBJECTIVES, QAMoEConfig
+from qamoe.config import RELIABILITY_OBJECTIVES, SPECTRUM_DRAWS, QAMoEConfig, TrainConfig
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.cli.flags import number
 from qamoe.cli import ravdess_options
 from qamoe.data.registry import DATASETS, load_dataset
-from qamoe.tensors import TensorSplit
-from qamoe.distributed import barrier, init_distributed, shutdown
-from qamoe.evaluate import predict_split, sigma_ref_tensors
-from qamoe.train import SPECTRUM_DRAWS, TrainConfig, model_config_for, train_model
 
 DEFAULT_OUT = "runs/default"
 REPORT_NOISE, REPORT_MISSING, REPORT_SEED = 0.5, 0.5, 0
@@ -109,8 +102,16 @@ def parse_sizes(text: str) -> dict[str, int]:
 
 def main(argv=None) -> None:
     args = parse_args(argv)
+    # torch and the model stack load here, after the flags are read: --help and a bad flag answer at once
+    from qamoe.checkpoint import save_checkpoint  # noqa: PLC0415
     from qamoe.cli.common import make_console  # noqa: PLC0415 - tables not cut at 80 columns in a file
+    from qamoe.distributed import barrier, init_distributed, shutdown  # noqa: PLC0415
+    from qamoe.evaluate import predict_split, sigma_ref_tensors  # noqa: PLC0415
+    from qamoe.files import atomic_write_json  # noqa: PLC0415
     from qamoe.progress import rich_training_progress  # noqa: PLC0415
+    from qamoe.tensors import TensorSplit  # noqa: PLC0415
+    from qamoe.train import model_config_for, train_model  # noqa: PLC0415
+    from qamoe.variance_scale import coverage_table, fit_on_validation  # noqa: PLC0415
 
     console = make_console()
     use_all_cores()

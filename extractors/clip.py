@@ -26,8 +26,9 @@ import numpy as np
 
 from .audio import AudioFeatures
 from .base import Word, stack_frames
-from .decode import MediaError, MediaReader
+from .decode import AudioArray, MediaError, MediaReader
 from .gated_audio import GatedAudio
+from .spec import FeatureSpec
 from .voice import VOICE_DIM
 
 MODALITIES = ("text", "audio", "vision")
@@ -77,25 +78,26 @@ def describe(config: dict) -> dict:
 
 
 class ClipExtractor:
-    """All extractors for offline clips. `asr` and `text_backend` pick backends by name."""
+    """All extractors for offline clips, built from one `FeatureSpec` (`extractors/spec.py`)."""
 
-    def __init__(
-        self, asr: str = "tiny.en", text_backend: str = "minilm", fps: float = 15.0, face_detector: bool = True,
-        openface_dir: str | Path | None = None, audio_gate: bool = True, expression: bool = False, voice: bool = False,
-    ) -> None:
-        """`openface_dir`: use OpenFace 2.0 CSVs (`<media file stem>.csv` in that folder, 27 features)
-        for the vision modality instead of the face mesh (20 features).
-        `audio_gate`: keep acoustic frames only while the VAD says speech (`GatedAudio`, the live
-        pipeline's rule).
-        `expression`: vision frames carry the expression network's 7 log-probabilities after the 20
-        geometry values (27 features; `vision.FaceFeatures(expression=True)`).
-        `voice`: audio frames carry the voice-emotion log-probabilities of their utterance after the 44
-        acoustic values (52 features; the recogniser's encoder pass, shared; with another `asr` model a
-        tiny.en encoder of its own reads the same audio, since the head reads tiny.en states)."""
+    def __init__(self, spec: FeatureSpec | None = None, **settings) -> None:
+        """`spec`: what to extract (default `FeatureSpec()`: tiny.en, MiniLM, 15 fps face mesh, audio
+        gated by the VAD); or its fields as keyword arguments, e.g. `ClipExtractor(voice=True)`.
+        With `spec.openface_dir`, vision comes from OpenFace 2.0 CSVs (`<media file stem>.csv` in
+        that folder, 27 features) instead of the face mesh. With `spec.voice`, audio frames carry the
+        voice-emotion log-probabilities of their utterance (the recogniser's encoder pass, shared; with
+        another `asr` model a tiny.en encoder of its own reads the same audio, since the head reads
+        tiny.en states)."""
         from .asr import make_recognizer  # noqa: PLC0415 - heavy imports only when used
         from .text import TextEmbedder  # noqa: PLC0415
 
-        self.audio = GatedAudio(gate=audio_gate)
+        if spec is not None and settings:
+            raise TypeError("give a FeatureSpec or its settings, not both")
+        spec = spec if spec is not None else FeatureSpec(**settings)
+        self.spec = spec
+        asr, voice, openface_dir = spec.asr, spec.voice, spec.openface_dir
+
+        self.audio = GatedAudio(gate=spec.audio_gate)
         self.asr = make_recognizer(asr, partial_interval_s=None)  # a file needs final words only
         self.voice = None
         self._voice_encoder = None  # a tiny.en encoder of its own, when the words come from another model
@@ -108,17 +110,11 @@ class ClipExtractor:
             else:
                 self.asr.keep_voice = True
             self.voice.check_encoder(self._voice_encoder or self.asr)
-        self.text = TextEmbedder(text_backend)
+        self.text = TextEmbedder(spec.text_backend)
         self.openface_dir = Path(openface_dir) if openface_dir else None
         self._vision = None  # the face mesh loads on the first clip with a video track (an audio file never needs it)
-        self._vision_settings = {"fps": fps, "detector": face_detector, "expression": expression}
-        self.config = {"asr": asr, "text_backend": text_backend, "fps": fps, "face_detector": face_detector, "audio_gate": audio_gate}
-        if expression and self.openface_dir is None:  # only when on: older extraction folders keep their settings key
-            self.config["expression"] = True
-        if voice:
-            self.config["voice"] = True
-        if self.openface_dir is not None:
-            self.config["openface_dir"] = str(self.openface_dir)
+        self._vision_settings = {"fps": spec.fps, "detector": spec.face_detector, "expression": spec.expression}
+        self.config = spec.settings()
 
     @property
     def vision(self):
@@ -136,11 +132,13 @@ class ClipExtractor:
     def describe(self) -> dict:
         return describe(self.config)
 
-    def extract(self, path: str | Path, start: float | None = None, end: float | None = None, transcript: str | None = None,
-                progress=None) -> ClipFeatures:
-        """`progress(stage, t, end)`: optional, called as decoding advances ("audio", then "video"; t and
-        end in seconds of media, end None when unknown), e.g. for a progress bar on long files."""
-        reader = MediaReader(path)  # raises MediaError if the file cannot be read at all
+    def extract(self, path: str | Path | AudioArray, start: float | None = None, end: float | None = None,
+                transcript: str | None = None, progress=None) -> ClipFeatures:
+        """`path`: a media file, or audio in memory (`decode.AudioArray.of(samples, rate)`: no file
+        written). `progress(stage, t, end)`: optional, called as decoding advances ("audio", then
+        "video"; t and end in seconds of media, end None when unknown), e.g. for a progress bar."""
+        reader = MediaReader(path)  # raises MediaError if the media cannot be read at all
+        path = reader.path
         info = reader.info
         stated_end = info.duration if end is None or info.duration is None else min(end, info.duration)
         report = progress or (lambda stage, t, until: None)

@@ -1,6 +1,8 @@
 """Decoding recorded media with PyAV into the chunks extractors eat.
 
-`MediaReader(path)` opens a file once to probe it (`info`), then `audio(start, end)` yields
+`MediaReader(path)` opens a file (or an `AudioArray`: samples held in memory, read through the same
+decoder from an in-memory WAV, so an array and the same samples in a file give the same chunks) once
+to probe it (`info`), then `audio(start, end)` yields
 `AudioChunk`s resampled to 16 kHz mono float32 and `video(start, end)` yields RGB `VideoFrame`s, both
 stamped with file time in seconds (from packet timestamps, so variable-frame-rate files keep true
 times). Each call reopens the file, so the two streams can be read independently or in parallel.
@@ -12,6 +14,7 @@ truncated file ends its streams early; both keep everything decodable and add a 
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from collections.abc import Iterator
@@ -54,17 +57,40 @@ class MediaInfo:
         return 1.0 / self.fps if self.fps else 0.0
 
 
+@dataclass(frozen=True, eq=False)
+class AudioArray:
+    """Audio held in memory, as a caller gives it: `AudioArray.of(samples, rate)` checks and normalises
+    it (`audio_from_array`: dtype, channels, rate; refused with the reason otherwise)."""
+
+    samples: np.ndarray  # (n,) float32 mono in [-1, 1]
+    rate: int
+    name: str = "<audio array>"
+
+    @classmethod
+    def of(cls, samples, rate, name: str = "<audio array>") -> AudioArray:
+        return cls(*audio_from_array(samples, rate), name=name)
+
+    def wav(self) -> bytes:
+        """The samples as a 32-bit float WAV (no re-quantisation)."""
+        buffer = io.BytesIO()
+        write_float_wav(buffer, self.samples, self.rate)
+        return buffer.getvalue()
+
+
 @dataclass
 class MediaReader:
-    path: str | Path
+    path: str | Path | AudioArray  # a file, or audio in memory
     warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.path = str(self.path)
+        self._memory = self.path.wav() if isinstance(self.path, AudioArray) else None
+        self.path = self.path.name if isinstance(self.path, AudioArray) else str(self.path)
         self.info = self._probe()
 
     def _open(self):
         av = _av()
+        if self._memory is not None:
+            return av.open(io.BytesIO(self._memory), format="wav")
         if not Path(self.path).is_file():
             raise MediaError(f"{self.path}: no such file")
         try:
@@ -263,10 +289,11 @@ def audio_from_array(samples, rate) -> tuple[np.ndarray, int]:
     return scaled.astype(np.float32), int(rate_f)
 
 
-def write_float_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
-    """(n,) float32 samples -> a 32-bit float WAV: no re-quantisation between an array and a file."""
+def write_float_wav(path, samples: np.ndarray, rate: int) -> None:
+    """(n,) float32 samples -> a 32-bit float WAV (a path, or a binary file object): no
+    re-quantisation between an array and a file."""
     av = _av()
-    with av.open(str(path), "w", format="wav") as container:
+    with av.open(path if hasattr(path, "write") else str(path), "w", format="wav") as container:
         stream = container.add_stream("pcm_f32le", rate=int(rate))
         stream.layout = "mono"
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples, np.float32)[None, :], format="flt", layout="mono")

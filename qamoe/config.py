@@ -173,3 +173,28 @@ class QAMoEConfig:
                     )
                 values[f.name] = value
         return cls(**values)
+
+
+SPECTRUM_DRAWS = ("per_modality", "shared", "mix")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Defaults follow the paper's appendix A.3."""
+
+    epochs: int = 30
+    batch_size: int = 16  # global batch: split across ranks under torchrun
+    lr: float = 1e-3
+    weight_decay: float = 1e-5
+    grad_clip: float = 1.0
+    seed: int = 1111
+    spectrum: bool = True  # False: train on clean data
+    max_noise: float = 1.0  # lambda ~ U(0, max_noise)
+    max_missing: float = 1.0  # eta ~ U(0, max_missing)
+    # "per_modality": every sample and modality draws its own (lambda, eta), so "text noisy, audio
+    # clean" is seen; "shared": the paper's Eq. 11, one (lambda, eta) for the whole batch; "mix": each
+    # batch picks one of the two at random.
+    spectrum_draw: str = "per_modality"
+    device: str = "auto"  # auto | cpu | cuda
+    amp: bool = True  # bf16 autocast, on GPUs only
+    compile: bool = False  # torch.compile the model where it works

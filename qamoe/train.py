@@ -19,7 +19,7 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data.distributed import DistributedSampler
 
 from qamoe.checkpoint import Checkpoint
-from qamoe.config import CONTINUOUS, TOKENS, ModalitySpec, QAMoEConfig
+from qamoe.config import CONTINUOUS, SPECTRUM_DRAWS, TOKENS, ModalitySpec, QAMoEConfig, TrainConfig  # noqa: F401 - re-exported
 from qamoe.dataset import MultimodalDataset
 from qamoe.feature_stats import fit_stats
 from qamoe.tensors import TensorSplit
@@ -33,28 +33,6 @@ from qamoe.reliability import ConsistencyTargets
 from qamoe.train_state import TrainState, load_train_state, save_train_state
 
 VALID_SEED = 7  # the fixed degradation of the validation split used for model selection
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Defaults follow the paper's appendix A.3."""
-
-    epochs: int = 30
-    batch_size: int = 16  # global batch: split across ranks under torchrun
-    lr: float = 1e-3
-    weight_decay: float = 1e-5
-    grad_clip: float = 1.0
-    seed: int = 1111
-    spectrum: bool = True  # False: train on clean data
-    max_noise: float = 1.0  # lambda ~ U(0, max_noise)
-    max_missing: float = 1.0  # eta ~ U(0, max_missing)
-    # "per_modality": every sample and modality draws its own (lambda, eta), so "text noisy, audio
-    # clean" is seen; "shared": the paper's Eq. 11, one (lambda, eta) for the whole batch; "mix": each
-    # batch picks one of the two at random.
-    spectrum_draw: str = "per_modality"
-    device: str = "auto"  # auto | cpu | cuda
-    amp: bool = True  # bf16 autocast, on GPUs only
-    compile: bool = False  # torch.compile the model where it works
 
 
 def seed_everything(seed: int) -> None:
@@ -96,9 +74,6 @@ def selection_score(ctx: DistContext, model, valid: TensorSplit, sigma_ref, trai
     )
     scores["valid_spectrum"] = noisy.metrics(config)
     return 0.5 * (error(clean) + error(noisy)), scores
-
-
-SPECTRUM_DRAWS = ("per_modality", "shared", "mix")
 
 
 def draw_spectrum(train: TrainConfig, batch: int, modalities: int, generator: torch.Generator):

@@ -103,11 +103,9 @@ def check_dims(checkpoint: Checkpoint, dims: dict[str, int], source: str, hint: 
 
 
 def check_media_checkpoint(checkpoint: Checkpoint, fps: float) -> None:
-    from .extraction import checkpoint_uses_expression, checkpoint_uses_voice, media_dims  # noqa: PLC0415
+    from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
-    dims = media_dims(fps, checkpoint_uses_expression(checkpoint), checkpoint_uses_voice(checkpoint))
-    check_dims(checkpoint, dims, "the media extractors",
-               "use one trained on qamoe-extract output, or `qamoe-live --demo` for the simulator")
+    FeatureSpec.for_checkpoint(checkpoint, fps=fps).check(checkpoint)
 
 
 def check_demo_checkpoint(checkpoint: Checkpoint) -> None:
@@ -198,16 +196,17 @@ class Session:
         return self._processors(video=options.camera is not None, audio=options.mic is not None)
 
     def _processors(self, *, video: bool, audio: bool) -> list:
-        from .extraction import SpeechProcessor, checkpoint_uses_voice, media_processors  # noqa: PLC0415
+        from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
+
+        from .extraction import SpeechProcessor, media_processors  # noqa: PLC0415
 
         self.err.print("loading the extractors (face mesh, voice activity, speech recognition, MiniLM) ...")
         modalities = set(self.engine.modalities)
-        voice = checkpoint_uses_voice(self.engine.checkpoint)
+        spec = FeatureSpec.for_checkpoint(self.engine.checkpoint, fps=self.options.fps)
         return [
-            p for p in media_processors(video=video and "vision" in modalities, audio=audio, fps=self.options.fps,
-                                        vision_dim=self.engine.dims.get("vision"), voice=voice)
+            p for p in media_processors(spec, video=video and "vision" in modalities, audio=audio)
             # the recogniser also feeds the voice estimate: without text it stays for a checkpoint that reads the voice
-            if not isinstance(p, SpeechProcessor) or "text" in modalities or voice
+            if not isinstance(p, SpeechProcessor) or "text" in modalities or spec.voice
         ]
 
     # -- running -----------------------------------------------------------------------------------

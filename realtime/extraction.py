@@ -22,6 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from qamoe.extractors.base import AudioChunk, FeatureFrame, VideoFrame, quiet_native_logs
+from qamoe.extractors.spec import FeatureSpec
 
 from .store import FeatureStore
 from .streams import AUDIO, VIDEO
@@ -141,59 +142,28 @@ class SpeechProcessor:
         store.transcript.set_partial([w for w in words if not w.final])  # the open utterance's changing tail
 
 
-def media_processors(*, video: bool = True, audio: bool = True, fps: float = 15.0, vision_dim: int | None = None,
-                     voice: bool = False) -> list[Any]:
-    """The processors for real media, built now (loading the models takes seconds). `vision_dim`: how
-    many face features the model reads (20, the default, as `media_dims()`; or 27 = + expression); the
-    expression is computed and shown either way. `voice`: audio frames carry the voice estimate (52)."""
+def media_processors(spec: FeatureSpec | None = None, *, video: bool = True, audio: bool = True) -> list[Any]:
+    """The processors for real media, built now (loading the models takes seconds), giving what
+    `spec` says (default `FeatureSpec()`: 20 face values, 44 acoustic ones). The expression is
+    computed and shown either way; the model gets 27 face values when `spec.expression`. With
+    `spec.voice`, audio frames carry the voice estimate (52)."""
+    spec = spec if spec is not None else FeatureSpec()
     quiet_native_logs()
     processors: list[Any] = []
     if video:
-        processors.append(VisionProcessor(fps=fps, dim=vision_dim if vision_dim is not None else 20))
+        processors.append(VisionProcessor(fps=spec.fps, dim=spec.dims["vision"]))
     if audio:
+        from qamoe.extractors.asr import make_recognizer  # noqa: PLC0415
+
         track = None
-        if voice:
+        if spec.voice:
             from qamoe.extractors.voice import VoiceEmotion, VoiceTrack  # noqa: PLC0415
 
             track = VoiceTrack(VoiceEmotion())
-        processors += [AudioProcessor(voice=track), SpeechProcessor(voice=track)]
+        processors += [AudioProcessor(voice=track), SpeechProcessor(make_recognizer(spec.asr), voice=track)]
     return processors
 
 
 def media_dims(fps: float = 15.0, expression: bool = False, voice: bool = False) -> dict[str, int]:
-    """Feature sizes the real extractors produce, per modality (what a media checkpoint must read);
-    `expression`: vision with the expression network's 7 values (27 instead of 20); `voice`: audio with
-    the voice-emotion head's 8 values (52 instead of 44)."""
-    from qamoe.extractors.clip import describe  # noqa: PLC0415
-
-    config = {"fps": fps, "expression": expression, "voice": voice}
-    return {m: d["dim"] for m, d in describe(config)["modalities"].items()}
-
-
-def checkpoint_uses_voice(checkpoint) -> bool:
-    """Whether a media checkpoint's audio reads the voice estimate too (52 values) or acoustics only
-    (44): its provenance's `audio_features` when recorded, else its audio size."""
-    from qamoe.extractors.voice import uses_voice  # noqa: PLC0415
-
-    return _reads(checkpoint, "audio", "audio_features", uses_voice)
-
-
-def checkpoint_uses_expression(checkpoint) -> bool:
-    """Whether a media checkpoint reads face geometry + expression (27 vision features) or geometry
-    only (20): its provenance's `vision_features` when recorded, else its vision size."""
-    from qamoe.extractors.vision import uses_expression  # noqa: PLC0415
-
-    return _reads(checkpoint, "vision", "vision_features", uses_expression)
-
-
-def _reads(checkpoint, modality: str, provenance_key: str, rule) -> bool:
-    """`rule(dim, recorded feature set)` for one modality of a checkpoint; False for a checkpoint
-    without that modality or of another size (the dimension check then says what is wrong)."""
-    dims = {m.name: m.dim for m in checkpoint.config.modalities}
-    provenance = checkpoint.provenance if isinstance(checkpoint.provenance, dict) else {}
-    if modality not in dims:
-        return False
-    try:
-        return rule(dims[modality], provenance.get(provenance_key))
-    except ValueError:
-        return False
+    """Feature sizes the real extractors produce, per modality (`FeatureSpec(...).dims`)."""
+    return FeatureSpec(fps=fps, expression=expression, voice=voice).dims

@@ -24,9 +24,8 @@ crop and padded like FER2013 faces) repeated `vision.STILL_FACE_FRAMES` times.
 
 from __future__ import annotations
 
-import tempfile
 import threading
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -139,11 +138,11 @@ class Predictor:
     def _clip_extractor(self):
         if self._clip is None:
             from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
+            from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
-            from qamoe.realtime.extraction import checkpoint_uses_voice  # noqa: PLC0415
-
-            # vision trimmed to the checkpoint's size below; the voice estimate only for a checkpoint that reads it
-            self._clip = ClipExtractor(asr=self.asr, expression=True, voice=checkpoint_uses_voice(self.checkpoint))
+            # the expression is always computed (it is shown); vision is trimmed to the checkpoint's size below
+            spec = FeatureSpec.for_checkpoint(self.checkpoint, asr=self.asr)
+            self._clip = ClipExtractor(replace(spec, expression=True))
         return self._clip
 
     def features(self, text=None, audio=None, sample_rate: int = 16000, video=None, progress=None):
@@ -154,7 +153,7 @@ class Predictor:
 
     def _features(self, text, audio, sample_rate, video, progress):
         from qamoe.data.window import media_features  # noqa: PLC0415
-        from qamoe.extractors.decode import audio_from_array, write_float_wav  # noqa: PLC0415
+        from qamoe.extractors.decode import AudioArray  # noqa: PLC0415
 
         feats: dict[str, np.ndarray] = {}
         reasons: dict[str, str] = {}
@@ -167,17 +166,13 @@ class Predictor:
         transcript = text
         media = video if video is not None else audio
         if media is not None:
-            with tempfile.TemporaryDirectory() as tmp:
-                if isinstance(media, (str, Path)):
-                    path = Path(media)
-                else:
-                    if _all_non_finite(media):  # no evidence at all, rather than a damaged recording
-                        raise NoUsableInput("no usable input (audio: every sample is NaN or infinite); no prediction made")
-                    samples, rate = audio_from_array(media, sample_rate)  # dtype, channels, rate checked or refused
-                    path = Path(tmp) / "audio.wav"
-                    write_float_wav(path, samples, rate)
-                extractor = self._clip_extractor()
-                clip = extractor.extract(path, transcript=text, progress=progress)
+            if isinstance(media, (str, Path)):
+                source = Path(media)
+            else:
+                if _all_non_finite(media):  # no evidence at all, rather than a damaged recording
+                    raise NoUsableInput("no usable input (audio: every sample is NaN or infinite); no prediction made")
+                source = AudioArray.of(media, sample_rate)  # dtype, channels, rate checked or refused
+            clip = self._clip_extractor().extract(source, transcript=text, progress=progress)
             feats = media_features(clip)
             self.last_expression = _mean_expression(clip.features["vision"]) if video is not None else {}
             self.last_voice = _mean_voice(clip.features["audio"])

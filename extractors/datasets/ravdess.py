@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -37,10 +35,10 @@ from qamoe.data.ravdess import (
 from qamoe.dataset import SPLITS, DataError
 from qamoe.extractors import audio, gated_audio, vad
 from qamoe.extractors.base import quiet_native_logs
-from qamoe.extractors.decode import MediaError, MediaReader, read_audio
+from qamoe.extractors.decode import AudioArray, MediaError, MediaReader, read_audio
 
 from .noise import ACTIVE_FRAME_S, ACTIVE_RANGE_DB, add_noise, babble_noise, pink_noise
-from .speech import write_wav
+from .speech import pcm16
 
 SAMPLE_RATE = 16_000
 
@@ -78,7 +76,6 @@ class RavdessExtractor:
         self._clip_extractor = None
         self._embedder = None
         self._encoder = None
-        self._tmp = tempfile.TemporaryDirectory(prefix="qamoe-ravdess-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None)
         self.computed = 0
 
     def waveform(self, clip: Clip, split: str, condition: Condition) -> np.ndarray:
@@ -99,18 +96,18 @@ class RavdessExtractor:
     def _extractor(self):
         if self._clip_extractor is None:
             from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415 - loads the models
+            from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
             quiet_native_logs()
-            # vision comes from openface-au.csv; an OpenFace folder with no CSV keeps the face mesh unloaded
-            self._clip_extractor = ClipExtractor(asr=ASR_MODEL, text_backend="minilm", openface_dir=self._tmp.name, audio_gate=True)
+            # audio only: a FLAC has no video track, so the face mesh never loads (vision comes from openface-au.csv)
+            self._clip_extractor = ClipExtractor(FeatureSpec(asr=ASR_MODEL))
         return self._clip_extractor
 
-    def _media(self, clip: Clip, split: str, condition: Condition) -> Path:
+    def _media(self, clip: Clip, split: str, condition: Condition) -> Path | AudioArray:
+        """The clip's file when clean, else its noisy waveform in memory (16-bit, as the build always read it)."""
         if condition.clean:
             return clip.path
-        path = Path(self._tmp.name) / "clip.wav"
-        write_wav(path, self.waveform(clip, split, condition), SAMPLE_RATE)
-        return path
+        return AudioArray.of(pcm16(self.waveform(clip, split, condition)), SAMPLE_RATE, name=f"{clip.path.name} ({condition.label})")
 
     def audio(self, clip: Clip, split: str, condition: Condition) -> dict:
         """{"audio": (T <= 64, 44) pooled speech frames (T = 0: no speech), "speech_frames", "frames"}."""

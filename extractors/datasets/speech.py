@@ -41,9 +41,14 @@ def speak(text: str, voice: str, rate: int) -> tuple[np.ndarray, int]:
     return samples, rate_hz
 
 
+def pcm16(samples: np.ndarray) -> np.ndarray:
+    """(N,) float samples in [-1, 1] (clipped) -> 16-bit PCM, as a WAV file of the build holds them."""
+    return (np.clip(np.asarray(samples, np.float32), -1, 1) * 32767).astype(np.int16)
+
+
 def write_wav(path: str | Path, samples: np.ndarray, rate: int) -> None:
     """(N,) float samples in [-1, 1] (clipped) -> a mono 16-bit PCM WAV file."""
-    pcm = (np.clip(np.asarray(samples, np.float32), -1, 1) * 32767).astype(np.int16)
+    pcm = pcm16(samples)
     with wave.open(str(path), "wb") as wf:
         wf.setnchannels(1)
         wf.setsampwidth(2)

@@ -70,3 +70,19 @@ def test_help_and_a_missing_file_answer_before_torch_loads():
     for argv, code in ((["--help"], 0), (["nothere.mp4"], 2), ([], 2)):
         out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=60).stdout
         assert f"CODE {code} TORCH False" in out, (argv, out)
+
+
+def test_live_and_train_answer_help_and_bad_flags_before_torch_loads():
+    """Issue 19's budget for every command: qamoe-live --help took 4.1 s, qamoe-train --help 6.0 s
+    (both imported torch to print their help)."""
+    import subprocess
+    import sys
+
+    for command in ("live", "train"):
+        probe = (f"import sys\nfrom qamoe.cli.{command} import main\n"
+                 "try:\n    main(sys.argv[1:])\nexcept SystemExit as e:\n    code = e.code\n"
+                 "print('CODE', code, 'TORCH', 'torch' in sys.modules)")
+        for argv, code in ((["--help"], 0), (["--no-such-flag"], 2)):
+            out = subprocess.run([sys.executable, "-c", probe, *argv], capture_output=True, text=True, timeout=60).stdout
+            assert f"CODE {code} TORCH False" in out, (command, argv, out)
+

@@ -158,6 +158,27 @@ def test_a_float_wav_round_trips_an_array_exactly(tmp_path):
     np.testing.assert_array_equal(y, x)
 
 
+def test_audio_in_memory_is_read_as_the_same_samples_in_a_file_are(tmp_path):
+    """One entry point for a path or an array (issue 21): `AudioArray` goes through the same decoder and
+    resampler as a file, with no file written, and gives the same chunks, at 16 kHz and resampled."""
+    need_module("av")
+    from qamoe.extractors.decode import AudioArray, MediaReader, write_float_wav
+
+    rng = np.random.default_rng(1)
+    for rate in (16000, 44100):
+        pcm = (rng.standard_normal((rate, 2)) * 3000).astype(np.int16)  # 1 s of stereo 16-bit PCM
+        memory = AudioArray.of(pcm, rate, name="probe")
+        write_float_wav(tmp_path / f"x{rate}.wav", memory.samples, rate)
+        from_file = list(MediaReader(tmp_path / f"x{rate}.wav").audio())
+        from_memory = list(MediaReader(memory).audio())
+        assert [c.t for c in from_memory] == [c.t for c in from_file]
+        np.testing.assert_array_equal(np.concatenate([c.samples for c in from_memory]),
+                                      np.concatenate([c.samples for c in from_file]))
+        assert MediaReader(memory).info.duration is not None and MediaReader(memory).path == "probe"
+    with pytest.raises(ValueError, match="NaN"):
+        AudioArray.of(np.full(100, np.nan, np.float32), 16000)
+
+
 def test_a_multichannel_file_is_as_loud_as_its_mono(tmp_path):
     av = need_module("av")
     from qamoe.extractors.decode import read_audio

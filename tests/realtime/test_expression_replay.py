@@ -104,9 +104,9 @@ def test_the_tui_vision_row_names_the_expression(replay):
 def test_sentiment_follows_the_face_with_an_expression_checkpoint(replay):
     from qamoe.checkpoint import load_checkpoint
     from qamoe.shipped import shipped_checkpoint
-    from qamoe.realtime.extraction import checkpoint_uses_expression
+    from qamoe.extractors.spec import FeatureSpec
 
-    if not checkpoint_uses_expression(load_checkpoint(shipped_checkpoint("live"))):
+    if not FeatureSpec.for_checkpoint(load_checkpoint(shipped_checkpoint("live"))).expression:
         pytest.skip("the shipped live checkpoint reads face geometry only (20 features); the retrained one of issue 11 reads expression")
     smiling = np.mean([u["sentiment"] for u in replay if 1.2 <= u["t"] <= SECONDS])
     # the last second of the frown, when the 4 s window no longer holds the smile
@@ -141,10 +141,10 @@ def expression_checkpoint(tmp_path_factory) -> Path:
 def test_a_checkpoint_reading_expression_gets_27_features(smile_then_frown, expression_checkpoint, tmp_path):
     from qamoe.checkpoint import load_checkpoint
     from qamoe.realtime.app import check_media_checkpoint
-    from qamoe.realtime.extraction import checkpoint_uses_expression
+    from qamoe.extractors.spec import FeatureSpec
 
     checkpoint = load_checkpoint(expression_checkpoint)
-    assert checkpoint_uses_expression(checkpoint)
+    assert FeatureSpec.for_checkpoint(checkpoint).expression
     check_media_checkpoint(checkpoint, 15.0)  # accepted: the media extractors give 27 with expression
     log = tmp_path / "run27.jsonl"
     assert exit_code(main, ["--video", str(smile_then_frown), "--checkpoint", str(expression_checkpoint), "--no-tui",
@@ -162,11 +162,12 @@ def test_the_checkpoint_size_picks_the_feature_set(tmp_path):
     from qamoe.checkpoint import CheckpointError, load_checkpoint
     from qamoe.realtime.app import check_media_checkpoint
     from qamoe.shipped import shipped_checkpoint
-    from qamoe.realtime.extraction import VisionProcessor, checkpoint_uses_expression, media_dims
+    from qamoe.extractors.spec import FeatureSpec
+    from qamoe.realtime.extraction import VisionProcessor, media_dims
 
     shipped = load_checkpoint(shipped_checkpoint("live"))
     expression = {m.name: m.dim for m in shipped.config.modalities}["vision"] == 27  # issue 11's default reads 27
-    assert checkpoint_uses_expression(shipped) == expression
+    assert FeatureSpec.for_checkpoint(shipped).expression == expression
     check_media_checkpoint(shipped, 15.0)
     assert media_dims()["vision"] == 20 and media_dims(expression=True)["vision"] == 27
 
@@ -177,7 +178,7 @@ def test_the_checkpoint_size_picks_the_feature_set(tmp_path):
         VisionProcessor(Extractor27(), dim=35)
     if not expression:  # a geometry checkpoint whose provenance claims expression: its size wins
         shipped.provenance = {**shipped.provenance, "vision_features": "geometry+expression"}  # contradicts its size
-        assert not checkpoint_uses_expression(shipped)
+        assert not FeatureSpec.for_checkpoint(shipped).expression
         check_media_checkpoint(shipped, 15.0)
     with pytest.raises(CheckpointError):
         import dataclasses
