@@ -140,38 +140,77 @@ def main(argv: list[str] | None = None) -> int:
         return 1
 
 
+class _Refused(Exception):
+    """A usage or input problem found before anything is extracted: its message and exit code."""
+
+    def __init__(self, message: str, code: int = 2) -> None:
+        super().__init__(message)
+        self.code = code
+
+
 def _run(args, console) -> int:
-    from qamoe.data.paths import default_data  # noqa: PLC0415
-    from qamoe.dataset import DataError  # noqa: PLC0415
-    from qamoe.extractors.labels import (  # noqa: PLC0415
-        LabelsError, assign_splits, index_media, locate, read_labels_with_layout,
-    )
-    from qamoe.extractors.shards import (  # noqa: PLC0415
-        MediaDigests, digest, features_key, read_manifest_if_any, read_meta, relabel, remove_clip, write_failure,
-        write_json, write_manifest,
-    )
+    try:
+        labels, all_records, split_source, records, located = _read_inputs(args)
+        spec, description = _feature_spec(args)
+    except _Refused as exc:
+        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
+        return exc.code
+    from qamoe.extractors.shards import digest, read_manifest_if_any, write_json  # noqa: PLC0415
 
     out: Path = args.out
-    if out.exists() and not out.is_dir():
-        console.print(f"[red]qamoe-extract: --out {out} is a file; give a folder[/red]")
-        return 2
+    settings_key = digest(description)
+    out.mkdir(parents=True, exist_ok=True)
+    old_manifest = read_manifest_if_any(out)
+    removed, stale, relabelled = _follow_the_labels(out, all_records, settings_key)
+    _write_manifest(out, description, labels, split_source, settings_key)
+    tasks, skipped, unfound, changed_media = _tasks(args, out, records, located, settings_key)
+    stale += changed_media
+    changed = ""
+    if old_manifest is not None and old_manifest.get("config") not in (None, description["config"]):
+        changed = f"; extractor settings changed ({_settings_diff(old_manifest.get('config'), description['config'])}): re-extracting"
+    i, n = args.shard
+    console.print(
+        f"qamoe-extract: {len(records)} clips in shard {i}/{n} ({labels}, splits from {split_source}); "
+        f"{skipped} already done ({relabelled} relabelled), {stale} stale, {removed} no longer listed (removed), "
+        f"{len(unfound)} without a media file, {len(tasks)} to extract{changed}",
+        highlight=False, soft_wrap=True,
+    )
+    started = time.perf_counter()
+    try:
+        results = _extract(tasks, args.workers, spec.settings(), out, console)
+    except _Refused as exc:
+        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
+        return exc.code
+    summary = _summary(records, skipped, unfound, results, time.perf_counter() - started)
+    summary.update({"relabelled": relabelled, "stale_removed": stale, "unlisted_removed": removed})
+    write_json(out / "summary.json", summary)
+    _print_summary(console, summary, out)
+    return 0 if summary["done"] + summary["skipped"] > 0 else 1
+
+
+def _read_inputs(args):
+    """(labels path, every record, where the splits came from, this shard's records, their media) or
+    _Refused: nothing is written before every clip of the shard has its media file placed."""
+    from qamoe.data.paths import default_data  # noqa: PLC0415
+    from qamoe.dataset import DataError  # noqa: PLC0415
+    from qamoe.extractors.labels import LabelsError, assign_splits, index_media, locate, read_labels_with_layout  # noqa: PLC0415
+
+    if args.out.exists() and not args.out.is_dir():
+        raise _Refused(f"--out {args.out} is a file; give a folder")
     if args.openface and not args.openface.is_dir():
-        console.print(f"[red]qamoe-extract: --openface {args.openface} is not a folder[/red]")
-        return 2
+        raise _Refused(f"--openface {args.openface} is not a folder")
     try:
         labels = args.labels or default_data("cmu-mosi", "OpinionLevelSentiment.csv", option="--labels")
         all_records, layout = read_labels_with_layout(labels)
         split_source = assign_splits(all_records, args.folds, require_folds=layout == "cmu-mosi")
         media = index_media(args.videos)
     except (LabelsError, DataError) as exc:
-        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
-        return 2
+        raise _Refused(str(exc)) from None
     all_records.sort(key=lambda r: (r.video_id, r.segment.zfill(8)))
     i, n = args.shard
     records = all_records[i::n][: args.limit] if args.limit else all_records[i::n]
     if not records:
-        console.print(f"[red]qamoe-extract: no clips in shard {i}/{n} of {labels}[/red]")
-        return 1
+        raise _Refused(f"no clips in shard {i}/{n} of {labels}", code=1)
     located, clashes = {}, []
     for record in records:  # every clip's media file, before anything is written
         try:
@@ -179,27 +218,29 @@ def _run(args, console) -> int:
         except LabelsError as exc:
             clashes.append(str(exc))
     if clashes:
-        console.print(f"[red]qamoe-extract: {clashes[0]}[/red]" + (f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""),
-                      highlight=False, soft_wrap=True)
-        return 2
+        raise _Refused(clashes[0] + (f" (and {len(clashes) - 1} more)" if len(clashes) > 1 else ""))
+    return labels, all_records, split_source, records, located
 
+
+def _feature_spec(args):
+    """The `FeatureSpec` the flags ask for and its description (what keys the folder), or _Refused."""
     from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
     spec = FeatureSpec(asr=args.asr, text_backend=args.text_backend, fps=args.fps, audio_gate=not args.no_audio_gate,
                        voice=args.voice, expression=args.expression and not args.openface,
                        openface_dir=str(args.openface) if args.openface else None)
-    config = spec.settings()  # what keys the folder: compared with the manifest's on a rerun
     try:
-        description = spec.describe()
+        return spec, spec.describe()
     except Exception as exc:  # noqa: BLE001 - an unknown text backend
-        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
-        return 2
-    settings_key = digest(description)
-    out.mkdir(parents=True, exist_ok=True)
-    old_manifest = read_manifest_if_any(out)
+        raise _Refused(str(exc)) from None
 
-    # the folder follows the labels table: clips no longer in it go, clips whose row or settings changed
-    # go (re-extracted when their shard runs), clips whose label or split alone changed are relabelled
+
+def _follow_the_labels(out: Path, all_records, settings_key: str) -> tuple[int, int, int]:
+    """The folder follows the labels table: clips no longer in it go, clips whose row or settings
+    changed go (re-extracted when their shard runs), clips whose label or split alone changed are
+    relabelled. Returns (removed, stale, relabelled)."""
+    from qamoe.extractors.shards import read_meta, relabel, remove_clip  # noqa: PLC0415
+
     listed = {r.file_stem: r for r in all_records}
     removed = stale = relabelled = 0
     if (out / "clips").is_dir():
@@ -219,12 +260,24 @@ def _run(args, console) -> int:
         elif old != record.to_json():
             relabel(out, record, meta)
             relabelled += 1
+    return removed, stale, relabelled
+
+
+def _write_manifest(out: Path, description: dict, labels, split_source: str, settings_key: str) -> None:
+    from qamoe.extractors.shards import write_manifest  # noqa: PLC0415
+
     labels_sha = hashlib.sha256(Path(labels).read_bytes()).hexdigest()
     write_manifest(out, description, {"labels": str(labels), "labels_sha256": labels_sha, "split_source": split_source,
                                       "settings_key": settings_key})
 
+
+def _tasks(args, out: Path, records, located, settings_key: str):
+    """(the clips to extract now, how many are done already, the records without a media file, how
+    many were stale because their media file changed)."""
+    from qamoe.extractors.shards import MediaDigests, features_key, read_meta, remove_clip, write_failure  # noqa: PLC0415
+
     digests = MediaDigests(out)
-    tasks, skipped, unfound = [], 0, []
+    tasks, skipped, unfound, stale = [], 0, [], 0
     for record in records:
         source, start, end = located[record.clip_id]
         if source is None:
@@ -242,45 +295,34 @@ def _run(args, console) -> int:
             stale += 1
         tasks.append({"record": record.to_json(), "out": str(out), "source": str(source), "start": start, "end": end, "keys": keys})
     digests.save()
-    changed = ""
-    if old_manifest is not None and old_manifest.get("config") not in (None, description["config"]):
-        changed = f"; extractor settings changed ({_settings_diff(old_manifest.get('config'), description['config'])}): re-extracting"
-    console.print(
-        f"qamoe-extract: {len(records)} clips in shard {i}/{n} ({labels}, splits from {split_source}); "
-        f"{skipped} already done ({relabelled} relabelled), {stale} stale, {removed} no longer listed (removed), "
-        f"{len(unfound)} without a media file, {len(tasks)} to extract{changed}",
-        highlight=False, soft_wrap=True,
-    )
+    return tasks, skipped, unfound, stale
 
+
+def _extract(tasks: list[dict], workers: int, config: dict, out: Path, console) -> list[dict]:
+    """Extracts every task, in this process or a pool, with a progress bar; one result per task."""
     results: list[dict] = []
-    workers = max(1, min(args.workers, len(tasks) or 1))
+    if not tasks:
+        return results
+    workers = max(1, min(workers, len(tasks)))
     threads = max(1, (os.cpu_count() or 1) // workers)
-    started = time.perf_counter()
-    try:
-        if tasks and workers == 1:  # load the models first: a missing backend fails before anything is extracted
+    if workers == 1:  # load the models first: a missing backend fails before anything is extracted
+        try:
             _init_worker(config, threads)
-    except Exception as exc:  # noqa: BLE001 - a missing backend
-        console.print(f"[red]qamoe-extract: {exc}[/red]", highlight=False, soft_wrap=True)
-        return 2
-    if tasks:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
+        except Exception as exc:  # noqa: BLE001 - a missing backend
+            raise _Refused(str(exc)) from None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
 
-        columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
-        with Progress(*columns, console=console, transient=False) as progress:
-            bar = progress.add_task("clips", total=len(tasks), last="")
-            if workers == 1:
-                for task in tasks:
-                    result = _extract_one(task)
-                    results.append(result)
-                    progress.update(bar, advance=1, last=_short(result))
-            else:
-                _run_pool(tasks, workers, config, threads, out, results, lambda r: progress.update(bar, advance=1, last=_short(r)))
-
-    summary = _summary(records, skipped, unfound, results, time.perf_counter() - started)
-    summary.update({"relabelled": relabelled, "stale_removed": stale, "unlisted_removed": removed})
-    write_json(out / "summary.json", summary)
-    _print_summary(console, summary, out)
-    return 0 if summary["done"] + summary["skipped"] > 0 else 1
+    columns = (TextColumn("extracting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn(), TextColumn("{task.fields[last]}"))
+    with Progress(*columns, console=console, transient=False) as progress:
+        bar = progress.add_task("clips", total=len(tasks), last="")
+        if workers == 1:
+            for task in tasks:
+                result = _extract_one(task)
+                results.append(result)
+                progress.update(bar, advance=1, last=_short(result))
+        else:
+            _run_pool(tasks, workers, config, threads, out, results, lambda r: progress.update(bar, advance=1, last=_short(r)))
+    return results
 
 
 def _settings_diff(old, new) -> str:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from qamoe.config import RELIABILITY_OBJECTIVES, SPECTRUM_DRAWS, QAMoEConfig, TrainConfig
+from qamoe.files import atomic_write_json
 from qamoe.cli.common import clear_errors, metrics_table, use_all_cores
 from qamoe.cli.flags import number
 from qamoe.cli import ravdess_options
@@ -107,7 +108,6 @@ def main(argv=None) -> None:
     from qamoe.cli.common import make_console  # noqa: PLC0415 - tables not cut at 80 columns in a file
     from qamoe.distributed import barrier, init_distributed, shutdown  # noqa: PLC0415
     from qamoe.evaluate import predict_split, sigma_ref_tensors  # noqa: PLC0415
-    from qamoe.files import atomic_write_json  # noqa: PLC0415
     from qamoe.progress import rich_training_progress  # noqa: PLC0415
     from qamoe.tensors import TensorSplit  # noqa: PLC0415
     from qamoe.train import model_config_for, train_model  # noqa: PLC0415
