@@ -178,11 +178,11 @@ def main(argv=None) -> None:
         views = signal_views(args, console)
         if views:
             provenance["signal_views"] = {"audio": {"snrs": args.signal_snrs, "noise": args.signal_noise}}
-        on_progress = stack.enter_context(rich_training_progress(console))
-        checkpoint, history = train_model(
-            dataset, model_config, train_config, on_progress=on_progress, provenance=provenance, architecture=args.model,
-            state_dir=out, resume=args.resume, ctx=ctx, signal_views=views,
-        )
+        with rich_training_progress(console) as on_progress:  # the bar ends with the training, before the tables
+            checkpoint, history = train_model(
+                dataset, model_config, train_config, on_progress=on_progress, provenance=provenance,
+                architecture=args.model, state_dir=out, resume=args.resume, ctx=ctx, signal_views=views,
+            )
         if not ctx.is_main:
             shutdown(ctx)
             return

@@ -58,11 +58,11 @@ class FeatureSpec:
         options that are off are left out, so folders made before an option existed keep their key)."""
         settings = {"asr": self.asr, "text_backend": self.text_backend, "fps": self.fps,
                     "face_detector": self.face_detector, "audio_gate": self.audio_gate}
-        if self.expression and self.openface_dir is None:
+        if self.expression and not self.openface_dir:
             settings["expression"] = True
         if self.voice:
             settings["voice"] = True
-        if self.openface_dir is not None:
+        if self.openface_dir:
             settings["openface_dir"] = str(self.openface_dir)
         return settings
 
@@ -76,13 +76,18 @@ class FeatureSpec:
     def dims(self) -> dict[str, int]:
         return {m: int(info["dim"]) for m, info in self.describe()["modalities"].items()}
 
-    def check(self, checkpoint, source: str = "the media extractors") -> None:
+    def check(self, checkpoint) -> None:
         """Refuses (CheckpointError) a checkpoint whose feature sizes differ from what this spec gives."""
-        from qamoe.errors import CheckpointError  # noqa: PLC0415
+        check_sizes(checkpoint, self.dims, "the media extractors",
+                    "use one trained on qamoe-extract output, or `qamoe-live --demo` for the simulator")
 
-        produced = self.dims
-        wrong = {m.name: (m.dim, produced.get(m.name)) for m in checkpoint.config.modalities if produced.get(m.name) != m.dim}
-        if wrong:
-            detail = ", ".join(f"{m}: {d} features in the checkpoint, {e or 'none'} from {source}" for m, (d, e) in wrong.items())
-            raise CheckpointError(f"this checkpoint does not fit {source} ({detail}); use one trained on qamoe-extract "
-                                  "output, or `qamoe-live --demo` for the simulator")
+
+def check_sizes(checkpoint, produced: dict[str, int], source: str, hint: str) -> None:
+    """Refuses (CheckpointError) a checkpoint whose modalities' feature sizes differ from what `source`
+    produces (`produced`: modality -> size)."""
+    from qamoe.errors import CheckpointError  # noqa: PLC0415
+
+    wrong = {m.name: (m.dim, produced.get(m.name)) for m in checkpoint.config.modalities if produced.get(m.name) != m.dim}
+    if wrong:
+        detail = ", ".join(f"{m}: {d} features in the checkpoint, {e or 'none'} from {source}" for m, (d, e) in wrong.items())
+        raise CheckpointError(f"this checkpoint does not fit {source} ({detail}); {hint}")

@@ -18,7 +18,7 @@ class TrainProgress:
 
     kind: "start" (before the first step, also of a resumed run), "step" (after each optimiser step),
     "epoch" (after each epoch's validation) or "note" (a message for the user in `note`).
-    steps_done / total_steps: optimiser steps over the whole run; loss: mean of the last 20 steps;
+    steps_done / total_steps: optimiser steps over the whole run; loss: mean of this rank's last 20 steps;
     best_score / best_epoch: the best validation selection score so far (None before the first).
     """
 
@@ -56,7 +56,7 @@ def rich_training_progress(console) -> Iterator[ProgressCallback | None]:
         if p.kind == "note":
             console.print(f"[yellow]{p.note}[/]")
             return
-        best = "-" if p.best_score is None else f"{p.best_score:.4f}" + (f" (epoch {p.best_epoch})" if p.kind == "epoch" else "")
+        best = "-" if p.best_score is None else f"{p.best_score:.4f} (epoch {p.best_epoch})"
         fields = {"epoch": p.epoch, "loss": p.loss, "best": best}
         if p.kind == "start" or task is None:
             task = progress.add_task("train", total=p.total_steps, completed=p.steps_done, **fields)

@@ -247,7 +247,7 @@ def train_model(
         if state_dir is not None and ctx.is_main:
             save_train_state(state_dir, state, model, optimizer, scheduler)
         barrier(ctx)
-        report(TrainProgress("epoch", epoch, done, total, train_loss, *best()))
+        report(TrainProgress("epoch", epoch, done, total, float(np.mean(losses[-20:])), *best()))
 
     model.load_state_dict(state.best_model)
     model.to("cpu").eval()

@@ -18,7 +18,7 @@ from typing import Callable
 import torch
 from rich.console import Console
 
-from qamoe.checkpoint import Checkpoint, CheckpointError
+from qamoe.checkpoint import Checkpoint
 from qamoe.inference import InferenceEngine
 
 from . import checkpoints
@@ -94,14 +94,6 @@ class LiveOptions:
         return self.camera is not None or self.mic is not None
 
 
-def check_dims(checkpoint: Checkpoint, dims: dict[str, int], source: str, hint: str) -> None:
-    """Refuses a checkpoint whose modalities' feature sizes differ from what `source` produces."""
-    wrong = {m.name: (m.dim, dims.get(m.name)) for m in checkpoint.config.modalities if dims.get(m.name) != m.dim}
-    if wrong:
-        detail = ", ".join(f"{m}: {d} features in the checkpoint, {e or 'none'} from {source}" for m, (d, e) in wrong.items())
-        raise CheckpointError(f"this checkpoint does not fit {source} ({detail}); {hint}")
-
-
 def check_media_checkpoint(checkpoint: Checkpoint, fps: float) -> None:
     from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
@@ -110,9 +102,10 @@ def check_media_checkpoint(checkpoint: Checkpoint, fps: float) -> None:
 
 def check_demo_checkpoint(checkpoint: Checkpoint) -> None:
     from qamoe.data.synthetic import RECIPES  # noqa: PLC0415
+    from qamoe.extractors.spec import check_sizes  # noqa: PLC0415
 
-    check_dims(checkpoint, {m: r.dim for m, r in RECIPES.items()}, "the simulator",
-               "--demo needs a checkpoint trained on the simulator (qamoe-train with no options)")
+    check_sizes(checkpoint, {m: r.dim for m, r in RECIPES.items()}, "the simulator",
+                "--demo needs a checkpoint trained on the simulator (qamoe-train with no options)")
 
 
 class Session:

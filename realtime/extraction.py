@@ -150,17 +150,25 @@ def media_processors(spec: FeatureSpec | None = None, *, video: bool = True, aud
     spec = spec if spec is not None else FeatureSpec()
     quiet_native_logs()
     processors: list[Any] = []
+    if spec.openface_dir:
+        raise ValueError("OpenFace features come from CSV files of a recording, not from a live camera")
     if video:
-        processors.append(VisionProcessor(fps=spec.fps, dim=spec.dims["vision"]))
+        from qamoe.extractors.vision import FaceFeatures  # noqa: PLC0415 - heavy import
+
+        face = FaceFeatures(fps=spec.fps, detector=spec.face_detector, expression=True)  # the expression is shown either way
+        processors.append(VisionProcessor(face, dim=spec.dims["vision"]))
     if audio:
         from qamoe.extractors.asr import make_recognizer  # noqa: PLC0415
+        from qamoe.extractors.gated_audio import GatedAudio  # noqa: PLC0415
+        from qamoe.extractors.text import TextEmbedder  # noqa: PLC0415
 
         track = None
         if spec.voice:
             from qamoe.extractors.voice import VoiceEmotion, VoiceTrack  # noqa: PLC0415
 
             track = VoiceTrack(VoiceEmotion())
-        processors += [AudioProcessor(voice=track), SpeechProcessor(make_recognizer(spec.asr), voice=track)]
+        processors += [AudioProcessor(GatedAudio(gate=spec.audio_gate), voice=track),
+                       SpeechProcessor(make_recognizer(spec.asr), TextEmbedder(spec.text_backend), voice=track)]
     return processors
 
 

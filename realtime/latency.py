@@ -14,7 +14,7 @@ the replay driver hands it over in a replay (for `--fast` replay the capture-bas
 processing only). A word's capture instant is when the audio chunk holding its end arrived.
 
 `LatencyTracker.summary()` gives median, p95 and p99 of the last `keep` values of every stage
-(`video/e2e`, `word/asr`, ...); `Update.latency_pct` carries it to the UI footer and the JSONL.
+(`video/e2e`, `word/asr`, ...); `Update.telemetry.latency_pct` (the run log's `latency_pct`) carries it to the UI footer and the JSONL.
 The screen stage (update handed to the UI -> drawn) is measured by the dashboard itself.
 """
 

@@ -76,19 +76,19 @@ class UpdateTrigger:
 
 class Pipeline:
     def __init__(self, engine: InferenceEngine, stage: FeatureStage, window: WindowConfig | None = None, *,
-                 board: SourceBoard | None = None, trigger: UpdateTrigger | None = None,
-                 monitor: Monitor | None = None) -> None:
+                 board: SourceBoard | None = None, trigger: UpdateTrigger, monitor: Monitor) -> None:
         """board: the session's sources (None: none, e.g. a test feeding the stage itself); a modality
         whose stream's source is down reads as missing for that reason. trigger, monitor: the store's
-        listeners and the stage's observer (`build` wires them); without them updates come on the
-        floor rate only and the telemetry has no traced latencies."""
+        listeners and the stage's observer, which must be wired into them already (`build` does)."""
+        if trigger.stored not in stage.store.listeners or monitor not in stage.observers:
+            raise ValueError("the store must tell the trigger and the stage the monitor: build with Pipeline.build")
         self.engine = engine
         self.stage = stage
         self.store = stage.store
         self.window = window or WindowConfig()
         self.board = board if board is not None else SourceBoard()
-        self.trigger = trigger if trigger is not None else UpdateTrigger()
-        self.monitor = monitor if monitor is not None else Monitor()
+        self.trigger = trigger
+        self.monitor = monitor
         self.subscribers: list[Callable[[Update], None]] = []
         self.seq = 0
         self.latest: Update | None = None
@@ -98,7 +98,8 @@ class Pipeline:
               board: SourceBoard | None = None, monitor: Monitor | None = None, **store_options) -> Pipeline:
         """The pipeline over a fresh store of the engine's modalities, every part wired as it is made."""
         trigger, monitor = UpdateTrigger(), monitor if monitor is not None else Monitor()
-        store = FeatureStore(engine.modalities, listeners=(trigger.stored, monitor.stored), **store_options)
+        # the monitor first: it notes when an item was stored before the trigger can wake an update
+        store = FeatureStore(engine.modalities, listeners=(monitor.stored, trigger.stored), **store_options)
         stage = FeatureStage(store, list(processors), observers=(monitor,))
         return cls(engine, stage, window, board=board, trigger=trigger, monitor=monitor)
 

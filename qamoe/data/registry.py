@@ -9,7 +9,7 @@
               trained and scored as classification (accuracy, weighted F1)
   ravdess     real voices (RAVDESS speech, FLAC) through the project's audio extractor, OpenFace
               action units, statement or ASR text; folds by actor; the features are built beforehand
-              (python -m qamoe.extractors.datasets.ravdess); `options` (qamoe/data/ravdess.py):
+              (python -m qamoe.extractors.datasets.ravdess); `options` (qamoe/data/ravdess/):
               task, text, folds, all_clips, audio_snr, noise_kind, noise_seed, snr_splits, train_snrs, cache
 """
 

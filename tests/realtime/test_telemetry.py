@@ -81,3 +81,19 @@ def test_an_update_and_its_telemetry_round_trip_through_the_run_log(make_pipelin
     back = Update.from_json(line)
     assert back.to_json() == line
     assert back.telemetry.dropped == update.telemetry.dropped and back.modalities.keys() == update.modalities.keys()
+
+
+def test_a_pipeline_whose_parts_were_not_wired_is_refused(sim_checkpoint):
+    """Built by hand without its trigger and monitor in the store and stage, a pipeline would never
+    update on events and would trace nothing: refused, with the way to build it."""
+    import pytest
+
+    from qamoe.inference import InferenceEngine
+    from qamoe.realtime.pipeline import Pipeline, UpdateTrigger
+
+    engine = InferenceEngine(sim_checkpoint)
+    stage = FeatureStage(FeatureStore(engine.modalities))
+    with pytest.raises(ValueError, match="Pipeline.build"):
+        Pipeline(engine, stage, trigger=UpdateTrigger(), monitor=Monitor())
+    built = Pipeline.build(engine)
+    assert built.store.listeners[0] == built.monitor.stored  # the monitor notes the time before an update can wake

@@ -16,7 +16,7 @@ from qamoe.evaluate import MIXTURE_MAX, predict_mixture, predict_split, sigma_re
 from qamoe.train import TrainConfig, model_config_for, train_model
 
 SIZES = {"train": 64, "valid": 24, "test": 40}
-DOCS = Path(__file__).resolve().parents[1] / "docs"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
 PUBLISHED = sorted(p for p in DOCS.glob("*-report/**/*.json") if "protocol" in json.loads(p.read_text()))
 
 
