@@ -77,10 +77,9 @@ def _init_worker(config: dict, threads: int, *, keep_error: bool = False) -> Non
 
     torch.set_num_threads(threads)
     from qamoe.extractors.clip import ClipExtractor  # noqa: PLC0415
-    from qamoe.extractors.spec import FeatureSpec  # noqa: PLC0415
 
     try:
-        _EXTRACTOR = ClipExtractor(FeatureSpec(**config))
+        _EXTRACTOR = ClipExtractor(**config)  # the FeatureSpec's settings (`spec.settings()`): picklable for workers
     except Exception as exc:  # noqa: BLE001
         if not keep_error:
             raise
