@@ -56,7 +56,8 @@ def main() -> None:
     torch.set_num_threads(1)
     from qamoe.extractors.decode import MediaReader
     from qamoe.extractors.expression import FER_TO_NET, ExpressionNet
-    from qamoe.extractors.vision import FaceFeatures, fer_face_features
+    from qamoe.extractors.still_face import fer_face_features
+    from qamoe.extractors.vision import FaceFeatures
 
     media = Path(subprocess.run(["bash", str(ROOT / "scripts" / "fetch_test_media.sh")], capture_output=True, text=True, check=True).stdout.strip())
     frames = list(MediaReader(media / "WolfgangLanger_Pexels.mp4").video(0, args.seconds))

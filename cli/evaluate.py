@@ -28,7 +28,8 @@ from qamoe.distributed import resolve_device
 from qamoe.evaluate import predict_split, sigma_ref_tensors
 from qamoe.harness.experiments import check_reads, dataset_for, evaluation_split, load_models, run_evaluation
 from qamoe.files import atomic_write_json
-from qamoe.harness.protocols import PROTOCOLS, ProtocolPayload
+from qamoe.harness.protocols import PROTOCOLS
+from qamoe.harness.records import ProtocolPayload
 from qamoe.variance_scale import VarianceScale
 
 

@@ -35,7 +35,8 @@ from qamoe.evaluate import sigma_ref_tensors
 from qamoe.harness.experiments import (GROUPS, TrainedModel, checkpoint_dir, evaluation_split, load_models, run_evaluation,
                                train_variants, variant)
 from qamoe.files import atomic_write_json, atomic_write_text
-from qamoe.harness.protocols import PROTOCOLS, ProtocolPayload, aggregate_results, missing
+from qamoe.harness.protocols import PROTOCOLS, missing
+from qamoe.harness.records import ProtocolPayload, aggregate_results
 from qamoe.harness.report import fmt, markdown_table, rich_tables
 from qamoe.train import TrainConfig
 

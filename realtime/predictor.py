@@ -18,8 +18,8 @@ stored variance scale (`extra["uncertainty"]`).
 Faces: the vision extractor always runs the expression network (`Prediction.expression`: the face's
 expression probabilities, mean over its face frames); the model reads the first 20 values of each
 frame (geometry) or all 27 (+ the expression log-probabilities), as its vision size says. A still
-image is one frame (`vision.still_image_features`: a small square picture is taken for a tight face
-crop and padded like FER2013 faces) repeated `vision.STILL_FACE_FRAMES` times.
+image is one frame (`still_face.still_image_features`: a small square picture is taken for a tight face
+crop and padded like FER2013 faces) repeated `still_face.STILL_FACE_FRAMES` times.
 """
 
 from __future__ import annotations
@@ -256,7 +256,8 @@ class Predictor:
 
     def _image_features(self, image) -> tuple[np.ndarray, str | None, dict[str, float]]:
         """A still face -> ((STILL_FACE_FRAMES, d) repeated frame or (0, d), why missing, expression)."""
-        from qamoe.extractors.vision import expression_of, still_face_window, still_image_features  # noqa: PLC0415
+        from qamoe.extractors.still_face import still_face_window, still_image_features  # noqa: PLC0415
+        from qamoe.extractors.vision import expression_of  # noqa: PLC0415
 
         dim = self.dims.get("vision", GEOMETRY_DIM)
         frame = still_image_features(image)

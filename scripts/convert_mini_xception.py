@@ -257,7 +257,8 @@ def check(layers, weights, model, report: dict) -> None:
 
 def measure_crop(n: int = 1000) -> None:
     """Where the face mesh finds the outer eye corners in FER2013's 48 px crops (padded 2x, upscaled)."""
-    from qamoe.extractors.vision import FaceFeatures, fer_canvas, R_EYE_OUT, L_EYE_OUT  # noqa: PLC0415
+    from qamoe.extractors.still_face import fer_canvas
+    from qamoe.extractors.vision import FaceFeatures, R_EYE_OUT, L_EYE_OUT  # noqa: PLC0415
 
     images, _ = fer_faces(n, seed=2)
     faces = FaceFeatures(detector=False, static_images=True)

@@ -13,7 +13,7 @@ python -m qamoe.cli.experiment baselines --seeds 1111,1112,1113 --epochs 10 --ru
 python -m qamoe.cli.experiment ablations --seeds 1111,1112,1113 --epochs 10 --runs runs/bench --out docs/simulator-report/ablations
 python -m qamoe.cli.experiment training --seeds 1111,1112,1113 --epochs 10 --runs runs/bench --out docs/simulator-report/training
 # 4. the claims table
-python -m qamoe.harness.report claims docs/simulator-report > docs/simulator-report/CLAIMS.md
+python -m qamoe.harness.claims docs/simulator-report > docs/simulator-report/CLAIMS.md
 # 5. extras: the lead's 30-epoch QA-MoE checkpoints runs/spectrum and runs/clean (qamoe-train, seed 1111,
 #    30 epochs, spectrum and clean training; the same model config as runs/bench/qamoe), and the random
 #    missing protocol retrained per rate (Lian et al.), one seed

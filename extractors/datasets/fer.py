@@ -1,6 +1,6 @@
 """Builds the FER2013 face-feature cache that `qamoe.data.fer.load_part` reads.
 
-Features: `qamoe.extractors.vision.fer_face_features` with `FaceFeatures(expression=True,
+Features: `qamoe.extractors.still_face.fer_face_features` with `FaceFeatures(expression=True,
 static_images=True)` - the canvas (pad 2x with the edge colour, 192 px) and analysis
 `Predictor.predict(image=...)` uses (27 values: geometry + expression). Faces where the mesh finds no
 face are stored with found = False (vision-missing).
@@ -29,7 +29,8 @@ import numpy as np
 
 from qamoe.data.fer import default_cache, default_data, read_fer, split_indices
 from qamoe.dataset import DataError
-from qamoe.extractors.vision import FaceFeatures, fer_face_features
+from qamoe.extractors.still_face import fer_face_features
+from qamoe.extractors.vision import FaceFeatures
 from qamoe.files import atomic_write_json, atomic_write_npz
 
 DEGRADATIONS = {  # kind -> the two levels (mild, strong)

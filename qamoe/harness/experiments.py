@@ -25,7 +25,8 @@ from qamoe.dataset import MultimodalDataset
 from qamoe.distributed import resolve_device
 from qamoe.evaluate import sigma_ref_tensors
 from qamoe.files import atomic_write_json, atomic_write_text
-from qamoe.harness.protocols import PROTOCOLS, ModelResults, ProtocolPayload, run_protocol
+from qamoe.harness.protocols import PROTOCOLS, run_protocol
+from qamoe.harness.records import ModelResults, ProtocolPayload
 from qamoe.tensors import TensorSplit
 from qamoe.train import TrainConfig, model_config_for, train_model
 

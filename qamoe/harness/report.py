@@ -20,13 +20,13 @@ from typing import NamedTuple
 from rich.table import Table
 
 from qamoe.files import atomic_write_text
-from qamoe.harness.protocols import (GridResult, ProtocolIIIResult, ProtocolIIResult, ProtocolIMissingResult,
-                             ProtocolISubsetsResult, ProtocolPayload, ProtocolResult, Spread)
+from qamoe.harness.records import (GridResult, ProtocolIIIResult, ProtocolIIResult, ProtocolIMissingResult,
+                                   ProtocolISubsetsResult, ProtocolPayload, ProtocolResult, Spread)
 
 PERCENT = {"Has0_acc_2", "Has0_F1_score", "Non0_acc_2", "Non0_F1_score", "Mult_acc_5", "Mult_acc_7", "Acc", "F1_score"}
 
 
-def _num(value: Spread | float | None) -> tuple[float, float | None]:
+def mean_std(value: Spread | float | None) -> tuple[float, float | None]:
     """(mean, std) of an aggregated number; std None for a single seed or a plain number."""
     if isinstance(value, Spread):
         return value.mean, value.std if len(value.values) > 1 else None
@@ -37,7 +37,7 @@ def _num(value: Spread | float | None) -> tuple[float, float | None]:
 
 def fmt(value, key: str = "", digits: int | None = None) -> str:
     """'mean ± std' (or the single value): accuracies and F1 in percent, others with 3 decimals."""
-    mean, std = _num(value)
+    mean, std = mean_std(value)
     if math.isnan(mean):
         return "n/a"
     scale, d = (100.0, 1) if key in PERCENT else (1.0, 3)
@@ -66,7 +66,7 @@ class TaskKeys(NamedTuple):
     mae: str | None
 
 
-def _task_keys(payload: ProtocolPayload) -> TaskKeys:
+def task_keys(payload: ProtocolPayload) -> TaskKeys:
     """The headline keys of the task the payload's first model reports."""
     first = next(iter(payload.models.values()), None)
     if first is not None and "Acc" in _metric_names(first.aggregate):
@@ -87,7 +87,7 @@ def _condition_tables(payload: ProtocolPayload, *, title: str, condition: str,
     mean r_m per condition of every model that has a reliability score."""
     labels = list(payload.models)
     aggs = {m: payload.models[m].aggregate for m in labels}
-    cols = columns(_task_keys(payload))
+    cols = columns(task_keys(payload))
     first = aggs[labels[0]].conditions
     header = [condition, *labels]
     rows = [[cond, *(_pair(aggs[m].conditions[cond].metrics, *cols) for m in labels)] for cond in first]
@@ -97,7 +97,7 @@ def _condition_tables(payload: ProtocolPayload, *, title: str, condition: str,
         for k in cols:
             if not k:
                 continue
-            values = [_num(aggs[m].conditions[c].metrics[k])[0] for c in first]
+            values = [mean_std(aggs[m].conditions[c].metrics[k])[0] for c in first]
             per_key.append(fmt(sum(values) / len(values), k))
         avg.append(" / ".join(per_key))
     rows.append(["Avg.", *avg])
@@ -105,7 +105,7 @@ def _condition_tables(payload: ProtocolPayload, *, title: str, condition: str,
     tables = [(f"{title}: {unit}", header, rows)]
     for m in labels:
         conds = aggs[m].conditions
-        means = [[_num(v)[0] for v in conds[c].mean_reliability.values()] for c in first]
+        means = [[mean_std(v)[0] for v in conds[c].mean_reliability.values()] for c in first]
         if all(abs(v - 1.0) < 1e-9 for row_ in means for v in row_):
             continue
         names = list(conds[next(iter(first))].mean_reliability)
@@ -125,7 +125,7 @@ def _mixture_tables(payload: ProtocolPayload, *, title: str) -> list[TableRows]:
 
 
 def _grid_tables(payload: ProtocolPayload, *, title: str) -> list[TableRows]:
-    key = _task_keys(payload).acc7
+    key = task_keys(payload).acc7
     tables = []
     for m, model in payload.models.items():
         first = model.per_seed[0]
@@ -139,7 +139,7 @@ def _grid_tables(payload: ProtocolPayload, *, title: str) -> list[TableRows]:
 
 def _grid_markdown(payload: ProtocolPayload, out: Path) -> list[str]:
     """The grid's summary table and one heatmap PNG per model (written beside REPORT.md)."""
-    key = _task_keys(payload).acc7
+    key = task_keys(payload).acc7
     parts = ["Summary (" + key + " in %, mean over seeds):", ""]
     parts += [markdown_table(["model", "clean", "λ=0.3, η=0.2", "λ=0.7, η=0.7", "grid mean",
                               "largest step between neighbours", "MAE clean → worst"], grid_summary(payload)), ""]
@@ -169,9 +169,9 @@ def _reliability_tables(payload: ProtocolPayload, *, title: str) -> list[TableRo
             continue
 
         def bins_row(label, bins, flags, m=m):
-            cells = [f"{fmt(b.error)} (n={int(round(_num(b.count)[0]))})" for b in bins]
+            cells = [f"{fmt(b.error)} (n={int(round(mean_std(b.count)[0]))})" for b in bins]
             if "quintiles" in label:  # the columns are equal-count bins here: show each one's r range
-                cells = [f"{c}, r {_num(b.range[0])[0]:.3f}–{_num(b.range[1])[0]:.3f}" for c, b in zip(cells, bins)]
+                cells = [f"{c}, r {mean_std(b.range[0])[0]:.3f}–{mean_std(b.range[1])[0]:.3f}" for c, b in zip(cells, bins)]
             return [m, label, *cells, "yes" if all(flags) else ("no" if any(f is False for f in flags) else "n/a")]
 
         agg = aggs[m]
@@ -195,11 +195,11 @@ def _efficiency_tables(payload: ProtocolPayload, *, title: str) -> list[TableRow
     for m, a in aggs.items():
         peak_at = "16" if "16" in a.batches else sizes[-1]
         rows.append([
-            m, fmt(_num(a.total_parameters)[0] / 1e6, digits=3), fmt(_num(a.active_parameters)[0] / 1e6, digits=3),
-            fmt(_num(a.gflops_per_sample)[0], digits=4),
-            *(fmt(_num(a.batches[s].latency_ms)[0], digits=2) for s in sizes),
-            *(fmt(_num(a.batches[s].throughput_per_s)[0], digits=0) for s in sizes),
-            fmt(_num(a.batches[peak_at].peak_memory_mb)[0], digits=1),
+            m, fmt(mean_std(a.total_parameters)[0] / 1e6, digits=3), fmt(mean_std(a.active_parameters)[0] / 1e6, digits=3),
+            fmt(mean_std(a.gflops_per_sample)[0], digits=4),
+            *(fmt(mean_std(a.batches[s].latency_ms)[0], digits=2) for s in sizes),
+            *(fmt(mean_std(a.batches[s].throughput_per_s)[0], digits=0) for s in sizes),
+            fmt(mean_std(a.batches[peak_at].peak_memory_mb)[0], digits=1),
         ])
     first = next(iter(payload.models.values())).per_seed[0]
     return [(f"{title} on {first.device}, {first.threads} thread(s)", header, rows)]
@@ -272,8 +272,8 @@ def heatmap(payload: ProtocolPayload, label: str, path: str | Path, key: str | N
     import numpy as np
 
     model = payload.models[label]
-    key = key or _task_keys(payload).acc7
-    grid = np.array([[_num(v)[0] for v in row] for row in model.aggregate.metrics[key]])
+    key = key or task_keys(payload).acc7
+    grid = np.array([[mean_std(v)[0] for v in row] for row in model.aggregate.metrics[key]])
     noise, missing = model.per_seed[0].noise, model.per_seed[0].missing
     scale = 100.0 if key in PERCENT else 1.0
     fig, ax = plt.subplots(figsize=(6.4, 5.2))
@@ -306,13 +306,13 @@ def grid_summary(payload: ProtocolPayload) -> list[list[str]]:
     neighbouring cells (a cliff shows as a large step; graceful degradation as small ones)."""
     import numpy as np
 
-    key = _task_keys(payload).acc7
+    key = task_keys(payload).acc7
     rows = []
     for label, model in payload.models.items():
         metrics = model.aggregate.metrics
-        grid = np.array([[_num(v)[0] for v in row] for row in metrics[key]]) * 100
+        grid = np.array([[mean_std(v)[0] for v in row] for row in metrics[key]]) * 100
         steps = np.concatenate([np.abs(np.diff(grid, axis=0)).ravel(), np.abs(np.diff(grid, axis=1)).ravel()])
-        mae = np.array([[_num(v)[0] for v in row] for row in metrics["MAE"]]) if "MAE" in metrics else None
+        mae = np.array([[mean_std(v)[0] for v in row] for row in metrics["MAE"]]) if "MAE" in metrics else None
         rows.append([label, f"{grid[0, 0]:.1f}", f"{grid[2, 3]:.1f}", f"{grid[-1, -1]:.1f}", f"{grid.mean():.1f}",
                      f"{steps.max():.1f}", f"{mae[0, 0]:.3f} → {mae[-1, -1]:.3f}" if mae is not None else "n/a"])
     return rows
@@ -339,113 +339,8 @@ def write_markdown(payloads: dict[str, ProtocolPayload], out: str | Path, *, tit
     return path
 
 
-# ---- the paper's claims, checked against the JSON results of a report folder ----
-
-
 def load_payload(path: str | Path) -> ProtocolPayload:
     """A PROTOCOL.json written by `ProtocolPayload.to_dict()`, read back into the typed records."""
     import json
 
     return ProtocolPayload.from_dict(json.loads(Path(path).read_text()))
-
-
-def _load(path: Path) -> ProtocolPayload | None:
-    return load_payload(path) if path.exists() else None
-
-
-def _metric(payload: ProtocolPayload, label: str, key: str) -> tuple[float, float | None]:
-    return _num(payload.models[label].aggregate.metrics[key])
-
-
-def claims(report_dir: str | Path, reference: str = "qamoe") -> str:
-    """A Markdown section stating, with the numbers, whether each claim of the paper holds in the
-    results under `report_dir` (the baselines report, plus ablations/ and training/ beside it)."""
-    import numpy as np
-
-    root = Path(report_dir)
-    lines = ["## The paper's claims on these results", "",
-             "| claim (paper) | result here | holds? |", "|---|---|---|"]
-
-    def row(claim, result, holds, note=""):
-        verdict = ("n/a" if holds is None else ("**yes**" if holds else "**no**")) + (f" ({note})" if note else "")
-        lines.append(f"| {claim} | {result} | {verdict} |")
-
-    rel = _load(root / "reliability.json")
-    if rel and reference in rel.models:
-        agg = rel.models[reference].aggregate
-        per_seed = rel.models[reference].per_seed
-        rho, _ = _num(agg.pooled.spearman_rho)
-        mods = ", ".join(f"{m} {fmt(v.spearman_rho, digits=2)}" for m, v in agg.modalities.items())
-        present = ", ".join(f"{m} {fmt(v.spearman_rho_present_only, digits=2)}" for m, v in agg.modalities.items())
-        row("Spearman ρ(r_m, degradation) ≤ −0.8 (paper: −0.87)",
-            f"pooled {fmt(agg.pooled.spearman_rho, digits=3)}; per modality {mods}; "
-            f"among present modalities only (ρ against λ) {present}", bool(rho <= -0.8))
-        fixed = [r.sample_error_falls_monotonically for r in per_seed]
-        occupied = [sum(1 for b in r.sample_bins if b.count) for r in per_seed]
-        bins = " → ".join(f"{fmt(b.error)} (n={int(round(_num(b.count)[0]))})" for b in agg.sample_bins)
-        row("MAE falls monotonically across the five r_m bins [0,0.2) … [0.8,1.0] (paper: 1.42 → 0.58)",
-            f"bins of the mean r over modalities: {bins}; occupied bins per seed {occupied}; "
-            f"r spans {fmt(agg.r_range[0], digits=3)} to {fmt(agg.r_range[1], digits=3)}",
-            bool(all(f is True for f in fixed)),  # fewer than two occupied bins cannot show a fall
-            f"only {min(occupied)} of 5 bins occupied" if min(occupied) < 5 else "")
-        quint = [r.quintile_error_falls_monotonically for r in per_seed]
-        qbins = " → ".join(fmt(b.error) for b in agg.sample_quintiles)
-        row("(supplementary) MAE falls across quintiles of the mean r", f"{qbins} (per seed monotone: {quint})",
-            all(q is True for q in quint))
-    grid = _load(root / "grid.json")
-    if grid and reference in grid.models:
-        key = _task_keys(grid).acc7
-        parts, drops = [], {}
-        for label, model in grid.models.items():
-            g = np.array([[_num(v)[0] for v in r] for r in model.aggregate.metrics[key]]) * 100
-            steps = np.concatenate([np.abs(np.diff(g, axis=0)).ravel(), np.abs(np.diff(g, axis=1)).ravel()])
-            drops[label] = g[0, 0] - g[2, 3]
-            parts.append(f"{label}: clean {g[0, 0]:.1f}, (λ=0.3, η=0.2) {g[2, 3]:.1f} (drop {drops[label]:.1f}), "
-                         f"worst {g[-1, -1]:.1f}, largest neighbour step {steps.max():.1f}")
-        ref_steps = None
-        g = np.array([[_num(v)[0] for v in r] for r in grid.models[reference].aggregate.metrics[key]]) * 100
-        ref_steps = np.concatenate([np.abs(np.diff(g, axis=0)).ravel(), np.abs(np.diff(g, axis=1)).ravel()]).max()
-        others = [d for label, d in drops.items() if label != reference]
-        holds = bool(ref_steps <= 5.0 and (not others or drops[reference] <= min(others)))
-        row(f"graceful degradation over the λ×η grid ({key}, %): no step > 5 points between neighbouring "
-            f"cells, and a smaller drop at (λ=0.3, η=0.2) than every baseline",
-            "; ".join(parts), holds)
-    mix = _load(root / "mixture.json")
-    if mix and reference in mix.models:
-        ref_mae = _metric(mix, reference, "MAE")[0]
-        others = {label: _metric(mix, label, "MAE")[0] for label in mix.models if label != reference}
-        result = "; ".join(f"{label} {fmt(m.aggregate.metrics['MAE'], 'MAE')} MAE / "
-                           f"{fmt(m.aggregate.metrics['Mult_acc_7'], 'Mult_acc_7')} Acc-7"
-                           for label, m in mix.models.items())
-        row("QA-MoE ahead of the baselines on the stochastic mixture (lowest MAE)", result,
-            bool(all(ref_mae < v for v in others.values())) if others else None)
-    train = _load(root / "training" / "mixture.json")
-    if train and reference in train.models and f"{reference}-clean" in train.models:
-        clean = f"{reference}-clean"
-        a, b = _metric(train, reference, "MAE")[0], _metric(train, clean, "MAE")[0]
-        a7, b7 = _metric(train, reference, "Mult_acc_7")[0], _metric(train, clean, "Mult_acc_7")[0]
-        row("spectrum-trained QA-MoE ahead of the clean-trained one under the mixture",
-            f"spectrum MAE {fmt(train.models[reference].aggregate.metrics['MAE'], 'MAE')}, Acc-7 {a7 * 100:.1f}; "
-            f"clean MAE {fmt(train.models[clean].aggregate.metrics['MAE'], 'MAE')}, Acc-7 {b7 * 100:.1f} "
-            f"({len(train.models[reference].seeds)} seed(s))", bool(a < b and a7 >= b7))
-    abl = _load(root / "ablations" / "mixture.json")
-    if abl and reference in abl.models:
-        ref_mae, ref7 = _metric(abl, reference, "MAE")[0], _metric(abl, reference, "Mult_acc_7")[0]
-        for label in abl.models:
-            if label == reference:
-                continue
-            mae, acc7 = _metric(abl, label, "MAE")[0], _metric(abl, label, "Mult_acc_7")[0]
-            row(f"ablation {label} worse than the full model (mixture)",
-                f"MAE {fmt(abl.models[label].aggregate.metrics['MAE'], 'MAE')} vs "
-                f"{fmt(abl.models[reference].aggregate.metrics['MAE'], 'MAE')}; "
-                f"Acc-7 {acc7 * 100:.1f} vs {ref7 * 100:.1f} "
-                f"({len(abl.models[label].seeds)} seed(s))", bool(mae > ref_mae))
-    return "\n".join(lines) + "\n"
-
-
-if __name__ == "__main__":
-    import sys
-
-    if len(sys.argv) != 3 or sys.argv[1] != "claims":
-        raise SystemExit("usage: python -m qamoe.harness.report claims REPORT_DIR")
-    print(claims(sys.argv[2]))

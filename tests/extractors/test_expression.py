@@ -157,7 +157,8 @@ def test_fer_faces_through_the_face_mesh(fer):
     (96 % of 1,000 measured), and the expression read off the mesh-aligned crop mostly agrees with the label."""
     need_module("mediapipe")
     from qamoe.extractors.expression import FER_TO_NET
-    from qamoe.extractors.vision import FaceFeatures, fer_face_features
+    from qamoe.extractors.still_face import fer_face_features
+    from qamoe.extractors.vision import FaceFeatures
 
     images, labels = fer
     faces = FaceFeatures(expression=True, static_images=True)
@@ -234,7 +235,8 @@ def test_degraded_fer_faces_lose_the_face_or_its_expression(fer):
     sigma 4 px at 192 px; mean top probability 0.76 clean, 0.43 at 15 % brightness)."""
     need_module("mediapipe")
     cv2 = need_module("cv2")
-    from qamoe.extractors.vision import FaceFeatures, fer_face_batch
+    from qamoe.extractors.still_face import fer_face_batch
+    from qamoe.extractors.vision import FaceFeatures
 
     images, _ = fer
     idx = np.random.default_rng(4).choice(len(images), 60, replace=False)

@@ -104,7 +104,7 @@ def test_a_16_bit_grey_png_is_read_as_its_picture_not_as_white(tmp_path):
     """Issue 20, class 7: Pillow's convert("RGB") clipped 16-bit grey to 255 (99.997 % white)."""
     from PIL import Image
 
-    from qamoe.extractors.vision import as_rgb
+    from qamoe.extractors.still_face import as_rgb
 
     ramp = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
     Image.fromarray(ramp).save(tmp_path / "grey16.png")
@@ -117,7 +117,7 @@ def test_a_16_bit_grey_png_is_read_as_its_picture_not_as_white(tmp_path):
 def test_a_huge_image_is_refused_before_it_is_decoded(tmp_path, monkeypatch):
     from PIL import Image
 
-    import qamoe.extractors.vision as vision
+    import qamoe.extractors.still_face as vision
 
     Image.new("L", (3000, 2000)).save(tmp_path / "big.png")
     monkeypatch.setattr(vision, "MAX_IMAGE_PIXELS", 1_000_000)

@@ -9,7 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from qamoe.harness import efficiency as E
 from qamoe.harness import protocols as P
+from qamoe.harness import records as R
 from qamoe.data.synthetic import make_synthetic
 from qamoe.tensors import TensorSplit
 from qamoe.evaluate import MIXTURE_MAX, predict_mixture, predict_split, sigma_ref_tensors
@@ -118,23 +120,23 @@ def test_binning_spearman_and_monotonicity_helpers():
 
 def test_efficiency_counts_active_experts_and_flops(setup):
     checkpoints, split, _ = setup
-    q = P.efficiency(checkpoints["qamoe"], split, batch_sizes=(1, 4), repeats=2)
+    q = E.efficiency(checkpoints["qamoe"], split, batch_sizes=(1, 4), repeats=2)
     assert q.active_parameters < q.total_parameters
     assert q.flops_per_sample > 0 and set(q.batches) == {"1", "4"}
     assert all(b.latency_ms > 0 and b.peak_memory_mb > 0 for b in q.batches.values())
-    lf = P.efficiency(checkpoints["late-fusion"], split, batch_sizes=(2,), repeats=1)
+    lf = E.efficiency(checkpoints["late-fusion"], split, batch_sizes=(2,), repeats=1)
     assert lf.active_parameters == lf.total_parameters
 
 
 def test_aggregate_mean_and_std_over_seeds():
     a = {"m": {"MAE": 1.0, "grid": [[1.0, 2.0]]}, "flag": True, "name": "x"}
     b = {"m": {"MAE": 3.0, "grid": [[3.0, float("nan")]]}, "flag": True, "name": "x"}
-    agg = P.aggregate([a, b])
+    agg = R.aggregate([a, b])
     assert agg["m"]["MAE"] == {"mean": 2.0, "std": 1.0, "values": [1.0, 3.0]}
     assert agg["m"]["grid"][0][0]["mean"] == 2.0
     assert agg["m"]["grid"][0][1]["mean"] == 2.0  # NaN ignored
     assert agg["flag"] is True and agg["name"] == "x"
-    assert P.mean_of(agg["m"]["MAE"]) == 2.0 and P.mean_of(4.0) == 4.0
+    assert R.mean_of(agg["m"]["MAE"]) == 2.0 and R.mean_of(4.0) == 4.0
 
 
 def test_unknown_protocol_is_refused(setup):
@@ -174,7 +176,7 @@ def test_results_write_the_json_keys_of_the_published_reports(every_result):
     reports and the claims read from those files stay valid."""
     for name in P.PROTOCOLS:
         result = every_result[name]
-        assert isinstance(result, P.ProtocolResult) and result.name == name
+        assert isinstance(result, R.ProtocolResult) and result.name == name
         published = json.loads((DOCS / "simulator-report" / f"{name}.json").read_text())
         assert _key_tree(result.to_dict()) == _key_tree(published["models"]["qamoe"]["per_seed"][0]), name
         assert result.to_dict()["protocol"] == name
@@ -205,24 +207,24 @@ def assert_same(a, b, path="") -> None:
 def test_every_result_reads_back_what_it_writes(every_result):
     for name, result in every_result.items():
         written = json.loads(json.dumps(result.to_dict()))  # through JSON text, as PROTOCOL.json holds it
-        assert_same(P.ProtocolResult.from_dict(written), result)
+        assert_same(R.ProtocolResult.from_dict(written), result)
         assert_same(type(result).from_dict(written), result)
     clean = every_result["mixture"]  # no NaN: plain equality holds too
-    assert P.ProtocolResult.from_dict(json.loads(json.dumps(clean.to_dict()))) == clean
+    assert R.ProtocolResult.from_dict(json.loads(json.dumps(clean.to_dict()))) == clean
 
 
 def test_from_dict_refuses_what_to_dict_does_not_write(every_result):
     written = every_result["mixture"].to_dict()
     with pytest.raises(ValueError, match="GridResult cannot read a result of protocol 'mixture'"):
-        P.GridResult.from_dict(written)
+        R.GridResult.from_dict(written)
     with pytest.raises(ValueError, match="cannot read a result of protocol 'telepathy'"):
-        P.ProtocolResult.from_dict({**written, "protocol": "telepathy"})
+        R.ProtocolResult.from_dict({**written, "protocol": "telepathy"})
     with pytest.raises(ValueError, match=r"unknown fields \['typo'\], missing fields \['clean_metrics'\]"):
-        P.ProtocolResult.from_dict({**{k: v for k, v in written.items() if k != "clean_metrics"}, "typo": 1})
+        R.ProtocolResult.from_dict({**{k: v for k, v in written.items() if k != "clean_metrics"}, "typo": 1})
     bins = every_result["reliability"].to_dict()
     bins["sample_bins"][0].pop("count")
     with pytest.raises(ValueError, match=r"ErrorBin: unknown fields \[\], missing fields \['count'\]"):
-        P.ProtocolResult.from_dict(bins)
+        R.ProtocolResult.from_dict(bins)
 
 
 @pytest.mark.parametrize("path", PUBLISHED, ids=lambda p: str(p.relative_to(DOCS)))
@@ -231,28 +233,29 @@ def test_published_payloads_read_back_into_typed_records(path):
     byte (the aggregate, recomputed from per_seed, included), and reads back from that again."""
     text = path.read_text()
     data = json.loads(text)
-    payload = P.ProtocolPayload.from_dict(data)
+    payload = R.ProtocolPayload.from_dict(data)
     assert json.dumps(payload.to_dict()) == json.dumps(data)
-    kind = P.RESULT_TYPES[data["protocol"]]
+    kind = R.RESULT_TYPES[data["protocol"]]
     for model in payload.models.values():
         assert all(type(r) is kind for r in model.per_seed)
         assert type(model.aggregate) is kind
-    assert_same(P.ProtocolPayload.from_dict(json.loads(json.dumps(payload.to_dict()))), payload)
+    assert_same(R.ProtocolPayload.from_dict(json.loads(json.dumps(payload.to_dict()))), payload)
 
 
 def test_published_reports_cover_every_protocol():
     assert {json.loads(p.read_text())["protocol"] for p in PUBLISHED} == set(P.PROTOCOLS)
     retrained = json.loads((DOCS / "simulator-report" / "missing-retrained" / "missing-retrained.json").read_text())
     for model in retrained["models"].values():  # that experiment writes the per-seed records and aggregate too
-        records = [P.ProtocolIMissingResult.from_dict(r) for r in model["per_seed"]]
+        records = [R.ProtocolIMissingResult.from_dict(r) for r in model["per_seed"]]
         assert [r.to_dict() for r in records] == model["per_seed"]
-        assert P.aggregate_results(records).to_dict() == model["aggregate"]
+        assert R.aggregate_results(records).to_dict() == model["aggregate"]
 
 
 def test_the_published_report_renders_from_its_json_files(tmp_path):
     """REPORT.md and CLAIMS.md of docs/simulator-report come out of its PROTOCOL.json files as
     published: the renderers read the typed records loaded from disk."""
-    from qamoe.harness.report import claims, load_payload, write_markdown
+    from qamoe.harness.claims import claims
+    from qamoe.harness.report import load_payload, write_markdown
 
     docs = DOCS / "simulator-report"
     payloads = {name: load_payload(docs / f"{name}.json") for name in P.PROTOCOLS}
@@ -265,19 +268,19 @@ def test_the_published_report_renders_from_its_json_files(tmp_path):
 def test_payload_aggregates_the_seeds_it_holds(setup):
     checkpoints, split, sigma_ref = setup
     per_seed = [P.mixture(checkpoints["qamoe"], split, sigma_ref, seed=s) for s in (0, 1)]
-    payload = P.ProtocolPayload("mixture", "synthetic", "test", 0, "test", {
-        "qamoe": P.ModelResults(["a", "b"], "qamoe", [1, 2], per_seed)})
+    payload = R.ProtocolPayload("mixture", "synthetic", "test", 0, "test", {
+        "qamoe": R.ModelResults(["a", "b"], "qamoe", [1, 2], per_seed)})
     written = payload.to_dict()
     assert list(written) == ["protocol", "dataset", "split", "eval_seed", "command", "models"]
     mae = written["models"]["qamoe"]["aggregate"]["metrics"]["MAE"]
     assert mae["values"] == [r.metrics["MAE"] for r in per_seed]
     agg = payload.models["qamoe"].aggregate  # the same record type, a Spread for every number
-    assert isinstance(agg, P.ProtocolIIIResult)
+    assert isinstance(agg, R.ProtocolIIIResult)
     values = [r.metrics["MAE"] for r in per_seed]
-    assert agg.metrics["MAE"] == P.Spread(float(np.mean(values)), float(np.std(values)), values)
-    assert agg.max_level == P.Spread(MIXTURE_MAX, 0.0, [MIXTURE_MAX, MIXTURE_MAX])
+    assert agg.metrics["MAE"] == R.Spread(float(np.mean(values)), float(np.std(values)), values)
+    assert agg.max_level == R.Spread(MIXTURE_MAX, 0.0, [MIXTURE_MAX, MIXTURE_MAX])
     with pytest.raises(ValueError, match="results of another protocol for \\['qamoe'\\]"):
-        P.ProtocolPayload("grid", "synthetic", "test", 0, "test", payload.models)
+        R.ProtocolPayload("grid", "synthetic", "test", 0, "test", payload.models)
 
 
 def test_every_protocol_has_a_renderer():
@@ -292,14 +295,14 @@ def test_every_protocol_has_a_renderer():
 
 @pytest.mark.parametrize("qamoe_mae, verdict", [(0.9, "**yes**"), (1.1, "**no**")])
 def test_the_mixture_claim_follows_the_numbers(tmp_path, qamoe_mae, verdict):
-    from qamoe.harness.report import claims
+    from qamoe.harness.claims import claims
 
     def model(label, mae):
-        result = P.ProtocolIIIResult(seed=0, max_level=MIXTURE_MAX, metrics={"MAE": mae, "Mult_acc_7": 0.3},
+        result = R.ProtocolIIIResult(seed=0, max_level=MIXTURE_MAX, metrics={"MAE": mae, "Mult_acc_7": 0.3},
                                      clean_metrics={"MAE": mae}, missing_share={})
-        return P.ModelResults([label], label, [1], [result])
+        return R.ModelResults([label], label, [1], [result])
 
-    payload = P.ProtocolPayload("mixture", "synthetic", "test", 0, "", {"qamoe": model("qamoe", qamoe_mae),
+    payload = R.ProtocolPayload("mixture", "synthetic", "test", 0, "", {"qamoe": model("qamoe", qamoe_mae),
                                                                          "mult": model("mult", 1.0)})
     (tmp_path / "mixture.json").write_text(json.dumps(payload.to_dict()))
     row = next(line for line in claims(tmp_path).splitlines() if "stochastic mixture" in line)

@@ -2,7 +2,7 @@
 expression: in the JSONL (`expression`) and in the TUI's vision row.
 
 The recording is made here from two real FER2013 faces (a happy- and an angry-labelled one), each
-padded 2x with its edge colour and upscaled as `vision.fer_canvas` does, 5 s each at 15 fps, H.264.
+padded 2x with its edge colour and upscaled as `still_face.fer_canvas` does, 5 s each at 15 fps, H.264.
 The shipped checkpoint reads geometry only (20 vision features): the expression is shown whatever
 the checkpoint reads. Whether the *sentiment* follows the face needs a checkpoint trained on the 27
 expression-aware features (issue 11's retrained default); that test runs once the shipped one does.
@@ -34,7 +34,7 @@ SECONDS, FPS = 5.0, 15  # long enough for the 4 s window to hold the frown alone
 @pytest.fixture(scope="module")
 def smile_then_frown(tmp_path_factory) -> Path:
     need_modules("av", "mediapipe", "cv2")
-    from qamoe.extractors.vision import fer_canvas
+    from qamoe.extractors.still_face import fer_canvas
 
     images, _ = fer2013_faces()
     faces = [images[SMILING], images[FROWNING]]

@@ -34,7 +34,7 @@ def fer_faces():
 def test_image_arrays_and_files_give_the_face(predictor, fer_faces, tmp_path):
     from PIL import Image
 
-    from qamoe.extractors.vision import STILL_FACE_FRAMES, fer_face_features, still_face_extractor, still_face_window
+    from qamoe.extractors.still_face import STILL_FACE_FRAMES, fer_face_features, still_face_extractor, still_face_window
 
     smile = predictor.predict(image=fer_faces[SMILING])
     frown = predictor.predict(image=fer_faces[FROWNING])
@@ -138,7 +138,7 @@ def test_a_video_of_a_face_reports_its_expression(predictor, fer_faces, tmp_path
     import av
     from fractions import Fraction
 
-    from qamoe.extractors.vision import fer_canvas
+    from qamoe.extractors.still_face import fer_canvas
 
     path = tmp_path / "smiling.mp4"
     canvas, _ = fer_canvas(fer_faces[SMILING], size=256)

@@ -3,7 +3,7 @@ is positive while the voice is happy and negative once it is angry (issue 18).
 
 The recording is made here: RAVDESS actor 18 (held out: no checkpoint saw this actor) saying both
 statements twice at strong intensity, happy (4 clips) and then angry (4 clips), over one FER2013 face
-labelled neutral, padded and upscaled as `vision.fer_canvas` does, 15 fps, H.264 + AAC. The words are
+labelled neutral, padded and upscaled as `still_face.fer_canvas` does, 15 fps, H.264 + AAC. The words are
 the same neutral sentences in both halves; only the voice changes.
 """
 
@@ -32,7 +32,7 @@ def ravdess_take(emotion: str, statement: str, repetition: str) -> Path:
 def happy_then_angry(tmp_path_factory) -> tuple[Path, float]:
     need_modules("av", "mediapipe", "cv2", "faster_whisper", "silero_vad")
     from qamoe.extractors.decode import read_audio
-    from qamoe.extractors.vision import fer_canvas
+    from qamoe.extractors.still_face import fer_canvas
 
     halves = []
     for emotion in ("03", "05"):  # happy, angry
