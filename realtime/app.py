@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import sys
 import threading
-import time
 from pathlib import Path
 from dataclasses import dataclass
 from typing import Callable
@@ -24,6 +23,7 @@ from qamoe.inference import InferenceEngine
 from . import checkpoints
 from .clock import MonotonicClock, VirtualClock
 from .drivers import LiveDriver, ReplayDriver
+from .notices import LinePrinter, Notices, SourceWatch
 from .pipeline import Pipeline, WindowConfig
 from .runlog import JsonlLog
 from .simulated import DemoScene
@@ -121,11 +121,8 @@ class Session:
         # what a run fills in as it goes (read by _finish)
         self.summary = None  # the replay's ReplaySummary
         self.log: JsonlLog | None = None
-        self.gave_up: str | None = None
-        self.dashboard: Dashboard | None = None
         self.report = None  # a RunReport when --report is given
-        self.status_message = ""  # the dashboard's status line, also before the dashboard exists
-        self._printed_t: float | None = None
+        self.watch: SourceWatch | None = None  # live devices only
         recording = None
         if options.video is not None:  # an unreadable file is the first thing to report
             from .mediafile import MediaRecording  # noqa: PLC0415
@@ -156,6 +153,7 @@ class Session:
             self.clock = MonotonicClock()
             self.driver = LiveDriver(self.pipeline, self.clock, rate_hz=options.rate_hz,
                                      events=options.events, max_rate_hz=max(options.max_rate_hz, options.rate_hz))
+        self.notices = Notices(err=err_console, tui=options.tui, now=self.clock.now)
 
     def _checkpoint(self) -> Checkpoint:
         if self.options.demo:
@@ -205,7 +203,7 @@ class Session:
     # -- running -----------------------------------------------------------------------------------
     def run(self) -> int:
         log = JsonlLog(self.options.jsonl, sys.stdout if self.options.jsonl == "-" else None) if self.options.jsonl else None
-        self.log = log
+        self.log = self.notices.log = log
         if log is not None:
             self.pipeline.subscribe(log)
         if self.options.report is not None:
@@ -214,7 +212,9 @@ class Session:
             self.report = RunReport(f"qamoe-live: {self.source_label}", self.options.command)
             self.pipeline.subscribe(self.report)
         if self.capture:
-            threading.Thread(target=self._watch_sources, name="source-watch", daemon=True).start()
+            self.watch = SourceWatch(self.capture, notify=self.notices, stop_event=self.stop_event,
+                                     give_up_after=self.options.give_up_after or None)
+            self.watch.start()
         interrupted = False
         try:
             if self.options.tui:
@@ -232,49 +232,9 @@ class Session:
             return 130
         return code
 
-    def _watch_sources(self, poll_s: float = 0.25) -> None:
-        """Live devices: say plainly (screen and JSONL) when no source works, and end the session after
-        `give_up_after` seconds in a row of that."""
-        from .sources import RUNNING  # noqa: PLC0415
-
-        limit = self.options.give_up_after or None
-        since: float | None = None
-        reported = False
-        start = time.monotonic()
-        while not self.stop_event.wait(poll_s):
-            states = {s.name: s.state() for s in self.capture}
-            now = time.monotonic()
-            if any(st.state == RUNNING for st in states.values()):
-                if reported:
-                    self._notify("source_ok", "a source works again: " + ", ".join(n for n, st in states.items() if st.state == RUNNING))
-                since, reported = None, False
-                continue
-            since = since if since is not None else now
-            details = "; ".join(f"{name} {st}" for name, st in states.items())
-            if not reported and (now - start >= 1.0 or all(st.faulty for st in states.values())):
-                plan = f"giving up after {limit:g} s without one (--give-up-after)" if limit else "waiting for one (--give-up-after 0)"
-                self._notify("no_source", f"no working source: {details}; predictions have no input; {plan}")
-                reported = True
-            if limit is not None and now - since >= limit:
-                self.gave_up = f"gave up: no working source for {limit:g} s ({details})"
-                self._notify("gave_up", self.gave_up)
-                self.stop_event.set()
-                return
-
-    def _notify(self, kind: str, message: str) -> None:
-        if self.log is not None:
-            self.log.event(kind, message, t=round(self.clock.now(), 3))
-        if self.options.tui:  # the dashboard's status line (kept until the dashboard exists)
-            self.status_message = "" if kind == "source_ok" else message
-            if self.dashboard is not None:
-                self.dashboard.message = self.status_message
-        elif kind != "gave_up":  # _finish prints that one
-            self.err.print(f"[bold yellow]{message}[/]", highlight=False, soft_wrap=True)
-
     def _run_tui(self) -> None:
         dashboard = Dashboard(source=self.source_label)
-        dashboard.message = self.status_message
-        self.dashboard = dashboard
+        self.notices.attach(dashboard)
         self.pipeline.subscribe(dashboard.push)
         worker = self._start_driver(on_end=lambda: setattr(dashboard, "message", "replay finished: press q to quit"))
         try:
@@ -292,7 +252,7 @@ class Session:
 
     def _run_headless(self) -> None:
         if self.options.jsonl is None:
-            self.pipeline.subscribe(self._print_line)
+            self.pipeline.subscribe(LinePrinter(self.console))
         worker = self._start_driver(on_end=self.stop_event.set)
         last_states: dict[str, str] = {}
         try:
@@ -305,19 +265,6 @@ class Session:
                             last_states[source.name] = state
         finally:
             self._stop_driver(worker)
-
-    def _print_line(self, update) -> None:
-        """About one line per second (updates may come faster, event-driven)."""
-        last = self._printed_t
-        if last is not None and update.t - last < 1.0 - 1e-6:
-            return
-        self._printed_t = update.t
-        if all(s.missing for s in update.modalities.values()):
-            self.console.print(f"t {update.t:6.1f}  no input: every modality is missing", highlight=False)
-        else:
-            # a missing modality shows the reliability the model used for it, marked missing (as the TUI and qamoe-predict do)
-            r = " ".join(f"{m} {s.reliability:.2f}{' missing' if s.missing else ''}" for m, s in update.modalities.items())
-            self.console.print(f"t {update.t:6.1f}  {update.sentiment:+.2f} ± {update.std:.2f} {update.label:8s}  r: {r}", highlight=False)
 
     def _start_driver(self, on_end: Callable[[], None]) -> threading.Thread | None:
         if isinstance(self.driver, LiveDriver):
@@ -369,8 +316,8 @@ class Session:
         if log is not None and log.error is not None:
             self.err.print(f"[bold red]error:[/] run log not complete: {log.error}", highlight=False, soft_wrap=True)
             return LOG_FAILED_EXIT
-        if self.gave_up:
-            self.err.print(f"[bold red]error:[/] {self.gave_up}", highlight=False, soft_wrap=True)
+        if self.watch is not None and self.watch.gave_up:
+            self.err.print(f"[bold red]error:[/] {self.watch.gave_up}", highlight=False, soft_wrap=True)
             return NO_SOURCE_EXIT
         return 3 if any(w.startswith("replay failed") for w in self.warnings) else 0
 

@@ -131,18 +131,16 @@ def test_a_complete_slow_frame_rate_file_is_not_called_truncated(tmp_path):
 def test_the_no_source_message_reaches_the_dashboard_even_before_it_exists():
     from types import SimpleNamespace
 
-    from qamoe.realtime.app import LiveOptions, Session
-    from qamoe.realtime.clock import MonotonicClock
+    from rich.console import Console
 
-    session = Session.__new__(Session)  # only the notification path, no devices or models
-    session.options = LiveOptions(camera="7", tui=True)
-    session.log, session.dashboard, session.clock = None, None, MonotonicClock()
-    session._notify("no_source", "no working source: camera 7 retrying")
+    from qamoe.realtime.notices import Notices
+
+    notices = Notices(err=Console(stderr=True), tui=True)
+    notices("no_source", "no working source: camera 7 retrying")
     dashboard = SimpleNamespace(message="")
-    session.dashboard = dashboard
-    dashboard.message = session.status_message  # what _run_tui does when it builds the dashboard
+    notices.attach(dashboard)  # what the run does when it builds the dashboard
     assert "no working source" in dashboard.message
-    session._notify("source_ok", "a source works again: camera 7")
+    notices("source_ok", "a source works again: camera 7")
     assert dashboard.message == ""
 
 

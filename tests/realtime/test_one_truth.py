@@ -35,21 +35,21 @@ def test_the_text_row_says_why_words_on_screen_are_not_text(make_pipeline):
 
 
 def test_headless_lines_show_a_missing_modality_with_its_reliability(make_pipeline, capsys):
-    from types import SimpleNamespace
-
     from rich.console import Console
 
-    from qamoe.realtime.app import Session
+    from qamoe.realtime.notices import LinePrinter
 
     update = make_pipeline().tick(0.5)  # nothing arrived: every modality missing
     update_one = make_pipeline()
     say(update_one, Word(0.1, 0.3, "great", 0.9))
     one = update_one.tick(0.5)
-    fake = SimpleNamespace(_printed_t=None, console=Console(force_terminal=False, width=200))
-    Session._print_line(fake, update)
-    fake._printed_t = None
-    Session._print_line(fake, one)
+    console = Console(force_terminal=False, width=200)
+    printer = LinePrinter(console)
+    printer(update)
+    printer(one)  # the same second of the run: about one line per second, so no second line
+    LinePrinter(console)(one)
     out = capsys.readouterr().out.splitlines()
+    assert len(out) == 2
     assert "no input" in out[0]
     r_audio = one.modalities["audio"].reliability
     assert f"audio {r_audio:.2f} missing" in out[1] and "text" in out[1] and "text --" not in out[1]
