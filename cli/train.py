@@ -101,17 +101,97 @@ def parse_sizes(text: str) -> dict[str, int]:
     return dict(zip(("train", "valid", "test"), (int(p) for p in parts)))
 
 
+def _model_config(args, dataset):
+    """The model's configuration from the flags and the data set's modalities and sizes."""
+    from qamoe.train import model_config_for  # noqa: PLC0415
+
+    return model_config_for(
+        dataset,
+        d_model=args.d_model,
+        num_experts=args.num_experts,
+        top_k=args.top_k,
+        expert_hidden=2 * args.d_model,
+        quality_gating=not args.no_quality_gating,
+        heteroscedastic=not args.no_variance,
+        modality_variance=not args.no_modality_variance,
+        use_prior=not args.no_prior,
+        reliability_objective=args.reliability_objective,
+        variance_pooling=args.variance_pooling,
+        gate_gradient=args.gate_gradient,
+        router_quality=not args.no_router_quality,
+        reliability_fusion=args.reliability_fusion,
+        beta_nll=args.beta_nll,
+    )
+
+
+def _check_resume(out: Path, resume: bool, console: Console) -> None:
+    """--resume needs an interrupted run in OUT, and an interrupted run needs --resume."""
+    from qamoe.train_state import has_finished_checkpoint, has_saved_epoch  # noqa: PLC0415
+
+    if resume and not has_saved_epoch(out):
+        if has_finished_checkpoint(out):  # a typo must not replace a finished checkpoint with another run
+            raise ValueError(f"--resume: {out} holds a finished checkpoint and no interrupted run; nothing was "
+                             "changed (to train again, choose another --out or delete that folder)")
+        console.print(f"[yellow]nothing to resume in {out}; starting from the first epoch[/]")
+    elif not resume and has_saved_epoch(out):
+        raise ValueError(f"{out} holds an interrupted run; add --resume to continue it, or choose another --out")
+
+
+def _fit_uncertainty(checkpoint, dataset) -> dict:
+    """Regression with a variance head: the variance scale fitted on valid (stored in the checkpoint)
+    and the test coverage of its intervals; {} otherwise."""
+    from qamoe.tensors import TensorSplit  # noqa: PLC0415
+    from qamoe.variance_scale import coverage_table, fit_on_validation  # noqa: PLC0415
+
+    config = checkpoint.config
+    if config.num_classes or not config.heteroscedastic:
+        return {}
+    scale = fit_on_validation(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats))
+    checkpoint.extra["uncertainty"] = {**scale.to_dict(), "fitted_on": "valid (clean + mixture)"}
+    return {
+        "variance_scale": scale.scale,
+        "test_coverage": coverage_table(checkpoint, TensorSplit(dataset.splits["test"], checkpoint.stats), scale),
+    }
+
+
+def _split_metrics(checkpoint, dataset) -> dict[str, dict[str, float]]:
+    """Metrics on valid and test (clean) and on test at the report's noise and missing rate."""
+    from qamoe.evaluate import predict_split, sigma_ref_tensors  # noqa: PLC0415
+    from qamoe.tensors import TensorSplit  # noqa: PLC0415
+
+    sigma_ref = sigma_ref_tensors(checkpoint.stats)
+    results = {}
+    for split in ("valid", "test"):
+        tensors = TensorSplit(dataset.splits[split], checkpoint.stats)
+        results[split] = predict_split(checkpoint.model, tensors, sigma_ref=sigma_ref).metrics(checkpoint.config)
+    test = TensorSplit(dataset.splits["test"], checkpoint.stats)
+    degraded = predict_split(
+        checkpoint.model, test, sigma_ref=sigma_ref, noise=REPORT_NOISE, missing_rate=REPORT_MISSING, seed=REPORT_SEED
+    )
+    results[f"test_noise{REPORT_NOISE}_missing{REPORT_MISSING}"] = degraded.metrics(checkpoint.config)
+    return results
+
+
+def _coverage_table(calibration: dict) -> Table:
+    rows = {f"{cond} {when}": values for cond, pair in calibration["test_coverage"].items()
+            for when, values in pair.items()}
+    table = Table(title=f"test coverage of the predicted intervals (variance scale {calibration['variance_scale']:.3f})")
+    table.add_column("condition")
+    for level in next(iter(rows.values())):
+        table.add_column(f"{level} interval", justify="right")
+    for name, values in rows.items():
+        table.add_row(name, *(f"{v:.3f}" for v in values.values()))
+    return table
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     # torch and the model stack load here, after the flags are read: --help and a bad flag answer at once
     from qamoe.checkpoint import save_checkpoint  # noqa: PLC0415
     from qamoe.cli.common import make_console  # noqa: PLC0415 - tables not cut at 80 columns in a file
     from qamoe.distributed import barrier, init_distributed, shutdown  # noqa: PLC0415
-    from qamoe.evaluate import predict_split, sigma_ref_tensors  # noqa: PLC0415
     from qamoe.progress import rich_training_progress  # noqa: PLC0415
-    from qamoe.tensors import TensorSplit  # noqa: PLC0415
-    from qamoe.train import model_config_for, train_model  # noqa: PLC0415
-    from qamoe.variance_scale import coverage_table, fit_on_validation  # noqa: PLC0415
+    from qamoe.train import train_model  # noqa: PLC0415
 
     console = make_console()
     use_all_cores()
@@ -123,23 +203,7 @@ def main(argv=None) -> None:
         if options is not None:  # extract what is not cached yet (the loader only reads)
             ravdess_options.build_features(args.data, options, console, views=training_views(args), noise_seed=args.noise_seed)
         dataset = load_dataset(args.dataset, args.data, seed=args.data_seed, sizes=sizes, options=options)
-        model_config = model_config_for(
-            dataset,
-            d_model=args.d_model,
-            num_experts=args.num_experts,
-            top_k=args.top_k,
-            expert_hidden=2 * args.d_model,
-            quality_gating=not args.no_quality_gating,
-            heteroscedastic=not args.no_variance,
-            modality_variance=not args.no_modality_variance,
-            use_prior=not args.no_prior,
-            reliability_objective=args.reliability_objective,
-            variance_pooling=args.variance_pooling,
-            gate_gradient=args.gate_gradient,
-            router_quality=not args.no_router_quality,
-            reliability_fusion=args.reliability_fusion,
-            beta_nll=args.beta_nll,
-        )
+        model_config = _model_config(args, dataset)
         train_config = replace(
             TrainConfig(), epochs=args.epochs, seed=args.seed, lr=args.lr, batch_size=args.batch_size,
             spectrum=not args.clean, spectrum_draw=args.spectrum_draw, device=args.device, compile=args.compile, amp=not args.no_amp,
@@ -148,20 +212,12 @@ def main(argv=None) -> None:
         out = Path(args.out)
         if not ctx.is_main:
             console = Console(quiet=True)
-        from qamoe.train_state import (  # noqa: PLC0415
-            OutFolderLock, check_out_folder, check_same_run, has_finished_checkpoint, has_saved_epoch, run_identity,
-        )
+        from qamoe.train_state import OutFolderLock, check_out_folder, check_same_run, run_identity  # noqa: PLC0415
 
         check_out_folder(out)  # a file, or a folder that cannot be written: said before any training
         if ctx.is_main:  # held until this process ends: a second run into OUT is refused, not interleaved
             stack.enter_context(OutFolderLock(out))
-        if args.resume and not has_saved_epoch(out):
-            if has_finished_checkpoint(out):  # a typo must not replace a finished checkpoint with another run
-                raise ValueError(f"--resume: {out} holds a finished checkpoint and no interrupted run; nothing was "
-                                 "changed (to train again, choose another --out or delete that folder)")
-            console.print(f"[yellow]nothing to resume in {out}; starting from the first epoch[/]")
-        elif not args.resume and has_saved_epoch(out):
-            raise ValueError(f"{out} holds an interrupted run; add --resume to continue it, or choose another --out")
+        _check_resume(out, args.resume, console)
         barrier(ctx)  # every rank has looked at OUT before rank 0 writes the run's identity into it
         check_same_run(out, run_identity(model_config, train_config, args.model, dataset, {
             "dataset": args.dataset, "data": args.data, "data_seed": args.data_seed, "sizes": args.sizes,
@@ -186,27 +242,10 @@ def main(argv=None) -> None:
         if not ctx.is_main:
             shutdown(ctx)
             return
-        calibration = {}
-        if not model_config.num_classes and model_config.heteroscedastic:
-            scale = fit_on_validation(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats))
-            checkpoint.extra["uncertainty"] = {**scale.to_dict(), "fitted_on": "valid (clean + mixture)"}
-            calibration = {
-                "variance_scale": scale.scale,
-                "test_coverage": coverage_table(checkpoint, TensorSplit(dataset.splits["test"], checkpoint.stats), scale),
-            }
+        calibration = _fit_uncertainty(checkpoint, dataset)
         save_checkpoint(out, checkpoint, half=args.half)
 
-        sigma_ref = sigma_ref_tensors(checkpoint.stats)
-        results = {}
-        for split in ("valid", "test"):
-            tensors = TensorSplit(dataset.splits[split], checkpoint.stats)
-            results[split] = predict_split(checkpoint.model, tensors, sigma_ref=sigma_ref).metrics(model_config)
-        test = TensorSplit(dataset.splits["test"], checkpoint.stats)
-        degraded = predict_split(
-            checkpoint.model, test, sigma_ref=sigma_ref, noise=REPORT_NOISE, missing_rate=REPORT_MISSING, seed=REPORT_SEED
-        )
-        key = f"test_noise{REPORT_NOISE}_missing{REPORT_MISSING}"
-        results[key] = degraded.metrics(model_config)
+        results = _split_metrics(checkpoint, dataset)
         atomic_write_json(
             out / "metrics.json",
             {**results, "best_epoch": checkpoint.provenance["best_epoch"], "calibration": calibration,
@@ -214,15 +253,7 @@ def main(argv=None) -> None:
         )
         console.print(metrics_table(f"{dataset.name}: best epoch {checkpoint.provenance['best_epoch']}", results))
         if calibration:
-            rows = {f"{cond} {when}": values for cond, pair in calibration["test_coverage"].items()
-                    for when, values in pair.items()}
-            table = Table(title=f"test coverage of the predicted intervals (variance scale {calibration['variance_scale']:.3f})")
-            table.add_column("condition")
-            for level in next(iter(rows.values())):
-                table.add_column(f"{level} interval", justify="right")
-            for name, values in rows.items():
-                table.add_row(name, *(f"{v:.3f}" for v in values.values()))
-            console.print(table)
+            console.print(_coverage_table(calibration))
         console.print(f"checkpoint written to [bold]{out.resolve()}[/] (model.safetensors, config.json, metrics.json)")
         shutil.rmtree(out / "train_state", ignore_errors=True)  # the run is complete: nothing to resume
         shutdown(ctx)
