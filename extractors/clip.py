@@ -19,13 +19,14 @@ the frame's utterance, `extractors.voice`) and 20 (27 with `expression=True`: ge
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from .audio import AudioFeatures
-from .base import Word, stack_frames
+from .base import VideoFrame, Word, stack_frames
 from .decode import AudioArray, MediaError, MediaReader
 from .gated_audio import GatedAudio
 from .spec import FeatureSpec
@@ -75,6 +76,30 @@ def describe(config: dict) -> dict:
         },
         "config": dict(config),
     }
+
+
+@dataclass
+class _Decoding:
+    """One clip while `ClipExtractor.extract` decodes it: the frames and words so far, why a modality
+    is missing, and how far into the media decoding got (a file that stops well before its stated
+    end is truncated)."""
+
+    reader: MediaReader
+    start: float | None
+    end: float | None
+    stated_end: float | None
+    report: Callable[[str, float, float | None], None]
+    frames: dict[str, list] = field(default_factory=lambda: {m: [] for m in MODALITIES})
+    missing: dict[str, str] = field(default_factory=dict)
+    words: list[Word] = field(default_factory=list)
+    utterances: list = field(default_factory=list)  # the recogniser's encoder states, one per utterance
+    reached: float = 0.0
+
+    def seen_video(self, frames: Iterable[VideoFrame]) -> Iterator[VideoFrame]:
+        for frame in frames:
+            self.reached = max(self.reached, frame.t + self.reader.info.frame_s)
+            self.report("video", frame.t, self.stated_end)
+            yield frame
 
 
 class ClipExtractor:
@@ -138,97 +163,98 @@ class ClipExtractor:
         written). `progress(stage, t, end)`: optional, called as decoding advances ("audio", then
         "video"; t and end in seconds of media, end None when unknown), e.g. for a progress bar."""
         reader = MediaReader(path)  # raises MediaError if the media cannot be read at all
-        path = reader.path
         info = reader.info
-        stated_end = info.duration if end is None or info.duration is None else min(end, info.duration)
-        report = progress or (lambda stage, t, until: None)
         if start is not None and info.duration is not None and start >= info.duration:
-            raise MediaError(f"{path}: the clip starts at {start:.2f} s, after the end of the file ({info.duration:.2f} s)")
+            raise MediaError(f"{reader.path}: the clip starts at {start:.2f} s, after the end of the file ({info.duration:.2f} s)")
         if end is not None and info.duration is not None and end > info.duration + 0.5:
             reader.warnings.append(f"the clip ends at {end:.2f} s but the file at {info.duration:.2f} s: clip cut short")
-        frames: dict[str, list] = {m: [] for m in MODALITIES}
-        missing: dict[str, str] = {}
-        reached = 0.0  # media time decoding got to: a file that stops well before its stated end is truncated
-
-        def seen_video(frames_in):
-            nonlocal reached
-            for frame in frames_in:
-                reached = max(reached, frame.t + info.frame_s)
-                report("video", frame.t, stated_end)
-                yield frame
-
-        words: list[Word] = []
-
-        utterances = []  # the recogniser's encoder states, one per utterance (voice features)
-        encoder = self._voice_encoder
+        stated = info.duration if end is None or info.duration is None else min(end, info.duration)
+        clip = _Decoding(reader, start, end, stated, progress or (lambda stage, t, until: None))
         if info.has_audio:
-            self.audio.reset()
-            self.asr.reset()
-            if encoder is not None:
-                encoder.reset()
-            self.asr.decode = transcript is None  # a given transcript: the encoder pass alone, for the voice
-            recognise = transcript is None or (self.voice is not None and encoder is None)
-            for chunk in reader.audio(start, end):
-                reached = max(reached, chunk.t + chunk.duration)
-                report("audio", chunk.t + chunk.duration, stated_end)
-                frames["audio"] += self.audio.feed(chunk)
-                if recognise:
-                    words += [w for w in self.asr.feed(chunk) if w.final]
-                if encoder is not None:
-                    encoder.feed(chunk)
-            frames["audio"] += self.audio.flush()
-            if recognise:
-                words += [w for w in self.asr.flush() if w.final]
-            if self.voice is not None:
-                if encoder is not None:
-                    encoder.flush()
-                utterances = (encoder or self.asr).pop_voice()
-            self.asr.decode = True
+            self._audio_pass(clip, transcript)
         else:
-            missing["audio"] = "no audio track"
+            clip.missing["audio"] = "no audio track"
+        self._text_frames(clip, transcript)
+        self._vision_pass(clip)
+        if not clip.frames["audio"] and not clip.frames["vision"] and self.openface_dir is None:  # frames seen, missing or not
+            problems = "; ".join(reader.warnings) or "the streams are empty in this time range"
+            raise MediaError(f"{reader.path}: nothing decoded in [{start or 0:.2f}, {end if end is not None else 'end'}) s: {problems}")
+        decoded_streams = info.has_audio or (info.has_video and self.openface_dir is None)
+        if stated and decoded_streams and clip.reached < stated - TRUNCATION_SLACK_S:
+            reader.warnings.append(f"the media ended at {clip.reached:.1f} s of the {stated:.1f} s its header states: "
+                                   "the file looks truncated")
+        return self._assemble(clip)
 
+    def _audio_pass(self, clip: _Decoding, transcript: str | None) -> None:
+        """One pass over the audio: acoustic frames, the recogniser's final words (unless a transcript
+        is given) and, for the voice features, its encoder states per utterance."""
+        encoder = self._voice_encoder
+        self.audio.reset()
+        self.asr.reset()
+        if encoder is not None:
+            encoder.reset()
+        self.asr.decode = transcript is None  # a given transcript: the encoder pass alone, for the voice
+        recognise = transcript is None or (self.voice is not None and encoder is None)
+        for chunk in clip.reader.audio(clip.start, clip.end):
+            clip.reached = max(clip.reached, chunk.t + chunk.duration)
+            clip.report("audio", chunk.t + chunk.duration, clip.stated_end)
+            clip.frames["audio"] += self.audio.feed(chunk)
+            if recognise:
+                clip.words += [w for w in self.asr.feed(chunk) if w.final]
+            if encoder is not None:
+                encoder.feed(chunk)
+        clip.frames["audio"] += self.audio.flush()
+        if recognise:
+            clip.words += [w for w in self.asr.flush() if w.final]
+        if self.voice is not None:
+            if encoder is not None:
+                encoder.flush()
+            clip.utterances = (encoder or self.asr).pop_voice()
+        self.asr.decode = True
+
+    def _text_frames(self, clip: _Decoding, transcript: str | None) -> None:
+        """Text frames from the given transcript (spread over the clip) or the recognised words."""
         if transcript is not None:
             from .text import transcript_words  # noqa: PLC0415
 
-            t0 = start or 0.0
-            t1 = end if end is not None else (info.duration or t0)
-            words = transcript_words(transcript, t0, max(t1, t0))
-        if words:
-            frames["text"] = self.text.run([words])
+            t0 = clip.start or 0.0
+            t1 = clip.end if clip.end is not None else (clip.reader.info.duration or t0)
+            clip.words = transcript_words(transcript, t0, max(t1, t0))
+        if clip.words:
+            clip.frames["text"] = self.text.run([clip.words])
         elif transcript is not None:
-            missing["text"] = "empty transcript"
+            clip.missing["text"] = "empty transcript"
         else:
-            missing["text"] = "no audio track" if not info.has_audio else "no words recognised"
+            clip.missing["text"] = "no audio track" if not clip.reader.info.has_audio else "no words recognised"
 
+    def _vision_pass(self, clip: _Decoding) -> None:
+        """Vision frames from the OpenFace CSV beside the clip, or the face mesh over the video."""
         if self.openface_dir is not None:
             from .openface import read_openface_csv  # noqa: PLC0415
 
-            csv_path = self.openface_dir / f"{Path(path).stem}.csv"
+            csv_path = self.openface_dir / f"{Path(clip.reader.path).stem}.csv"
             if csv_path.is_file():
-                frames["vision"] = read_openface_csv(csv_path, start, end)
+                clip.frames["vision"] = read_openface_csv(csv_path, clip.start, clip.end)
             else:
-                missing["vision"] = f"no OpenFace CSV {csv_path.name} in {self.openface_dir}"
-        elif info.has_video:
-            frames["vision"] = self.vision.run(seen_video(reader.video(start, end)))
+                clip.missing["vision"] = f"no OpenFace CSV {csv_path.name} in {self.openface_dir}"
+        elif clip.reader.info.has_video:
+            clip.frames["vision"] = self.vision.run(clip.seen_video(clip.reader.video(clip.start, clip.end)))
         else:
-            missing["vision"] = "no video track"
+            clip.missing["vision"] = "no video track"
 
-        if not frames["audio"] and not frames["vision"] and self.openface_dir is None:  # frames seen, missing or not
-            problems = "; ".join(reader.warnings) or "the streams are empty in this time range"
-            raise MediaError(f"{path}: nothing decoded in [{start or 0:.2f}, {end if end is not None else 'end'}) s: {problems}")
-        stated = info.duration if end is None or info.duration is None else min(end, info.duration)
-        if stated and (info.has_audio or (info.has_video and self.openface_dir is None)) and reached < stated - TRUNCATION_SLACK_S:
-            reader.warnings.append(f"the media ended at {reached:.1f} s of the {stated:.1f} s its header states: "
-                                   "the file looks truncated")
+    def _assemble(self, clip: _Decoding) -> ClipFeatures:
+        """Frames -> (T, d) arrays per modality (the voice values appended to the acoustic ones), and
+        why each empty modality is missing."""
         features, times, seen = {}, {}, {}
+        missing = clip.missing
         for m in MODALITIES:
             acoustic_only = m == "audio" and self.voice is not None
-            features[m], times[m] = stack_frames(frames[m], self.dims[m] - (VOICE_DIM if acoustic_only else 0))
+            features[m], times[m] = stack_frames(clip.frames[m], self.dims[m] - (VOICE_DIM if acoustic_only else 0))
             if acoustic_only:
                 from .voice import voice_for_frames  # noqa: PLC0415
 
-                features[m] = np.concatenate([features[m], voice_for_frames(times[m], utterances, self.voice)], 1)
-            seen[m] = len(frames[m])
+                features[m] = np.concatenate([features[m], voice_for_frames(times[m], clip.utterances, self.voice)], 1)
+            seen[m] = len(clip.frames[m])
             if len(features[m]) == 0 and m not in missing:
                 if m == "vision":
                     missing[m] = "no face in any frame" if seen[m] else "no video frames in the clip"
@@ -236,4 +262,4 @@ class ClipExtractor:
                         missing[m] = "OpenFace tracked no face" if seen[m] else "no OpenFace rows in the clip"
                 elif m == "audio":
                     missing[m] = "no speech (voice activity)" if seen[m] else "no audio samples in the clip"
-        return ClipFeatures(features, times, seen, missing, words, list(reader.warnings))
+        return ClipFeatures(features, times, seen, missing, clip.words, list(clip.reader.warnings))
