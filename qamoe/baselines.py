@@ -10,6 +10,10 @@ degradation and seeds (paper section 4 compares against these families).
   no variance, no quality score, no quality gating and no prior: what is left of QA-MoE without
   quality awareness.
 
+They pool their streams over time by the mean, as their designs do; with the config's
+`baseline_max_pooling` they pool by mean and max as QA-MoE does (`ClipPool`), so a comparison can
+isolate quality awareness from pooling (variants `late-fusion-maxpool`, `mult-maxpool`, `topk-moe-maxpool`).
+
 None of them has a reliability score, so each reports r_m = 1 (documented in the registry). Methods
 without experts report (B, 0) gates, which the load-balance loss ignores; a method without
 unimodal predictions leaves those dicts empty. Their log variance is zero, so under the default
@@ -44,6 +48,22 @@ def _no_quality_output(config: QAMoEConfig, prediction, batch: int, device, gate
     )
 
 
+class ClipPool(nn.Module):
+    """(B, T, d) states -> (B, d): the masked mean, or with `max_pooling` the mean and max of the valid
+    frames projected back to d (QA-MoE's mu pooling, Eq. 4's input)."""
+
+    def __init__(self, d: int, max_pooling: bool) -> None:
+        super().__init__()
+        self.project = nn.Linear(2 * d, d) if max_pooling else None
+
+    def forward(self, h: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        pooled = masked_mean(h, valid)  # (B, d)
+        if self.project is None:
+            return pooled
+        peak = h.masked_fill(~valid[..., None], float("-inf")).amax(1)  # (B, d)
+        return self.project(torch.cat([pooled, peak], -1))
+
+
 def _squeeze(config: QAMoEConfig, y: torch.Tensor) -> torch.Tensor:
     return y if config.num_classes else y.squeeze(-1)
 
@@ -57,6 +77,7 @@ class LateFusion(nn.Module):
         self.config = config
         d, out = config.d_model, config.num_classes or 1
         self.encoders = nn.ModuleDict({m.name: TemporalEncoder(m.dim, config) for m in config.modalities})
+        self.pool = nn.ModuleDict({m.name: ClipPool(d, config.baseline_max_pooling) for m in config.modalities})
         self.heads = nn.ModuleDict(
             {
                 m.name: nn.Sequential(nn.Linear(d, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, out))
@@ -69,7 +90,7 @@ class LateFusion(nn.Module):
         device = self.weights.device
         preds = {}
         for spec, x, valid in modality_inputs(self.config, features, lengths, device):
-            h = masked_mean(self.encoders[spec.name](x, valid), valid)
+            h = self.pool[spec.name](self.encoders[spec.name](x, valid), valid)  # (B, d)
             preds[spec.name] = self.heads[spec.name](h)  # (B, out)
         stacked = torch.stack([preds[m] for m in self.config.modality_names], dim=0)  # (M, B, out)
         weights = torch.softmax(self.weights, 0)[:, None, None]
@@ -124,6 +145,7 @@ class MulTStyle(nn.Module):
         self.self_attention = nn.ModuleDict(
             {m: nn.TransformerEncoder(layer, config.encoder_layers, enable_nested_tensor=False) for m in names}
         )
+        self.pool = nn.ModuleDict({m: ClipPool(self.stream_dim, config.baseline_max_pooling) for m in names})
         self.readout = nn.Sequential(
             nn.Linear(len(names) * self.stream_dim, d), nn.GELU(), nn.Dropout(config.dropout), nn.Linear(d, out)
         )
@@ -147,7 +169,7 @@ class MulTStyle(nn.Module):
             else:
                 stream = states[tgt]
             stream = self.self_attention[tgt](stream, src_key_padding_mask=~valids[tgt])
-            pooled.append(masked_mean(stream, valids[tgt]))
+            pooled.append(self.pool[tgt](stream, valids[tgt]))  # (B, (M-1) d)
         prediction = _squeeze(self.config, self.readout(torch.cat(pooled, dim=-1)))
         return _no_quality_output(self.config, prediction, prediction.shape[0], device)
 
@@ -161,6 +183,7 @@ class TopKMoE(nn.Module):
         self.config = config
         d, out = config.d_model, config.num_classes or 1
         self.encoders = nn.ModuleDict({m.name: TemporalEncoder(m.dim, config) for m in config.modalities})
+        self.pool = nn.ModuleDict({m.name: ClipPool(d, config.baseline_max_pooling) for m in config.modalities})
         self.moes = nn.ModuleDict(
             {
                 m.name: MixtureOfExperts(
@@ -180,7 +203,7 @@ class TopKMoE(nn.Module):
         device = self.head.weight.device
         ys, gates, probs = [], {}, {}
         for spec, x, valid in modality_inputs(self.config, features, lengths, device):
-            h = masked_mean(self.encoders[spec.name](x, valid), valid)
+            h = self.pool[spec.name](self.encoders[spec.name](x, valid), valid)  # (B, d)
             y, gates[spec.name], probs[spec.name] = self.moes[spec.name](h)
             ys.append(y)
         prediction = _squeeze(self.config, self.head(self.fusion(torch.cat(ys, dim=-1))))

@@ -17,7 +17,7 @@ from safetensors import SafetensorError
 from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 
-from qamoe.config import QAMoEConfig
+from qamoe.config import LEGACY_VALUES, QAMoEConfig
 from qamoe.dataset import DataError
 from qamoe.errors import CheckpointError  # noqa: F401 - defined there, raised and imported from here too
 from qamoe.feature_stats import MIN_STD, FeatureStats
@@ -131,6 +131,8 @@ def _check_weights_config(weights: Path, config: QAMoEConfig) -> None:
         trained = json.loads(stored)
     except json.JSONDecodeError:
         raise CheckpointError(f"{weights}: its stored model config is not valid JSON: the file is damaged") from None
+    if isinstance(trained, dict):  # fields added since those weights were saved read as their legacy values
+        trained = {**{k: v for k, v in LEGACY_VALUES.items() if k not in trained}, **trained}
     current = json.loads(json.dumps(config.to_dict()))
     differ = sorted(k for k in set(trained) | set(current) if trained.get(k) != current.get(k))
     if differ:

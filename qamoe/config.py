@@ -73,6 +73,7 @@ RELIABILITY_OBJECTIVES = ("consistency", "unimodal", "none")
 LEGACY_VALUES = {
     "modality_variance": True, "beta_nll": 0.0, "variance_pooling": "frames", "reliability_objective": "unimodal",
     "reliability_weight": 1.0, "gate_gradient": True, "clip_contrast": False, "max_pooling": False, "router_quality": False, "reliability_fusion": False,
+    "baseline_max_pooling": False,
 }
 
 
@@ -109,6 +110,9 @@ class QAMoEConfig:
     # so a short burst of affect that sits on top of a large speaker offset is found.
     clip_contrast: bool = True
     max_pooling: bool = True
+    # The baselines pool their streams by the mean, as their designs do; True gives them QA-MoE's mean
+    # and max pooling instead, so that a comparison isolates quality awareness (QA-MoE ignores it).
+    baseline_max_pooling: bool = False
     reliability_objective: str = "consistency"
     reliability_weight: float = 1.0
     unimodal_weight: float = 0.5  # weight of the "unimodal" objective (kept for checkpoints that used it)

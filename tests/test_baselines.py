@@ -36,9 +36,10 @@ def test_forward_loss_and_gradients(arch, small_config, small_batch):
     assert grads and all(torch.isfinite(g).all() for g in grads)
 
 
+@pytest.mark.parametrize("max_pooling", [False, True], ids=["mean", "mean+max"])
 @pytest.mark.parametrize("arch", BASELINES)
-def test_baselines_report_constant_reliability_and_ignore_padding(arch, small_config, small_batch):
-    model = build_model(arch, small_config).eval()
+def test_baselines_report_constant_reliability_and_ignore_padding(arch, max_pooling, small_config, small_batch):
+    model = build_model(arch, replace(small_config, baseline_max_pooling=max_pooling)).eval()
     features, lengths = small_batch
     out = model(features, lengths)
     assert all(torch.equal(r, torch.ones(5)) for r in out.reliability.values())
@@ -61,9 +62,10 @@ def test_absent_modality_and_classification(arch, small_config, small_batch):
     assert torch.isfinite(loss)
 
 
+@pytest.mark.parametrize("max_pooling", [False, True], ids=["mean", "mean+max"])
 @pytest.mark.parametrize("arch", BASELINES)
-def test_checkpoint_round_trip_keeps_the_architecture(arch, small_config, small_batch, tmp_path):
-    model = build_model(arch, small_config).eval()
+def test_checkpoint_round_trip_keeps_the_architecture(arch, max_pooling, small_config, small_batch, tmp_path):
+    model = build_model(arch, replace(small_config, baseline_max_pooling=max_pooling)).eval()
     stats = {m.name: FeatureStats(torch.zeros(m.dim).numpy(), torch.ones(m.dim).numpy(), torch.ones(m.dim).numpy())
              for m in small_config.modalities}
     save_checkpoint(tmp_path / "ck", Checkpoint(model, stats))
@@ -99,3 +101,30 @@ def test_a_new_method_joins_by_registering_one_class(small_config):
         assert checkpoint.provenance["architecture"] == "test-mean-pool"
     finally:
         MODELS.pop("test-mean-pool", None)
+
+
+@pytest.mark.parametrize("arch", BASELINES)
+def test_mean_pooled_baselines_keep_their_weights_and_maxpool_adds_one_projection(arch, small_config):
+    """Checkpoints of the mean-pooled baselines (their design, trained before the option) still load:
+    the option adds weights only when on, one projection per pooled stream."""
+    mean = set(build_model(arch, small_config).state_dict())
+    both = set(build_model(arch, replace(small_config, baseline_max_pooling=True)).state_dict())
+    assert not any(".pool." in k or k.startswith("pool.") for k in mean)
+    added = both - mean
+    assert added and all(k.startswith("pool.") and ".project." in k for k in added)
+    assert mean <= both
+
+
+def test_clip_pool_takes_the_peak_of_the_valid_frames_only():
+    from qamoe.baselines import ClipPool
+
+    h = torch.zeros(1, 4, 2)
+    h[0, 1] = torch.tensor([3.0, -1.0])  # a one-frame burst
+    h[0, 3] = 100.0  # padding
+    valid = torch.tensor([[True, True, True, False]])
+    pool = ClipPool(2, max_pooling=True)
+    with torch.no_grad():  # project [mean, max] onto max
+        pool.project.weight.copy_(torch.tensor([[0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]]))
+        pool.project.bias.zero_()
+    torch.testing.assert_close(pool(h, valid), torch.tensor([[3.0, 0.0]]))
+    torch.testing.assert_close(ClipPool(2, max_pooling=False)(h, valid), torch.tensor([[1.0, -1.0 / 3]]))

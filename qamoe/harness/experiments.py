@@ -59,6 +59,14 @@ VARIANTS = {
         Variant("qamoe-eq10-only", overrides={"reliability_objective": "none", "gate_gradient": True},
                 description="sigma^2_m from Eq. 10 through Eq. 7 alone (the paper's mechanism)"),
         Variant("qamoe-no-prior", overrides={"use_prior": False}, description="w/o universal fallback (y_prior = 0)"),
+        Variant("qamoe-meanpool", overrides={"max_pooling": False},
+                description="QA-MoE pooling mu by the mean only, as the baselines do"),
+        Variant("late-fusion-maxpool", "late-fusion", overrides={"baseline_max_pooling": True},
+                description="late-fusion network pooling by mean and max as QA-MoE does"),
+        Variant("mult-maxpool", "mult", overrides={"baseline_max_pooling": True},
+                description="MulT-style pooling by mean and max as QA-MoE does"),
+        Variant("topk-moe-maxpool", "topk-moe", overrides={"baseline_max_pooling": True},
+                description="plain top-k MoE pooling by mean and max as QA-MoE does"),
         Variant("late-fusion-clean", "late-fusion", spectrum=False, description="late-fusion network, clean training"),
         Variant("mult-clean", "mult", spectrum=False, description="MulT-style, clean training"),
         Variant("topk-moe-clean", "topk-moe", spectrum=False, description="plain top-k MoE, clean training"),
@@ -67,6 +75,8 @@ VARIANTS = {
 
 GROUPS = {
     "baselines": ("qamoe", "late-fusion", "mult", "topk-moe"),
+    "like-for-like": ("qamoe", "late-fusion-maxpool", "mult-maxpool", "topk-moe-maxpool",
+                      "qamoe-meanpool", "late-fusion", "mult", "topk-moe"),
     "ablations": ("qamoe", "qamoe-no-gating", "qamoe-no-sigma", "qamoe-no-variance", "qamoe-no-prior"),
     "reliability": ("qamoe", "qamoe-unimodal-reliability", "qamoe-eq10-only"),
     "training": ("qamoe", "qamoe-clean"),
