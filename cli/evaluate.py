@@ -30,6 +30,7 @@ from qamoe.harness.experiments import check_reads, dataset_for, evaluation_split
 from qamoe.files import atomic_write_json
 from qamoe.harness.protocols import PROTOCOLS
 from qamoe.harness.records import ProtocolPayload
+from qamoe.reliability_scale import ReliabilityScale, scaled
 from qamoe.variance_scale import VarianceScale
 
 
@@ -96,10 +97,10 @@ def evaluate_condition(args: argparse.Namespace, console: Console) -> None:
             raise ValueError(f"unknown modality {sorted(unknown)}; the checkpoint reads {list(config.modality_names)}")
     drop = frozenset(set(config.modality_names) - available)
     split = evaluation_split(dataset, args.split, checkpoint)
-    predictions = predict_split(
+    predictions = scaled(predict_split(
         checkpoint.model, split, sigma_ref=sigma_ref_tensors(checkpoint.stats),
         noise=args.noise, missing_rate=args.missing, drop=drop, seed=args.seed,
-    )
+    ), ReliabilityScale.from_extra(checkpoint.extra))  # r_m on the checkpoint's one scale, as everywhere
     metrics = predictions.metrics(config)
     reliability = {m: float(np.mean(r)) for m, r in predictions.reliability.items()}
     result = {

@@ -23,6 +23,7 @@ from qamoe.errors import CheckpointError  # noqa: F401 - defined there, raised a
 from qamoe.feature_stats import MIN_STD, FeatureStats
 from qamoe.files import atomic_path
 from qamoe.registry import build_model
+from qamoe.reliability_scale import ReliabilityScale
 
 FORMAT = "qamoe-checkpoint"
 VERSION = 1
@@ -106,9 +107,17 @@ def read_config(directory: str | Path) -> dict:
 MAX_VARIANCE_SCALE = 1e4  # a calibrated variance scale beyond this means the stored number is damaged
 
 
-def _check_extra(directory: Path, extra) -> None:
+def _check_extra(directory: Path, extra, modalities: tuple[str, ...]) -> None:
     if not isinstance(extra, dict):
         raise CheckpointError(f"{directory / CONFIG}: field 'extra' must be an object")
+    try:
+        scale = ReliabilityScale.from_extra(extra)
+    except ValueError as err:
+        raise CheckpointError(f"{directory / CONFIG}: stored {err}") from None
+    foreign = sorted(set(scale.knots) - set(modalities))
+    if foreign:
+        raise CheckpointError(f"{directory / CONFIG}: the stored reliability scale names modalities the model does not "
+                              f"read ({', '.join(foreign)}): it belongs to another checkpoint")
     uncertainty = extra.get("uncertainty", {})
     value = uncertainty.get("variance_scale", 1.0) if isinstance(uncertainty, dict) else None
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= MAX_VARIANCE_SCALE:
@@ -185,7 +194,7 @@ def load_checkpoint(directory: str | Path, *, expect: QAMoEConfig | None = None)
                 f"{directory / CONFIG}: feature statistics of {name!r} hold a standard deviation of zero or below "
                 "(features would be divided by it): the checkpoint is damaged"
             )
-    _check_extra(directory, meta.get("extra", {}))
+    _check_extra(directory, meta.get("extra", {}), config.modality_names)
 
     weights = directory / WEIGHTS
     if not weights.exists():

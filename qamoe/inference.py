@@ -16,6 +16,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from qamoe.reliability_scale import ReliabilityScale
 from qamoe.variance_scale import VarianceScale
 from qamoe.checkpoint import Checkpoint
 
@@ -56,6 +57,7 @@ class InferenceEngine:
         self.checkpoint = checkpoint
         self.feature_map = feature_map
         self.variance_scale = VarianceScale.from_extra(checkpoint.extra)  # validation-fitted; 1 when it has none
+        self.reliability_scale = ReliabilityScale.from_extra(checkpoint.extra)  # one scale for every modality
         self.model = checkpoint.model.eval()
         self.config = checkpoint.config
         if self.config.num_classes:
@@ -87,7 +89,7 @@ class InferenceEngine:
         return Inference(
             sentiment=float(out.prediction[0].clamp(-3, 3)),
             std=float(self.variance_scale.std(out.log_variance[:1].cpu().numpy())[0]),
-            reliability={name: float(r[0]) for name, r in out.reliability.items()},
+            reliability={name: float(self.reliability_scale.apply(name, float(r[0]))) for name, r in out.reliability.items()},
             top_experts=top,
             raw_std=float(out.std[0]),
         )

@@ -34,8 +34,10 @@ def _reliability_rows(rel: ProtocolPayload, reference: str, row: Row) -> None:
     rho, _ = mean_std(agg.pooled.spearman_rho)
     mods = ", ".join(f"{m} {fmt(v.spearman_rho, digits=2)}" for m, v in agg.modalities.items())
     present = ", ".join(f"{m} {fmt(v.spearman_rho_present_only, digits=2)}" for m, v in agg.modalities.items())
+    unscaled = (f" (r on the one reliability scale; as the model gives it {fmt(agg.pooled_unscaled.spearman_rho, digits=3)})"
+                if agg.pooled_unscaled is not None else "")
     row("Spearman ρ(r_m, degradation) ≤ −0.8 (paper: −0.87)",
-        f"pooled {fmt(agg.pooled.spearman_rho, digits=3)}; per modality {mods}; "
+        f"pooled {fmt(agg.pooled.spearman_rho, digits=3)}{unscaled}; per modality {mods}; "
         f"among present modalities only (ρ against λ) {present}", bool(rho <= -0.8))
     fixed = [r.sample_error_falls_monotonically for r in per_seed]
     occupied = [sum(1 for b in r.sample_bins if b.count) for r in per_seed]

@@ -30,12 +30,12 @@ from qamoe.harness.records import (Correlation, ErrorBin, GridResult, MissingCon
                                    NoiseCondition, ProtocolIIIResult, ProtocolIIResult, ProtocolIMissingResult,
                                    ProtocolISubsetsResult, ProtocolResult, QuantileBin, ReliabilityResult,
                                    SubsetCondition)
+from qamoe.reliability_scale import MISSING_LEVEL, ReliabilityScale, mixture_levels_of, scaled
 from qamoe.tensors import TensorSplit
 
 LEVELS = tuple(round(0.1 * i, 1) for i in range(1, 8))  # 0.1 .. 0.7
 GRID_LEVELS = (0.0, *LEVELS)  # 0.0 .. 0.7
 RELIABILITY_BINS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)
-MISSING_LEVEL = 1.0  # the degradation level of a missing modality in the reliability protocol
 PROTOCOLS = ("subsets", "missing", "noise", "mixture", "grid", "reliability", "efficiency")
 
 
@@ -50,8 +50,13 @@ def _mean_reliability(p: Predictions) -> dict[str, float]:
     return {m: float(np.mean(r)) for m, r in p.reliability.items()}
 
 
+def _scale(checkpoint) -> ReliabilityScale:
+    """The checkpoint's one reliability scale (none for a checkpoint without: r_m as the model gives it)."""
+    return ReliabilityScale.from_extra(getattr(checkpoint, "extra", None))
+
+
 def _predict(checkpoint, split: TensorSplit, sigma_ref, **kwargs) -> Predictions:
-    return predict_split(checkpoint.model, split, sigma_ref=sigma_ref, **kwargs)
+    return scaled(predict_split(checkpoint.model, split, sigma_ref=sigma_ref, **kwargs), _scale(checkpoint))
 
 
 def subsets(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> ProtocolISubsetsResult:
@@ -160,17 +165,28 @@ def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> 
     five bins of r: per modality by r_m, and per sample by the mean r over modalities (the headline);
     also in five equal-count bins (quintiles) of the mean r, which stay informative when r occupies
     only part of [0, 1].
+
+    The r_m are read on the checkpoint's one reliability scale when it has one (`scale` says which;
+    `pooled_unscaled` keeps the pooled rho of the r_m as the model gives them).
     """
-    config = checkpoint.config
     p = predict_mixture(checkpoint.model, split, sigma_ref=sigma_ref, seed=seed)
+    scale = _scale(checkpoint)
+    return reliability_of(scaled(p, scale), mixture_levels_of(p), checkpoint.config, seed=seed,
+                          unscaled=p.reliability if scale.fitted else None)
+
+
+def reliability_of(p: Predictions, level: dict[str, np.ndarray], config, *, seed: int,
+                   unscaled: dict[str, np.ndarray] | None = None, max_level: float = MIXTURE_MAX) -> ReliabilityResult:
+    """The reliability protocol's numbers for evaluated predictions `p` whose modalities were degraded
+    to `level` (name -> (N,) in [0, 1], MISSING_LEVEL where missing); `unscaled`: the r_m before the
+    reliability scale, when `p` holds them after it."""
     error = p.errors(config)
     per_modality, all_r, all_level = {}, [], []
     for name in config.modality_names:
         r = np.asarray(p.reliability[name], dtype=np.float64)
         gone = np.asarray(p.missing[name], dtype=bool)
-        lam = np.asarray(p.noise[name], dtype=np.float64)
-        level = np.where(gone, MISSING_LEVEL, lam)
-        rho, pval = _spearman(r, level)
+        lam = np.asarray(level[name], dtype=np.float64)
+        rho, pval = _spearman(r, lam)
         rho_present, _ = _spearman(r[~gone], lam[~gone])
         bins = _binned(r, error)
         per_modality[name] = ModalityReliability(
@@ -180,18 +196,23 @@ def reliability(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> 
             bins=bins, error_falls_monotonically=_monotone(bins),
         )
         all_r.append(r)
-        all_level.append(level)
+        all_level.append(lam)
     pooled = Correlation(*_spearman(np.concatenate(all_r), np.concatenate(all_level)))
+    pooled_unscaled = None
+    if unscaled is not None:
+        raw = np.concatenate([np.asarray(unscaled[m], dtype=np.float64) for m in config.modality_names])
+        pooled_unscaled = Correlation(*_spearman(raw, np.concatenate(all_level)))
     mean_r = np.mean(np.stack(all_r), axis=0)
     sample_bins = _binned(mean_r, error)
     quintiles = _quantile_binned(mean_r, error)
     return ReliabilityResult(
-        seed=seed, max_level=MIXTURE_MAX, missing_level=MISSING_LEVEL,
+        seed=seed, max_level=max_level, missing_level=MISSING_LEVEL,
         error="error rate" if config.num_classes else "MAE", pooled=pooled, modalities=per_modality,
         sample_bins=sample_bins, sample_error_falls_monotonically=_monotone(sample_bins),
         sample_quintiles=quintiles, quintile_error_falls_monotonically=_monotone(quintiles),
         r_range=[float(np.concatenate(all_r).min()), float(np.concatenate(all_r).max())],
         has_reliability=not all(np.ptp(r) == 0 for r in all_r),
+        scale="validation" if unscaled is not None else "none", pooled_unscaled=pooled_unscaled,
     )
 
 

@@ -14,7 +14,7 @@ import math
 import types
 import typing
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import MISSING, dataclass, fields, is_dataclass
 from typing import ClassVar
 
 import numpy as np
@@ -28,11 +28,34 @@ class Record:
     nested records from the field types."""
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        return _json_fields(self)
 
     @classmethod
     def from_dict(cls, data: dict):
         return _read_fields(cls, data)
+
+
+def _json_fields(record) -> dict:
+    """A record's fields as JSON-ready values, nested records included. A field with a default (one
+    added after results were first written) is left out while it holds that default, so results
+    without it write exactly what they wrote before."""
+    out = {}
+    for f in fields(record):
+        value = getattr(record, f.name)
+        if f.default is not MISSING and value == f.default:
+            continue
+        out[f.name] = _json_value(value)
+    return out
+
+
+def _json_value(value):
+    if is_dataclass(value):
+        return _json_fields(value)
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _json_value(v) for k, v in value.items()}
+    return value
 
 
 @functools.cache
@@ -42,14 +65,17 @@ def _field_types(cls: type) -> dict[str, object]:
 
 
 def _read_fields(cls: type, data: dict):
-    """cls(**data) with every field read as its annotated type; unknown or missing keys raise ValueError."""
+    """cls(**data) with every field read as its annotated type; unknown keys, and missing keys of fields
+    without a default (a default marks a field added after results were first written), raise ValueError."""
     if not isinstance(data, dict):
         raise ValueError(f"{cls.__name__}: expected a JSON object, got {type(data).__name__}")
     annotated = _field_types(cls)
-    unknown, absent = sorted(set(data) - set(annotated)), [k for k in annotated if k not in data]
+    optional = {f.name for f in fields(cls) if f.default is not MISSING or f.default_factory is not MISSING}
+    unknown = sorted(set(data) - set(annotated))
+    absent = [k for k in annotated if k not in data and k not in optional]
     if unknown or absent:
         raise ValueError(f"{cls.__name__}: unknown fields {unknown}, missing fields {absent}")
-    return cls(**{k: _read(tp, data[k]) for k, tp in annotated.items()})
+    return cls(**{k: _read(tp, data[k]) for k, tp in annotated.items() if k in data})
 
 
 def _read(tp, value):
@@ -88,7 +114,7 @@ class ProtocolResult(Record):
 
     def to_dict(self) -> dict:
         """The JSON-ready record written in PROTOCOL.json's per_seed list."""
-        return {"protocol": self.name, **asdict(self)}
+        return {"protocol": self.name, **_json_fields(self)}
 
     @classmethod
     def from_dict(cls, data: dict) -> ProtocolResult:
@@ -213,6 +239,10 @@ class ReliabilityResult(ProtocolResult):
     quintile_error_falls_monotonically: bool | None
     r_range: list[float]
     has_reliability: bool
+    # "validation": r_m read on the checkpoint's one reliability scale (qamoe.reliability_scale);
+    # "none": as the model gives them (results written before the scale existed read as "none")
+    scale: str = "none"
+    pooled_unscaled: Correlation | None = None  # the pooled rho of the r_m as the model gives them
 
 
 @dataclass(frozen=True)

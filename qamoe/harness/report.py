@@ -158,6 +158,11 @@ def _reliability_tables(payload: ProtocolPayload, *, title: str) -> list[TableRo
     rows = [[m, fmt(a.pooled.spearman_rho, digits=3),
              *(fmt(a.modalities[n].spearman_rho, digits=3) for n in names),
              *(fmt(a.modalities[n].spearman_rho_present_only, digits=3) for n in names)] for m, a in aggs.items()]
+    if any(a.scale != "none" for a in aggs.values()):  # results read on the one reliability scale: say so
+        header += ["r read on", "pooled rho, r as the model gives it"]
+        for row, a in zip(rows, aggs.values()):
+            row += ["one scale (fitted on valid)" if a.scale == "validation" else "the model's own r",
+                    fmt(a.pooled_unscaled.spearman_rho, digits=3) if a.pooled_unscaled is not None else "–"]
     tables = [("Spearman rho between r_m and the injected degradation (lambda; 1.0 when missing)", header, rows)]
     error = next(iter(models.values())).per_seed[0].error
     edges = ["[0.0, 0.2)", "[0.2, 0.4)", "[0.4, 0.6)", "[0.6, 0.8)", "[0.8, 1.0]"]
