@@ -156,14 +156,11 @@ def _fit_uncertainty(checkpoint, dataset) -> dict:
 
 def _fit_reliability_scale(checkpoint, dataset, console: Console) -> None:
     """A model with a quality score: its one reliability scale fitted on valid (stored in the checkpoint)."""
-    from qamoe.reliability_scale import fit_on_validation  # noqa: PLC0415
+    from qamoe.reliability_scale import fit_and_store  # noqa: PLC0415
     from qamoe.tensors import TensorSplit  # noqa: PLC0415
 
-    if getattr(checkpoint.model, "architecture", "qamoe") != "qamoe" or not checkpoint.config.modality_variance:
-        return
-    scale = fit_on_validation(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats))
+    scale = fit_and_store(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats))
     if scale.fitted:
-        checkpoint.extra["reliability_scale"] = scale.to_extra("valid (Protocol III mixture, seed 7)")
         console.print("one reliability scale fitted on valid (the share of each modality left undegraded); "
                       "the highest r reads " + ", ".join(f"{m} {y[-1]:.2f}" for m, (_, y) in scale.knots.items()))
 

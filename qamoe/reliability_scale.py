@@ -138,3 +138,15 @@ def fit_on_validation(checkpoint, valid, seed: int = FIT_SEED) -> ReliabilitySca
 
     p = predict_mixture(checkpoint.model, valid, sigma_ref=sigma_ref_tensors(checkpoint.stats), seed=seed)
     return ReliabilityScale.fit(p.reliability, mixture_levels_of(p))
+
+
+def fit_and_store(checkpoint, valid, fitted_on: str = "valid (Protocol III mixture, seed 7)") -> ReliabilityScale:
+    """A checkpoint with a quality score (QA-MoE with sigma^2_m) gets its scale fitted on `valid` and
+    stored in `extra["reliability_scale"]`; other methods report r_m = 1 and get none."""
+    if getattr(checkpoint.model, "architecture", "qamoe") != "qamoe" or not checkpoint.config.modality_variance:
+        return ReliabilityScale()
+    scale = fit_on_validation(checkpoint, valid)
+    if scale.fitted:
+        checkpoint.extra["reliability_scale"] = scale.to_extra(fitted_on)
+    return scale
+

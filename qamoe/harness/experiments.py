@@ -27,6 +27,7 @@ from qamoe.evaluate import sigma_ref_tensors
 from qamoe.files import atomic_write_json, atomic_write_text
 from qamoe.harness.protocols import PROTOCOLS, run_protocol
 from qamoe.harness.records import ModelResults, ProtocolPayload
+from qamoe.reliability_scale import fit_and_store
 from qamoe.tensors import TensorSplit
 from qamoe.train import TrainConfig, model_config_for, train_model
 
@@ -59,6 +60,15 @@ VARIANTS = {
         Variant("qamoe-eq10-only", overrides={"reliability_objective": "none", "gate_gradient": True},
                 description="sigma^2_m from Eq. 10 through Eq. 7 alone (the paper's mechanism)"),
         Variant("qamoe-no-prior", overrides={"use_prior": False}, description="w/o universal fallback (y_prior = 0)"),
+        # why is Eq. 7's gating level with no gating? (the gating study, docs/reliability-report)
+        Variant("qamoe-router-mu", overrides={"router_quality": False},
+                description="the router reads mu_m alone (not log sigma^2_m): only Eq. 7 sees the quality"),
+        Variant("qamoe-router-mu-no-gating", overrides={"router_quality": False, "quality_gating": False},
+                description="the router reads mu_m alone and r_m = 1 in Eq. 7: nothing sees the quality"),
+        Variant("qamoe-gate-gradient", overrides={"gate_gradient": True},
+                description="the fused loss's gradient reaches sigma^2 through Eq. 7 (no stop-gradient)"),
+        Variant("qamoe-reliability-fusion", overrides={"reliability_fusion": True},
+                description="each y_m scaled by M r_m / sum_m r_m: modalities share the fusion by reliability"),
         Variant("qamoe-meanpool", overrides={"max_pooling": False},
                 description="QA-MoE pooling mu by the mean only, as the baselines do"),
         Variant("late-fusion-maxpool", "late-fusion", overrides={"baseline_max_pooling": True},
@@ -77,6 +87,8 @@ GROUPS = {
     "baselines": ("qamoe", "late-fusion", "mult", "topk-moe"),
     "like-for-like": ("qamoe", "late-fusion-maxpool", "mult-maxpool", "topk-moe-maxpool",
                       "qamoe-meanpool", "late-fusion", "mult", "topk-moe"),
+    "gating": ("qamoe", "qamoe-no-gating", "qamoe-router-mu", "qamoe-router-mu-no-gating", "qamoe-gate-gradient",
+               "qamoe-reliability-fusion"),
     "ablations": ("qamoe", "qamoe-no-gating", "qamoe-no-sigma", "qamoe-no-variance", "qamoe-no-prior"),
     "reliability": ("qamoe", "qamoe-unimodal-reliability", "qamoe-eq10-only"),
     "training": ("qamoe", "qamoe-clean"),
@@ -163,6 +175,7 @@ def train_variants(
                 data_for, config, train, on_progress=on_progress, architecture=v.architecture,
                 provenance={"variant": name, "dataset_args": {"dataset": dataset, "data": data, "data_seed": data_seed}},
             )
+            fit_and_store(checkpoint, TensorSplit(data_for.splits["valid"], checkpoint.stats))  # as qamoe-train does
             save_checkpoint(out, checkpoint)
             atomic_write_text(out / "history.json", json.dumps(history, indent=1))
             log(f"{name} seed {seed}: trained in {time.perf_counter() - started:.0f} s "

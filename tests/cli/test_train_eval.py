@@ -42,6 +42,23 @@ def test_train_calibrates_the_variance_on_validation_and_reports_coverage(traine
             assert shares["50%"] <= shares["80%"] <= shares["95%"]
 
 
+def test_train_reads_every_modality_on_one_reliability_scale_fitted_on_validation(trained, tmp_path):
+    from qamoe.reliability_scale import ReliabilityScale
+
+    checkpoint = load_checkpoint(trained)
+    scale = ReliabilityScale.from_extra(checkpoint.extra)
+    assert set(scale.knots) == {"text", "audio", "vision"}
+    assert checkpoint.extra["reliability_scale"]["fitted_on"].startswith("valid")
+    out = tmp_path / "rel"
+    evaluate.main(["--checkpoint", str(trained), "--out", str(out), "--protocol", "reliability"])
+    result = json.loads((out / "reliability.json").read_text())["models"]
+    (model,) = result.values()
+    record = model["per_seed"][0]
+    assert record["scale"] == "validation" and "pooled_unscaled" in record
+    # on one scale the pooled rank follows the degradation at least as well as the unscaled r does
+    assert record["pooled"]["spearman_rho"] <= record["pooled_unscaled"]["spearman_rho"] + 0.02
+
+
 def run_eval(trained, tmp_path, *args):
     out = tmp_path / "eval"
     evaluate.main(["--checkpoint", str(trained), "--out", str(out), *args])
