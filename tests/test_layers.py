@@ -184,3 +184,48 @@ def test_every_import_in_the_package_names_a_module_that_exists():
             dangling += [f"{path.relative_to(ROOT)}:{node.lineno} {n}" for n in names
                          if (n == "qamoe" or n.startswith("qamoe.")) and n not in MODULES]
     assert not dangling, "imports of modules that do not exist:\n" + "\n".join(dangling)
+
+
+def _top_level_names(path: Path) -> set[str]:
+    """Names a module binds at its top level (defs, classes, assignments, imports; inside if/try too)."""
+    names: set[str] = set()
+
+    def visit(body):
+        for node in body:
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+                names.add(node.name)
+            elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names.update(n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name))
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                names.update((a.asname or a.name).split(".")[0] for a in node.names)
+            elif isinstance(node, (ast.If, ast.Try, ast.With)):
+                for part in ("body", "orelse", "finalbody", "handlers"):
+                    visit(getattr(node, part, []))
+            elif isinstance(node, ast.ExceptHandler):
+                visit(node.body)
+    visit(ast.parse(path.read_text(), str(path)).body)
+    return names
+
+
+def test_every_name_imported_from_the_package_is_defined_there():
+    """`from qamoe.x import name` in the package, the tests, the benchmarks and the scripts names
+    something x defines (or a submodule of x): a name moved to another module leaves no import behind
+    that only fails when its line runs."""
+    files = [*MODULES.items(), *((None, p) for folder in ("tests", "benchmarks", "scripts")
+                                 for p in sorted((ROOT / folder).rglob("*.py")))]
+    defined: dict[str, set[str]] = {}
+    wrong = []
+    for module, path in files:
+        package = (module if path.name == "__init__.py" else module.rpartition(".")[0]) if module else ""
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if not isinstance(node, ast.ImportFrom):
+                continue
+            source = _resolve(package, node.level, node.module) if module or not node.level else ""
+            if source not in MODULES:
+                continue
+            if source not in defined:
+                defined[source] = _top_level_names(MODULES[source])
+            wrong += [f"{path.relative_to(ROOT)}:{node.lineno} {a.name} from {source}" for a in node.names
+                      if a.name != "*" and a.name not in defined[source] and f"{source}.{a.name}" not in MODULES]
+    assert not wrong, "imported names their module does not define:\n" + "\n".join(wrong)

@@ -118,7 +118,7 @@ def claim_verdicts(text: str) -> dict[str, str]:
 
 def test_claims_are_stated_from_the_results(baselines):
     """Each verdict is the one the numbers in the JSON files give, not merely yes or no."""
-    from qamoe.harness.report import claims
+    from qamoe.harness.claims import claims
 
     out = baselines["out"]
     verdicts = claim_verdicts(claims(out))
