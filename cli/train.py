@@ -159,7 +159,8 @@ def _fit_reliability_scale(checkpoint, dataset, console: Console) -> None:
     from qamoe.reliability_scale import fit_and_store  # noqa: PLC0415
     from qamoe.tensors import TensorSplit  # noqa: PLC0415
 
-    scale = fit_and_store(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats))
+    present = (getattr(dataset, "present", None) or {}).get("valid")  # RAVDESS: clips without action units
+    scale = fit_and_store(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats), present=present)
     if scale.fitted:
         console.print("one reliability scale fitted on valid (the share of each modality left undegraded); "
                       "the highest r reads " + ", ".join(f"{m} {y[-1]:.2f}" for m, (_, y) in scale.knots.items()))

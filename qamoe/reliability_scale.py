@@ -132,20 +132,29 @@ def scaled(p, scale: ReliabilityScale):
     return dataclasses.replace(p, reliability=scale.apply_all(p.reliability)) if scale.fitted else p
 
 
-def fit_on_validation(checkpoint, valid, seed: int = FIT_SEED) -> ReliabilityScale:
-    """The scale of a checkpoint from its validation split under the Protocol III mixture."""
+def fit_on_validation(checkpoint, valid, seed: int = FIT_SEED, present: Mapping[str, np.ndarray] | None = None
+                      ) -> ReliabilityScale:
+    """The scale of a checkpoint from its validation split under the Protocol III mixture.
+    `present`: name -> (N,) bool, the samples that really have the modality (a data set whose sources
+    lack some modalities, e.g. text-only reviews): the others are left out of that modality's fit,
+    since the mixture would count an absent modality it did not drop as present and barely degraded."""
     from qamoe.evaluate import predict_mixture, sigma_ref_tensors  # noqa: PLC0415
 
     p = predict_mixture(checkpoint.model, valid, sigma_ref=sigma_ref_tensors(checkpoint.stats), seed=seed)
-    return ReliabilityScale.fit(p.reliability, mixture_levels_of(p))
+    level = mixture_levels_of(p)
+    keep = {m: np.ones(len(r), dtype=bool) if present is None or m not in present else np.asarray(present[m], dtype=bool)
+            for m, r in p.reliability.items()}
+    return ReliabilityScale.fit({m: np.asarray(r)[keep[m]] for m, r in p.reliability.items()},
+                                {m: v[keep[m]] for m, v in level.items()})
 
 
-def fit_and_store(checkpoint, valid, fitted_on: str = "valid (Protocol III mixture, seed 7)") -> ReliabilityScale:
+def fit_and_store(checkpoint, valid, fitted_on: str = "valid (Protocol III mixture, seed 7)", *,
+                  present: Mapping[str, np.ndarray] | None = None) -> ReliabilityScale:
     """A checkpoint with a quality score (QA-MoE with sigma^2_m) gets its scale fitted on `valid` and
     stored in `extra["reliability_scale"]`; other methods report r_m = 1 and get none."""
     if getattr(checkpoint.model, "architecture", "qamoe") != "qamoe" or not checkpoint.config.modality_variance:
         return ReliabilityScale()
-    scale = fit_on_validation(checkpoint, valid)
+    scale = fit_on_validation(checkpoint, valid, present=present)
     if scale.fitted:
         checkpoint.extra["reliability_scale"] = scale.to_extra(fitted_on)
     return scale

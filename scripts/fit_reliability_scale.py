@@ -30,12 +30,13 @@ def valid_split(checkpoint, args):
         mix = build_mix(args.live_mix, fer_parts=provenance.get("fer_parts"), max_words=provenance.get("max_words", 32),
                         ravdess_repeat=1, seed=provenance.get("seed", 0), ravdess_text=provenance.get("ravdess_text", "statement"),
                         voice=bool(provenance.get("voice", False)))
-        return TensorSplit(mix.dataset.splits["valid"], checkpoint.stats), "valid (Protocol III mixture, seed 7): VADER + RAVDESS actors 15-17 + FER valid faces"
+        return TensorSplit(mix.dataset.splits["valid"], checkpoint.stats), mix.present["valid"], "valid (Protocol III mixture, seed 7): VADER + RAVDESS actors 15-17 + FER valid faces"
     from qamoe.harness.experiments import dataset_for, evaluation_split
 
     name = checkpoint.provenance.get("dataset_args", {}).get("dataset", "synthetic")
     dataset = dataset_for(checkpoint, name)
-    return evaluation_split(dataset, "valid", checkpoint), f"valid of {name} (Protocol III mixture, seed 7)"
+    present = (getattr(dataset, "present", None) or {}).get("valid")
+    return evaluation_split(dataset, "valid", checkpoint), present, f"valid of {name} (Protocol III mixture, seed 7)"
 
 
 def main(argv=None) -> None:
@@ -53,8 +54,8 @@ def main(argv=None) -> None:
 
     console = Console()
     checkpoint = load_checkpoint(args.checkpoint)
-    valid, fitted_on = valid_split(checkpoint, args)
-    scale = fit_on_validation(checkpoint, valid)
+    valid, present, fitted_on = valid_split(checkpoint, args)
+    scale = fit_on_validation(checkpoint, valid, present=present)
     if not scale.fitted:
         raise SystemExit(f"{args.checkpoint}: its r_m never vary on valid: nothing to fit")
     path = Path(args.checkpoint) / "config.json"

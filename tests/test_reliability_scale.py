@@ -131,3 +131,17 @@ def test_scaled_predictions_keep_everything_but_r(trained):
     np.testing.assert_array_equal(q.prediction, p.prediction)
     assert all(not np.array_equal(q.reliability[m], p.reliability[m]) for m in p.reliability)
     assert scaled(p, ReliabilityScale()) is p
+
+
+def test_samples_that_never_had_a_modality_are_left_out_of_its_fit(trained):
+    from qamoe.evaluate import predict_mixture, sigma_ref_tensors
+
+    checkpoint, _, valid = trained
+    n = len(valid)
+    present = {"text": np.arange(n) % 2 == 0}  # say the odd samples come from a source without text
+    scale = fit_on_validation(checkpoint, valid, present=present)
+    p = predict_mixture(checkpoint.model, valid, sigma_ref=sigma_ref_tensors(checkpoint.stats), seed=7)
+    level = mixture_levels_of(p)
+    expected = ReliabilityScale.fit({"text": p.reliability["text"][present["text"]]}, {"text": level["text"][present["text"]]})
+    assert scale.knots["text"] == expected.knots["text"]
+    assert scale.knots["audio"] == fit_on_validation(checkpoint, valid).knots["audio"]  # the others as before

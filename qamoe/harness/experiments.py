@@ -175,7 +175,8 @@ def train_variants(
                 data_for, config, train, on_progress=on_progress, architecture=v.architecture,
                 provenance={"variant": name, "dataset_args": {"dataset": dataset, "data": data, "data_seed": data_seed}},
             )
-            fit_and_store(checkpoint, TensorSplit(data_for.splits["valid"], checkpoint.stats))  # as qamoe-train does
+            fit_and_store(checkpoint, TensorSplit(data_for.splits["valid"], checkpoint.stats),  # as qamoe-train does
+                          present=(getattr(data_for, "present", None) or {}).get("valid"))
             save_checkpoint(out, checkpoint)
             atomic_write_text(out / "history.json", json.dumps(history, indent=1))
             log(f"{name} seed {seed}: trained in {time.perf_counter() - started:.0f} s "
