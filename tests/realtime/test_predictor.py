@@ -61,7 +61,7 @@ def test_written_sentences_get_the_right_sign(predictor):
 def test_result_fields(predictor):
     r = predictor.predict(text="I love it")
     assert r.present == {"text": True, "audio": False, "vision": False}
-    assert set(r.reliability) == {"text", "audio", "vision"} and all(0 < v <= 1 for v in r.reliability.values())
+    assert set(r.reliability) == {"text", "audio", "vision"} and all(0 <= v <= 1 for v in r.reliability.values())
     assert r.std > 0 and np.isfinite(r.std) and r.transcript == "I love it"
     lo, hi = r.interval(0.95)
     assert lo < r.sentiment < hi

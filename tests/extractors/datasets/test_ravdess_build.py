@@ -207,7 +207,7 @@ def test_train_then_eval_every_clip_with_predictions_and_snr(folder, cache, tmp_
     assert list(rows[0]) == ["id", "truth", "prediction", "std", "r_text", "r_audio", "r_vision"]
     for r in rows:
         assert float(r["truth"]) == pytest.approx(labels[r["id"]], abs=1e-4)
-        assert float(r["std"]) > 0 and 0 < float(r["r_audio"]) <= 1
+        assert float(r["std"]) > 0 and 0 <= float(r["r_audio"]) <= 1  # on the checkpoint's one reliability scale 0 is "nothing left"
     result = json.loads((tmp_path / "eval" / "eval.json").read_text())
     assert result["split"] == "all" and result["dataset_options"]["audio_snr"] == 0
 
