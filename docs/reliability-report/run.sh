@@ -19,13 +19,17 @@ python benchmarks/ravdess_baselines.py --seed 0     # the logistic-regression an
 python scripts/fit_reliability_scale.py qamoe/assets/simulator
 qamoe-eval --checkpoint qamoe/assets/simulator --protocol reliability --out runs/sim-rel   # -> simulator/sim30-reliability-one-scale.json
 # 5. like for like: the baselines with QA-MoE's mean+max pooling, QA-MoE with the baselines' mean pooling (10 epochs)
-python -m qamoe.cli.experiment like-for-like --seeds 1111,1112 --epochs 10 --protocols mixture --runs runs/lfl --out docs/reliability-report/simulator/like-for-like
+python -m qamoe.cli.experiment like-for-like --seeds 1111 --epochs 10 --protocols mixture --runs runs/lfl --out runs/lfl-report
+cp -r runs/lfl-report docs/reliability-report/simulator/like-for-like
 # 6. the gating study, on the validation split; and what the trained gate does (gate removed at inference)
-python -m qamoe.cli.experiment gating --seeds 1111,1112 --epochs 10 --protocols mixture --split valid --runs runs/lfl --out docs/reliability-report/simulator/gating-valid
+python -m qamoe.cli.experiment gating --seeds 1111 --epochs 10 --protocols mixture --split valid --runs runs/lfl --out runs/gating-valid
+cp -r runs/gating-valid docs/reliability-report/simulator/gating-valid
 python benchmarks/gating_probe.py --checkpoint runs/lfl/qamoe/seed1111 --out docs/reliability-report/simulator/gating-probe-seed1111.json
 # 7. the ablations and the clean-trained model under the mixture, paired (10 epochs, seed 1111)
-python -m qamoe.cli.experiment ablations --seeds 1111 --epochs 10 --protocols mixture --runs runs/lfl --out docs/reliability-report/simulator/ablations
-python -m qamoe.cli.experiment training --seeds 1111 --epochs 10 --protocols mixture --runs runs/lfl --out docs/reliability-report/simulator/training
+python -m qamoe.cli.experiment ablations --seeds 1111 --epochs 10 --protocols mixture --runs runs/lfl --out runs/ablations
+cp -r runs/ablations docs/reliability-report/simulator/ablations
+python -m qamoe.cli.experiment training --seeds 1111 --epochs 10 --protocols mixture --runs runs/lfl --out runs/training
+cp -r runs/training docs/reliability-report/simulator/training
 # 8. RAVDESS: the reliability protocol on the held-out actors with the audio's noise on the waveform
 qamoe-train --dataset ravdess --seed 1111 --out runs/ravdess-1111
 python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1111 --out docs/reliability-report/ravdess/reliability-seed1111
