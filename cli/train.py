@@ -160,7 +160,11 @@ def _fit_reliability_scale(checkpoint, dataset, console: Console) -> None:
     from qamoe.tensors import TensorSplit  # noqa: PLC0415
 
     present = (getattr(dataset, "present", None) or {}).get("valid")  # RAVDESS: clips without action units
-    scale = fit_and_store(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats), present=present)
+    try:
+        scale = fit_and_store(checkpoint, TensorSplit(dataset.splits["valid"], checkpoint.stats), present=present)
+    except ValueError as err:  # the trained model is still saved; its r_m are then reported as they are
+        console.print(f"[yellow]warning:[/] no reliability scale: {err}")
+        return
     if scale.fitted:
         console.print("one reliability scale fitted on valid (the share of each modality left undegraded); "
                       "the highest r reads " + ", ".join(f"{m} {y[-1]:.2f}" for m, (_, y) in scale.knots.items()))

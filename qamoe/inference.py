@@ -36,7 +36,7 @@ def sentiment_label(value: float) -> str:
 class Inference:
     sentiment: float  # -3..+3 (clipped)
     std: float  # calibrated predictive standard deviation: exp(s / 2) x sqrt(the checkpoint's variance scale)
-    reliability: dict[str, float]  # r_m in (0, 1] per modality of the model
+    reliability: dict[str, float]  # r_m in [0, 1] per modality, on the checkpoint's reliability scale when it has one
     top_experts: dict[str, list[tuple[int, float]]]  # modality -> [(expert index, gate weight)], largest first
     raw_std: float = 0.0  # exp(s / 2), before the variance scale
 

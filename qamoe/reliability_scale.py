@@ -15,7 +15,9 @@ regression, stored as knots at quantiles of the validation r_m, linear between t
 modality's own ranking is kept; what changes is that 0.8 means the same in text, audio and vision.
 The model still fuses with its own r_m: the scale changes what is reported and shown (the
 protocols, qamoe-eval, qamoe-predict, the live screen and its JSONL), stored in the checkpoint's
-`extra["reliability_scale"]`. A checkpoint without one reports r_m as it is.
+`extra["reliability_scale"]`. A checkpoint without one reports r_m as it is: so does the shipped live
+checkpoint, whose audio and face quality heads were trained on signal degradations that the feature
+mixture does not reproduce (docs/reliability-report, "One reliability scale").
 """
 
 from __future__ import annotations
@@ -69,10 +71,13 @@ class ReliabilityScale:
             kept = 1.0 - np.asarray(level[name], dtype=np.float64)
             if len(r) < 2 or np.ptp(r) == 0:
                 continue
-            order = np.argsort(r, kind="stable")
-            fitted = isotonic_regression(kept[order], increasing=True).x  # (N,) E[1 - level | r], sorted by r
+            # equal r (every missing input reads the same zero frame) are one point with their mean, so the
+            # fit does not depend on the order of ties
+            values, inverse, counts = np.unique(r, return_inverse=True, return_counts=True)
+            means = np.bincount(inverse, weights=kept) / counts
+            fitted = isotonic_regression(means, weights=counts.astype(np.float64), increasing=True).x  # E[1 - level | r]
             x = np.unique(np.quantile(r, np.linspace(0.0, 1.0, points)))
-            y = np.interp(x, r[order], fitted)  # the fitted step function read at the knots
+            y = np.interp(x, values, fitted)  # the fitted step function read at the knots
             knots[name] = (tuple(float(v) for v in x), tuple(float(np.clip(v, 0.0, 1.0)) for v in np.maximum.accumulate(y)))
         return cls(knots)
 
@@ -87,6 +92,11 @@ class ReliabilityScale:
         for name, pair in data.items():
             if not isinstance(pair, dict) or set(pair) != {"r", "kept"}:
                 raise ValueError(f"reliability_scale[{name!r}] must be an object with lists 'r' and 'kept'")
+            for key in ("r", "kept"):
+                values = pair[key]
+                if not isinstance(values, list) or not all(
+                        isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+                    raise ValueError(f"reliability_scale[{name!r}][{key!r}] must be a list of numbers")
             knots[name] = (tuple(pair["r"]), tuple(pair["kept"]))
         return cls(knots)
 

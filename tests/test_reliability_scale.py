@@ -60,6 +60,10 @@ def test_stored_scale_round_trips_and_damaged_knots_are_refused():
                   {"text": {"r": [0.1, float("nan")], "kept": [0.5, 0.6]}},
                   {"text": {"r": [0.1], "kept": [0.5, 0.6]}},
                   {"text": {"r": ["a", "b"], "kept": [0.5, 0.6]}},
+                  {"text": {"r": ["0.1", "0.5"], "kept": [0.5, 0.6]}},  # numbers as strings
+                  {"text": {"r": [True, 2], "kept": [0.5, 0.6]}},
+                  {"text": {"r": 5, "kept": [0.5]}},
+                  {"text": {"r": None, "kept": [0.5]}},
                   {"text": [0.1, 0.2]}):
         with pytest.raises(ValueError, match="reliability_scale"):
             ReliabilityScale.from_extra({"reliability_scale": {"knots": knots}})
@@ -145,3 +149,33 @@ def test_samples_that_never_had_a_modality_are_left_out_of_its_fit(trained):
     expected = ReliabilityScale.fit({"text": p.reliability["text"][present["text"]]}, {"text": level["text"][present["text"]]})
     assert scale.knots["text"] == expected.knots["text"]
     assert scale.knots["audio"] == fit_on_validation(checkpoint, valid).knots["audio"]  # the others as before
+
+
+def test_the_fit_does_not_depend_on_the_order_of_equal_scores():
+    """Every missing input reads the same zero frame, so many samples share one r: a block of ties."""
+    rng = np.random.default_rng(3)
+    r = np.concatenate([np.full(300, 0.02), rng.uniform(0.3, 0.9, 700)])
+    level = np.concatenate([rng.choice([1.0, 0.0], 300, p=[0.8, 0.2]), 1 - r[300:] + rng.normal(0, 0.05, 700)])
+    order = rng.permutation(len(r))
+    a = ReliabilityScale.fit({"audio": r}, {"audio": level})
+    b = ReliabilityScale.fit({"audio": r[order]}, {"audio": level[order]})
+    assert a.knots == b.knots
+    assert a.apply("audio", 0.02) == pytest.approx(1 - level[:300].mean())  # the tie block's own mean
+
+
+def test_seeds_read_on_different_scales_are_not_averaged(trained):
+    from qamoe.evaluate import sigma_ref_tensors
+    from qamoe.harness import protocols
+    from qamoe.harness.records import aggregate_results
+    from qamoe.tensors import TensorSplit
+
+    checkpoint, dataset, valid = trained
+    test = TensorSplit(dataset.splits["test"], checkpoint.stats)
+    checkpoint.extra.pop("reliability_scale", None)
+    raw = protocols.reliability(checkpoint, test, sigma_ref_tensors(checkpoint.stats))
+    checkpoint.extra["reliability_scale"] = fit_on_validation(checkpoint, valid).to_extra("valid")
+    on_scale = protocols.reliability(checkpoint, test, sigma_ref_tensors(checkpoint.stats))
+    del checkpoint.extra["reliability_scale"]
+    assert aggregate_results([on_scale, on_scale]).scale == "validation"
+    with pytest.raises(ValueError, match="different scales"):
+        aggregate_results([raw, on_scale])

@@ -306,7 +306,12 @@ def mean_of(value):
 
 def aggregate_results(results: Sequence[ProtocolResult]) -> ProtocolResult:
     """Results of one protocol for several training seeds -> one record of the same type whose every
-    number is a Spread over the seeds (strings and flags kept where the seeds agree, else their list)."""
+    number is a Spread over the seeds (strings and flags kept where the seeds agree, else their list).
+    Seeds whose r_m were read on different scales are refused: their correlations do not average."""
+    scales = sorted({getattr(r, "scale", "none") for r in results})
+    if len(scales) > 1:
+        raise ValueError(f"the seeds read r_m on different scales ({', '.join(scales)}): give every checkpoint its "
+                         "reliability scale (python scripts/fit_reliability_scale.py CHECKPOINT) or none")
     return ProtocolResult.from_dict(aggregate([r.to_dict() for r in results]))
 
 
