@@ -33,3 +33,5 @@ cp -r runs/training docs/reliability-report/simulator/training
 # 8. RAVDESS: the reliability protocol on the held-out actors with the audio's noise on the waveform
 qamoe-train --dataset ravdess --seed 1111 --out runs/ravdess-1111
 python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1111 --out docs/reliability-report/ravdess/reliability-seed1111
+qamoe-train --dataset ravdess --seed 1112 --out runs/ravdess-1112
+python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1112 --out docs/reliability-report/ravdess/reliability-seed1112
