@@ -70,6 +70,7 @@ def test_eval_is_reproducible_and_reports_reliability(trained, tmp_path):
     b = run_eval(trained, tmp_path, "--noise", "0.3", "--missing", "0.2", "--seed", "4")
     assert a["metrics"] == b["metrics"]
     assert set(a["mean_reliability"]) == {"text", "audio", "vision"}
+    assert a["reliability_scale"] == "validation"  # qamoe-train fitted one: eval.json says r is read on it
 
 
 def test_reliability_falls_as_missing_rate_rises(trained, tmp_path):
