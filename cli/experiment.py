@@ -61,6 +61,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--protocols", help="comma-separated protocols to run (default: the experiment's own)")
     p.add_argument("--train-only", action="store_true")
     p.add_argument("--eval-only", action="store_true", help="evaluate existing checkpoints, train nothing")
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto: where models train and "
+                   "are evaluated (a checkpoint is the same file wherever it was trained)")
     return p.parse_args(argv)
 
 
@@ -169,11 +171,12 @@ def main(argv=None) -> None:
 
             with rich_training_progress(console) as on_progress:
                 train_variants(names, seeds, runs=args.runs, epochs=args.epochs, dataset=args.dataset, data=args.data,
-                               data_seed=args.data_seed, log=log, on_progress=on_progress)
+                               data_seed=args.data_seed, log=log, on_progress=on_progress, device=args.device)
         if args.train_only:
             return
         dataset = load_dataset(args.dataset, args.data, seed=args.data_seed)  # the data the variants were trained on
-        models = load_models({name: [(seed, checkpoint_dir(args.runs, name, seed)) for seed in seeds] for name in names})
+        models = load_models({name: [(seed, checkpoint_dir(args.runs, name, seed)) for seed in seeds] for name in names},
+                             device=args.device)
         if args.experiment == "missing-retrained" or any(variant(n).fixed_missing is not None for n in names):
             missing_retrained(models, dataset, args.split, args.eval_seed, Path(args.out), console)
             return

@@ -153,10 +153,12 @@ def checkpoint_dir(runs: str | Path, name: str, seed: int) -> Path:
 def train_variants(
     names: list[str], seeds: list[int], *, runs: str | Path, epochs: int, dataset: str = "synthetic",
     data: str | None = None, data_seed: int = 0, on_progress=None, log=print, model_overrides: dict | None = None,
+    device: str = "cpu",
 ) -> dict[tuple[str, int], Path]:
     """Trains every (variant, seed) whose checkpoint is not there yet; seed-major order, so a run cut
     short holds complete seeds. Returns the checkpoint directory of every pair. on_progress: told of
-    every training run's progress (`qamoe.progress.TrainProgress`); log: one line per variant and seed."""
+    every training run's progress (`qamoe.progress.TrainProgress`); log: one line per variant and seed.
+    device: where they train (`TrainConfig.device`: "cpu", "cuda", "auto"); checkpoints are saved on the CPU."""
     loaded = load_dataset(dataset, data, seed=data_seed)
     paths = {}
     for seed in seeds:
@@ -168,7 +170,7 @@ def train_variants(
                 log(f"{name} seed {seed}: already trained in {out}")
                 continue
             config = model_config_for(loaded, **{**(model_overrides or {}), **v.overrides})
-            train = replace(TrainConfig(), epochs=epochs, seed=seed, spectrum=v.spectrum, device="cpu")
+            train = replace(TrainConfig(), epochs=epochs, seed=seed, spectrum=v.spectrum, device=device)
             started = time.perf_counter()
             data_for = loaded if v.fixed_missing is None else with_fixed_missing(loaded, v.fixed_missing, seed)
             checkpoint, history = train_model(
