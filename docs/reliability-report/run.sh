@@ -35,3 +35,6 @@ qamoe-train --dataset ravdess --seed 1111 --out runs/ravdess-1111
 python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1111 --out docs/reliability-report/ravdess/reliability-seed1111
 qamoe-train --dataset ravdess --seed 1112 --out runs/ravdess-1112
 python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1112 --out docs/reliability-report/ravdess/reliability-seed1112
+# 9. why r_vision does not follow feature noise among present RAVDESS faces (target, probe error, input cue)
+python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1111 --out docs/reliability-report/ravdess/vision-target-seed1111.json
+python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1112 --out docs/reliability-report/ravdess/vision-target-seed1112.json
