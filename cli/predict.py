@@ -115,7 +115,7 @@ def predict_file(predictor, path: Path, transcript=None, progress=None):
 
 
 ROW_FIELDS = ("file", "sentiment", "label", "std", "interval_95_low", "interval_95_high", "r_text", "r_audio", "r_vision",
-              "present", "transcript", "expression", "warnings", "error")
+              "reliability_scale", "present", "transcript", "expression", "warnings", "error")
 
 
 def result_row(path: str, result=None, error: str = "") -> dict:
@@ -125,7 +125,7 @@ def result_row(path: str, result=None, error: str = "") -> dict:
         lo, hi = result.interval(0.95)
         top = max(result.expression, key=result.expression.get) if result.expression else ""
         row.update(sentiment=round(result.sentiment, 4), label=result.label, std=round(result.std, 4),
-                   interval_95_low=round(lo, 4), interval_95_high=round(hi, 4),
+                   interval_95_low=round(lo, 4), interval_95_high=round(hi, 4), reliability_scale=result.reliability_scale,
                    present=" ".join(m for m, on in result.present.items() if on), transcript=result.transcript or "",
                    expression=f"{top} {result.expression[top]:.2f}" if top else "", warnings=" | ".join(result.warnings),
                    **{f"r_{m}": round(r, 4) for m, r in result.reliability.items()})

@@ -55,6 +55,8 @@ class Prediction:
     expression: dict[str, float] = field(default_factory=dict)  # the face's expression probabilities; empty without a face
     reading: str = ""  # what the number was read from (one-shot: a media file's last window, or the given text)
     voice: dict[str, float] = field(default_factory=dict)  # the voice's emotion probabilities (a checkpoint that reads them); empty without speech
+    # what `reliability` is read on: "validation" (the checkpoint's one scale, E[share left | r_m]) or "none" (r_m as the model gives it)
+    reliability_scale: str = "none"
 
     def interval(self, level: float = 0.95) -> tuple[float, float]:
         from scipy.stats import norm  # noqa: PLC0415
@@ -224,6 +226,7 @@ class Predictor:
             present={name: name in present for name in self.dims},
             missing_reason={k: v for k, v in reasons.items() if k not in present},
             transcript=transcript, raw_std=raw_std, warnings=list(warnings or []),
+            reliability_scale="validation" if self.engine.reliability_scale.fitted else "none",
         )
 
     def predict(self, text: str | None = None, audio=None, sample_rate: int = 16000, video=None, image=None,

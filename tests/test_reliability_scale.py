@@ -112,6 +112,13 @@ def test_the_engine_and_the_protocol_report_r_on_the_stored_scale(trained, tmp_p
         np.concatenate(list(raw.reliability.values())), np.concatenate(list(mixture_levels_of(raw).values())))[0])
     back = type(result).from_dict(result.to_dict())
     assert (back.scale, back.pooled_unscaled) == (result.scale, result.pooled_unscaled)
+    # Protocols I and II report each condition's mean r on the same scale, and say so
+    noise = protocols.noise(loaded, test, sigma_ref_tensors(loaded.stats), levels=(0.0, 0.5))
+    assert noise.scale == "validation" and noise.to_dict()["scale"] == "validation"
+    assert all(r == pytest.approx(0.25) for c in noise.conditions.values() for r in c.mean_reliability.values())
+    bare = replace(checkpoint, extra={})  # no scale: r_m as the model gives them
+    unscaled = protocols.missing(bare, test, sigma_ref_tensors(checkpoint.stats), levels=(0.3,))
+    assert unscaled.scale == "none" and "scale" not in unscaled.to_dict()  # as results written before the scale read
 
 
 def test_a_scale_for_modalities_the_model_does_not_read_is_refused(trained, tmp_path):

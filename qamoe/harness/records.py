@@ -152,6 +152,7 @@ class ProtocolISubsetsResult(ProtocolResult):
     name: ClassVar[str] = "subsets"
     seed: int
     conditions: dict[str, SubsetCondition]  # "{t,a}" -> condition
+    scale: str = "none"  # what each condition's mean_reliability is read on, as ReliabilityResult.scale
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ class ProtocolIMissingResult(ProtocolResult):
     seed: int
     retrained_per_rate: bool
     conditions: dict[str, MissingCondition]  # "0.3" -> condition
+    scale: str = "none"  # what each condition's mean_reliability is read on, as ReliabilityResult.scale
 
 
 @dataclass(frozen=True)
@@ -167,6 +169,7 @@ class ProtocolIIResult(ProtocolResult):
     name: ClassVar[str] = "noise"
     seed: int
     conditions: dict[str, NoiseCondition]  # "0.3" -> condition
+    scale: str = "none"  # what each condition's mean_reliability is read on, as ReliabilityResult.scale
 
 
 @dataclass(frozen=True)

@@ -109,7 +109,8 @@ def _condition_tables(payload: ProtocolPayload, *, title: str, condition: str,
         if all(abs(v - 1.0) < 1e-9 for row_ in means for v in row_):
             continue
         names = list(conds[next(iter(first))].mean_reliability)
-        tables.append((f"{m}: mean reliability r_m per condition", [condition, *(f"r_{n}" for n in names)],
+        read_on = " (on the one reliability scale, fitted on valid)" if getattr(aggs[m], "scale", "none") == "validation" else ""
+        tables.append((f"{m}: mean reliability r_m per condition{read_on}", [condition, *(f"r_{n}" for n in names)],
                        [[c, *(fmt(conds[c].mean_reliability[n], digits=3) for n in names)] for c in first]))
     return tables
 

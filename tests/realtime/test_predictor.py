@@ -66,8 +66,23 @@ def test_result_fields(predictor):
     lo, hi = r.interval(0.95)
     assert lo < r.sentiment < hi
     assert json.loads(json.dumps(r.to_dict()))["label"] in ("negative", "neutral", "positive")
+    assert r.to_dict()["reliability_scale"] == "none"  # the live checkpoint ships without a reliability scale
     with pytest.raises(ValueError):
         predictor.predict()
+
+
+def test_a_checkpoint_with_a_reliability_scale_says_so_and_reads_r_through_it(predictor, tmp_path):
+    from qamoe.checkpoint import load_checkpoint, save_checkpoint
+    from qamoe.reliability_scale import ReliabilityScale
+
+    checkpoint = load_checkpoint(shipped_checkpoint(LIVE))
+    names = checkpoint.config.modality_names
+    checkpoint.extra["reliability_scale"] = ReliabilityScale({m: ((0.0, 1.0), (0.3, 0.3)) for m in names}).to_extra("test")
+    save_checkpoint(tmp_path / "scaled", checkpoint)
+    scaled = Predictor(load_checkpoint(tmp_path / "scaled")).predict(text="I love it")
+    assert scaled.reliability_scale == "validation"
+    assert scaled.reliability == pytest.approx(dict.fromkeys(names, 0.3))
+    assert scaled.sentiment == pytest.approx(predictor.predict(text="I love it").sentiment)  # the scale reads r, not the answer
 
 
 def _spoken_wav(tmp_path, sentence, voice, rate):
