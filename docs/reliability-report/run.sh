@@ -25,10 +25,10 @@ cp -r runs/lfl-report2 docs/reliability-report/simulator/like-for-like
 python -m qamoe.cli.experiment gating --seeds 1111,1112 --epochs 10 --protocols mixture --split valid --runs runs/lfl --out runs/gating-valid2
 cp -r runs/gating-valid2 docs/reliability-report/simulator/gating-valid
 python benchmarks/gating_probe.py --checkpoint runs/lfl/qamoe/seed1111 --out docs/reliability-report/simulator/gating-probe-seed1111.json
-# 7. the ablations and the clean-trained model under the mixture, paired (10 epochs, seed 1111)
-python -m qamoe.cli.experiment ablations --seeds 1111 --epochs 10 --protocols mixture --runs runs/lfl --out runs/ablations
+# 7. the ablations and the clean-trained model under the mixture, paired (10 epochs, seeds 1111 and 1112)
+python -m qamoe.cli.experiment ablations --seeds 1111,1112 --epochs 10 --protocols mixture --runs runs/lfl --out runs/ablations
 cp -r runs/ablations docs/reliability-report/simulator/ablations
-python -m qamoe.cli.experiment training --seeds 1111 --epochs 10 --protocols mixture --runs runs/lfl --out runs/training
+python -m qamoe.cli.experiment training --seeds 1111,1112 --epochs 10 --protocols mixture --runs runs/lfl --out runs/training
 cp -r runs/training docs/reliability-report/simulator/training
 # 8. RAVDESS: the reliability protocol on the held-out actors with the audio's noise on the waveform
 qamoe-train --dataset ravdess --seed 1111 --out runs/ravdess-1111
