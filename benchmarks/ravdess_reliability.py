@@ -26,6 +26,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 import qamoe  # noqa: F401
 
@@ -111,16 +112,23 @@ def main(argv=None):
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_json(out / "reliability.json", payload.to_dict())
-    r_audio = scaled(p, scales["scale fitted on valid, waveform noise"]).reliability["audio"]
+    names = config.modality_names
+    on_scale = scaled(p, scales["scale fitted on valid, waveform noise"]).reliability
+    r_audio = on_scale["audio"]
     per_snr = {label_of(s): {"n": int((condition == k).sum()),
                            "mean_r_audio_present": float(np.mean(r_audio[(condition == k) & ~missing["audio"]]))
                            if ((condition == k) & ~missing["audio"]).any() else None,
                            "audio_missing": float(np.mean(missing["audio"][condition == k]))}
                for k, s in enumerate(snrs)}
-    atomic_write_json(out / "per_snr.json", {"command": command, "per_snr": per_snr})
+    without = {m: float(spearmanr(np.concatenate([on_scale[k] for k in names if k != m]),
+                                  np.concatenate([level[k] for k in names if k != m]))[0]) for m in names}
+    atomic_write_json(out / "per_snr.json", {"command": command, "per_snr": per_snr,
+                                             "pooled_rho_without_modality": without})
     preamble = (f"`{command}`\n\nMean r_audio (on the waveform-fitted scale) of the clips whose audio is present, per SNR: "
                 + ", ".join(f"{k} {v['mean_r_audio_present']:.3f} (n={v['n']})" for k, v in per_snr.items()
-                            if v["mean_r_audio_present"] is not None))
+                            if v["mean_r_audio_present"] is not None)
+                + ". Pooled rho on the waveform scale with one modality's pairs left out: "
+                + ", ".join(f"without {m} {rho:.3f}" for m, rho in without.items()))
     write_markdown({"reliability": payload}, out, title="Reliability on held-out RAVDESS actors, waveform noise", preamble=preamble)
     for table in rich_tables(payload):
         console.print(table)

@@ -38,3 +38,7 @@ python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1112 --out do
 # 9. why r_vision does not follow feature noise among present RAVDESS faces (target, probe error, input cue)
 python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1111 --out docs/reliability-report/ravdess/vision-target-seed1111.json
 python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1112 --out docs/reliability-report/ravdess/vision-target-seed1112.json
+# 10. a third RAVDESS seed, through steps 8 and 9
+qamoe-train --dataset ravdess --seed 1113 --out runs/ravdess-1113
+python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1113 --out docs/reliability-report/ravdess/reliability-seed1113
+python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1113 --out docs/reliability-report/ravdess/vision-target-seed1113.json
