@@ -11,8 +11,10 @@ protocol; nothing missing) and this measures, against lambda:
 - how far the noisy vector lies outside the range of the clean training vectors (a cue that needs no
   model: it shows the noise is visible in the input).
 
-If the target hardly moves with lambda, a quality head fitted to it cannot rank noisy faces by lambda,
-whatever its input: the noise destroys little of what the face tells the model.
+How far a quality head fitted to the target could rank noisy faces by lambda is bounded by how the
+target itself ranks them; how closely the trained head follows the target is rho(r, r*). The target is
+normalised here by the spread of the clean answers over the present faces of the split (training uses
+a running spread over its batches).
 
     python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1111 [--split test] [--seed 0] \
         [--out docs/reliability-report/ravdess/vision-target-seed1111.json]

@@ -61,7 +61,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--protocols", help="comma-separated protocols to run (default: the experiment's own)")
     p.add_argument("--train-only", action="store_true")
     p.add_argument("--eval-only", action="store_true", help="evaluate existing checkpoints, train nothing")
-    p.add_argument("--device", default="cpu", help="cpu (default), cuda, cuda:N or auto: where models train and "
+    p.add_argument("--device", default="cpu", help="cpu (default), cuda or auto: where models train and "
                    "are evaluated (a checkpoint is the same file wherever it was trained)")
     return p.parse_args(argv)
 
@@ -189,7 +189,7 @@ def main(argv=None) -> None:
 
         payloads = run_evaluation(
             models, dataset, protocols=protocols, split=args.split, seed=args.eval_seed, out=args.out,
-            report_title=f"QA-MoE {args.experiment} on {args.dataset}" if args.experiment == "baselines" and not args.protocols else None,
+            report_title=f"QA-MoE {args.experiment} on {args.dataset}" if args.experiment == "baselines" else None,
             command="qamoe-experiment " + " ".join(argv if argv is not None else sys.argv[1:]), log=log, on_result=show,
         )
         if "mixture" in payloads:

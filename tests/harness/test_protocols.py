@@ -307,3 +307,21 @@ def test_the_mixture_claim_follows_the_numbers(tmp_path, qamoe_mae, verdict):
     (tmp_path / "mixture.json").write_text(json.dumps(payload.to_dict()))
     row = next(line for line in claims(tmp_path).splitlines() if "stochastic mixture" in line)
     assert row.endswith(f"| {verdict} |")
+
+
+def test_condition_tables_say_when_r_is_read_on_the_one_scale(setup):
+    from qamoe.harness.report import protocol_tables
+    from qamoe.reliability_scale import ReliabilityScale
+
+    checkpoints, split, sigma_ref = setup
+    checkpoint = checkpoints["qamoe"]
+    names = checkpoint.config.modality_names
+    on_scale = replace(checkpoint, extra={"reliability_scale": ReliabilityScale(
+        {m: ((0.0, 1.0), (0.0, 0.5)) for m in names}).to_extra("test")})
+    titles = {}
+    for label, ck in (("raw", replace(checkpoint, extra={})), ("scaled", on_scale)):
+        result = P.noise(ck, split, sigma_ref, levels=(0.0, 0.5))
+        payload = R.ProtocolPayload("noise", "synthetic", "test", 0, "test", {"qamoe": R.ModelResults(["x"], "qamoe", [1], [result])})
+        titles[label] = [table[0] for table in protocol_tables(payload) if "mean reliability" in table[0]]
+    assert titles["scaled"] == ["qamoe: mean reliability r_m per condition (on the one reliability scale, fitted on valid)"]
+    assert titles["raw"] == ["qamoe: mean reliability r_m per condition"]

@@ -77,12 +77,14 @@ def test_a_checkpoint_with_a_reliability_scale_says_so_and_reads_r_through_it(pr
 
     checkpoint = load_checkpoint(shipped_checkpoint(LIVE))
     names = checkpoint.config.modality_names
-    checkpoint.extra["reliability_scale"] = ReliabilityScale({m: ((0.0, 1.0), (0.3, 0.3)) for m in names}).to_extra("test")
+    halving = ReliabilityScale({m: ((0.0, 1.0), (0.0, 0.5)) for m in names})  # r -> r / 2
+    checkpoint.extra["reliability_scale"] = halving.to_extra("test")
     save_checkpoint(tmp_path / "scaled", checkpoint)
+    raw = predictor.predict(text="I love it")
     scaled = Predictor(load_checkpoint(tmp_path / "scaled")).predict(text="I love it")
     assert scaled.reliability_scale == "validation"
-    assert scaled.reliability == pytest.approx(dict.fromkeys(names, 0.3))
-    assert scaled.sentiment == pytest.approx(predictor.predict(text="I love it").sentiment)  # the scale reads r, not the answer
+    assert scaled.reliability == pytest.approx({m: r / 2 for m, r in raw.reliability.items()})
+    assert scaled.sentiment == pytest.approx(raw.sentiment)  # the scale reads r, not the answer
 
 
 def _spoken_wav(tmp_path, sentence, voice, rate):
