@@ -13,7 +13,9 @@ eye band and the lower half of the face), downscale (to 32 / 16 px side, then ba
 Parts (one `<name>.npz` each: values, found, index): `<split>-clean-<n>` (the first n faces of the
 split's ranking), `train-<kind>-<n>-s<seed>` (each of the first n train faces under one kind, at a
 level drawn per face, seeded), `test-<kind>-<level>-<n>-s<seed>` (the first n test faces under every
-kind and level). A part already in the cache is kept.
+kind and level), `valid-<kind>-<level>-<n>-s<seed>` likewise for the first n valid faces with
+`--valid-views n` (what the live checkpoint's reliability scale is fitted on). A part already in the
+cache is kept.
 
     python -m qamoe.extractors.datasets.fer --train 3000 --valid 800 --test 800 --train-views 1200 --test-views 300
 """
@@ -84,7 +86,7 @@ def _extract(images: np.ndarray, transforms: list, faces, progress, task) -> tup
 
 
 def build(data=None, cache=None, *, train=3000, valid=800, test=800, train_views=1200, test_views=300,
-          seed=0, console=None) -> dict:
+          valid_views=0, seed=0, console=None) -> dict:
     """Extracts (or finds in the cache) every part named in the module docstring; returns the manifest.
     `data`: the fer2013-48px.npz file (default under $QAMOE_SHARED_DATA)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn  # noqa: PLC0415
@@ -102,11 +104,13 @@ def build(data=None, cache=None, *, train=3000, valid=800, test=800, train_views
         pick = rng.integers(0, len(levels), len(idx))
         transforms = [degrade(kind, levels[p], seed * 1_000_003 + int(i)) for p, i in zip(pick, idx)]
         parts.append((f"train-{kind}-{train_views}-s{seed}", idx, transforms, {"level_index": pick}))
-    idx = order["test"][:test_views]
-    for kind, levels in DEGRADATIONS.items():
-        for k, level in enumerate(levels):
-            transforms = [degrade(kind, level, seed * 1_000_003 + int(i)) for i in idx]
-            parts.append((f"test-{kind}-{k}-{test_views}-s{seed}", idx, transforms, {}))
+    for split, n in (("valid", valid_views), ("test", test_views)):
+        idx = order[split][:n]
+        for kind, levels in DEGRADATIONS.items():
+            for k, level in enumerate(levels):
+                if n:
+                    transforms = [degrade(kind, level, seed * 1_000_003 + int(i)) for i in idx]
+                    parts.append((f"{split}-{kind}-{k}-{n}-s{seed}", idx, transforms, {}))
     todo = [p for p in parts if not (cache / f"{p[0]}.npz").exists()]
     faces = FaceFeatures(expression=True, static_images=True)
     started = time.perf_counter()
@@ -128,7 +132,8 @@ def main(argv=None) -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--data", help="fer2013-48px.npz (default: $QAMOE_SHARED_DATA/fer2013/fer2013-48px.npz)")
     p.add_argument("--cache", help="cache folder (default: $QAMOE_CACHE/live/fer, else ~/.cache/qamoe/live/fer)")
-    for name, default in (("train", 3000), ("valid", 800), ("test", 800), ("train-views", 1200), ("test-views", 300)):
+    for name, default in (("train", 3000), ("valid", 800), ("test", 800), ("train-views", 1200), ("test-views", 300),
+                          ("valid-views", 0)):
         p.add_argument(f"--{name}", type=int, default=default)
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
@@ -137,7 +142,7 @@ def main(argv=None) -> None:
     torch.set_num_threads(1)
     try:
         manifest = build(args.data, args.cache, train=args.train, valid=args.valid, test=args.test,
-                         train_views=args.train_views, test_views=args.test_views, seed=args.seed)
+                         train_views=args.train_views, test_views=args.test_views, valid_views=args.valid_views, seed=args.seed)
     except DataError as exc:
         raise SystemExit(f"{p.prog}: {exc}") from None
     print(json.dumps(manifest))

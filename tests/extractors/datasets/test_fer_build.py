@@ -31,3 +31,16 @@ def test_tiny_build_is_read_back_part_by_part(tmp_path):
     stamps = sorted(p.stat().st_mtime_ns for p in cache.glob("*.npz"))
     build(data, cache, train=3, valid=1, test=1, train_views=2, test_views=1, seed=0)
     assert sorted(p.stat().st_mtime_ns for p in cache.glob("*.npz")) == stamps  # every part found, none redone
+
+
+def test_valid_views_are_built_on_request_and_not_otherwise(tmp_path):
+    need_modules("mediapipe", "cv2")
+    images, labels = fer2013_faces()
+    data = tmp_path / "fer.npz"
+    np.savez(data, images=images[:60], labels=labels[:60], classes=np.array(fer.CLASSES))
+    plain = build(data, tmp_path / "plain", train=1, valid=1, test=1, train_views=1, test_views=0, seed=0)
+    assert not any(p.startswith(("valid-blur", "test-blur")) for p in plain["parts"])  # no empty test parts either
+    manifest = build(data, tmp_path / "cache", train=1, valid=2, test=1, train_views=1, test_views=0, valid_views=2, seed=0)
+    assert "valid-occlude-1-2-s0" in manifest["parts"]
+    assert fer.load_part("valid-dark-0-2-s0", tmp_path / "cache")["index"].tolist() == \
+        fer.load_part("valid-clean-2", tmp_path / "cache")["index"].tolist()
