@@ -36,7 +36,7 @@ def sentiment_label(value: float) -> str:
 class Inference:
     sentiment: float  # -3..+3 (clipped)
     std: float  # calibrated predictive standard deviation: exp(s / 2) x sqrt(the checkpoint's variance scale)
-    reliability: dict[str, float]  # r_m in [0, 1] per modality, on the checkpoint's reliability scale when it has one
+    reliability: dict[str, float]  # r_m in [0, 1] per modality, on the checkpoint's reliability scale when it has one (0 there when missing)
     top_experts: dict[str, list[tuple[int, float]]]  # modality -> [(expert index, gate weight)], largest first
     raw_std: float = 0.0  # exp(s / 2), before the variance scale
 
@@ -65,6 +65,14 @@ class InferenceEngine:
         self.modalities = self.config.modality_names
         self.dims = {m.name: m.dim for m in self.config.modalities}
 
+    def _reported(self, name: str, r: float, given: bool) -> float:
+        """r_m as shown: on the checkpoint's reliability scale when it has one, where a modality without
+        input reads 0 (nothing of it is left; the map, fitted on present inputs, would read its zero
+        frame's r_m as the lowest present one); without a scale, as the model gives it."""
+        if not self.reliability_scale.fitted:
+            return r
+        return float(self.reliability_scale.apply(name, r)) if given else 0.0
+
     @torch.inference_mode()
     def infer(self, present: Mapping[str, np.ndarray]) -> Inference:
         """present: modality -> raw (T, d) float32 features, T >= 1; a modality left out is missing."""
@@ -89,7 +97,7 @@ class InferenceEngine:
         return Inference(
             sentiment=float(out.prediction[0].clamp(-3, 3)),
             std=float(self.variance_scale.std(out.log_variance[:1].cpu().numpy())[0]),
-            reliability={name: float(self.reliability_scale.apply(name, float(r[0]))) for name, r in out.reliability.items()},
+            reliability={name: self._reported(name, float(r[0]), present.get(name) is not None) for name, r in out.reliability.items()},
             top_experts=top,
             raw_std=float(out.std[0]),
         )

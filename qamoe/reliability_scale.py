@@ -15,9 +15,11 @@ regression, stored as knots at quantiles of the validation r_m, linear between t
 modality's own ranking is kept; what changes is that 0.8 means the same in text, audio and vision.
 The model still fuses with its own r_m: the scale changes what is reported and shown (the
 protocols, qamoe-eval, qamoe-predict, the live screen and its JSONL), stored in the checkpoint's
-`extra["reliability_scale"]`. A checkpoint without one reports r_m as it is: so does the shipped live
-checkpoint, whose audio and face quality heads were trained on signal degradations that the feature
-mixture does not reproduce (docs/reliability-report, "One reliability scale").
+`extra["reliability_scale"]`. A checkpoint without one reports r_m as it is. The shipped live
+checkpoint's audio and face quality heads were trained on signal degradations that the feature
+mixture does not reproduce, so its scale is fitted on those instead, to the share of each modality's
+answer that survives (`qamoe.harness.signal_reliability`; docs/reliability-report, "One reliability
+scale"). On a scale, a modality without input reads 0 (`InferenceEngine`).
 """
 
 from __future__ import annotations

@@ -7,8 +7,12 @@ the same state.
     python scripts/fit_reliability_scale.py qamoe/assets/live --live-mix runs/live/text_cache
     python scripts/fit_reliability_scale.py runs/ravdess-1111                         # a RAVDESS checkpoint
 
-The validation mixture is the same draw `qamoe-train` uses (seed 7). A table shows, per modality, what
-the lowest, middle and highest r_m read on the scale.
+The validation mixture is the same draw `qamoe-train` uses (seed 7). The live checkpoint (`--live-mix`)
+is fitted instead on what its inputs meet live, each modality alone on its validation sources: words
+dropped, white noise on the waveform, faces blurred / darkened / occluded / downscaled, with r_m
+mapped to the share of the modality's answer that survives (`qamoe.harness.signal_reliability`; the
+feature-noise mixture would read its clean voice at 0.64). A table shows, per modality, what the
+lowest, middle and highest r_m read on the scale.
 """
 
 from __future__ import annotations
@@ -20,17 +24,7 @@ from pathlib import Path
 import qamoe  # noqa: F401
 
 
-def valid_split(checkpoint, args):
-    from qamoe.tensors import TensorSplit
-
-    if args.live_mix:
-        from qamoe.data.live_mix import build_mix
-
-        provenance = checkpoint.provenance.get("dataset_args", {})
-        mix = build_mix(args.live_mix, fer_parts=provenance.get("fer_parts"), max_words=provenance.get("max_words", 32),
-                        ravdess_repeat=1, seed=provenance.get("seed", 0), ravdess_text=provenance.get("ravdess_text", "statement"),
-                        voice=bool(provenance.get("voice", False)))
-        return TensorSplit(mix.dataset.splits["valid"], checkpoint.stats), mix.present["valid"], "valid (Protocol III mixture, seed 7): VADER + RAVDESS actors 15-17 + FER valid faces"
+def valid_split(checkpoint):
     from qamoe.harness.experiments import dataset_for, evaluation_split
 
     name = checkpoint.provenance.get("dataset_args", {}).get("dataset", "synthetic")
@@ -42,7 +36,8 @@ def valid_split(checkpoint, args):
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("checkpoint")
-    p.add_argument("--live-mix", metavar="TEXT_CACHE", help="the live checkpoint's data (VADER text cache folder)")
+    p.add_argument("--live-mix", metavar="TEXT_CACHE", help="the live checkpoint: fit on signal degradations of its "
+                   "validation sources (VADER text cache folder; FER valid views in the FER cache)")
     args = p.parse_args(argv)
 
     from rich.console import Console
@@ -54,8 +49,13 @@ def main(argv=None) -> None:
 
     console = Console()
     checkpoint = load_checkpoint(args.checkpoint)
-    valid, present, fitted_on = valid_split(checkpoint, args)
-    scale = fit_on_validation(checkpoint, valid, present=present)
+    if args.live_mix:
+        from qamoe.harness.signal_reliability import FITTED_ON, fit_signal_scale, signal_readings
+
+        scale, fitted_on = fit_signal_scale(signal_readings(checkpoint, "valid", text_cache=args.live_mix)), FITTED_ON
+    else:
+        valid, present, fitted_on = valid_split(checkpoint)
+        scale = fit_on_validation(checkpoint, valid, present=present)
     if not scale.fitted:
         raise SystemExit(f"{args.checkpoint}: its r_m never vary on valid: nothing to fit")
     path = Path(args.checkpoint) / "config.json"

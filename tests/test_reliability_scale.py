@@ -102,6 +102,12 @@ def test_the_engine_and_the_protocol_report_r_on_the_stored_scale(trained, tmp_p
     engine = InferenceEngine(loaded)
     present = {m.name: np.random.default_rng(0).normal(size=(5, m.dim)).astype(np.float32) for m in loaded.config.modalities}
     assert all(v == pytest.approx(0.25) for v in engine.infer(present).reliability.values())
+    first = loaded.config.modality_names[0]
+    alone = engine.infer({first: present[first]}).reliability  # the others have no input: nothing of them is left
+    assert alone[first] == pytest.approx(0.25) and all(alone[m] == 0.0 for m in alone if m != first)
+    assert all(v == 0.0 for v in engine.infer({}).reliability.values())
+    unscaled = InferenceEngine(replace(loaded, extra={})).infer({first: present[first]}).reliability
+    assert all(unscaled[m] > 0.0 for m in unscaled)  # without a scale: r_m as the model gives them, missing too
 
     test = TensorSplit(dataset.splits["test"], loaded.stats)
     result = protocols.reliability(loaded, test, sigma_ref_tensors(loaded.stats))

@@ -42,3 +42,8 @@ python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1112 --out 
 qamoe-train --dataset ravdess --seed 1113 --out runs/ravdess-1113
 python benchmarks/ravdess_reliability.py --checkpoint runs/ravdess-1113 --out docs/reliability-report/ravdess/reliability-seed1113
 python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1113 --out docs/reliability-report/ravdess/vision-target-seed1113.json
+# 11. the live checkpoint's scale, fitted on signal degradations of its validation sources, and what it reads on test
+python -m qamoe.extractors.datasets.fer --train 6000 --valid 1500 --test 1500 --train-views 2500 --test-views 500 --valid-views 500
+python scripts/fit_reliability_scale.py qamoe/assets/live --live-mix runs/live/text_cache
+python benchmarks/live_reliability_meaning.py --checkpoint qamoe/assets/live --out docs/reliability-report/live/meaning-test.json
+python benchmarks/live_reliability_meaning.py --checkpoint qamoe/assets/live --split valid --out docs/reliability-report/live/meaning-valid.json

@@ -66,24 +66,30 @@ def test_result_fields(predictor):
     lo, hi = r.interval(0.95)
     assert lo < r.sentiment < hi
     assert json.loads(json.dumps(r.to_dict()))["label"] in ("negative", "neutral", "positive")
-    assert r.to_dict()["reliability_scale"] == "none"  # the live checkpoint ships without a reliability scale
+    # the live checkpoint's one scale (fitted on signal degradations): the senses without input read 0
+    assert r.to_dict()["reliability_scale"] == "validation"
+    assert r.reliability["audio"] == 0.0 and r.reliability["vision"] == 0.0 and r.reliability["text"] > 0.5
     with pytest.raises(ValueError):
         predictor.predict()
 
 
-def test_a_checkpoint_with_a_reliability_scale_says_so_and_reads_r_through_it(predictor, tmp_path):
+def test_a_checkpoint_with_a_reliability_scale_says_so_and_reads_r_through_it(tmp_path):
     from qamoe.checkpoint import load_checkpoint, save_checkpoint
     from qamoe.reliability_scale import ReliabilityScale
 
     checkpoint = load_checkpoint(shipped_checkpoint(LIVE))
+    checkpoint.extra.pop("reliability_scale")
     names = checkpoint.config.modality_names
+    save_checkpoint(tmp_path / "raw", checkpoint)
+    raw = Predictor(load_checkpoint(tmp_path / "raw")).predict(text="I love it")
+    assert raw.reliability_scale == "none"
     halving = ReliabilityScale({m: ((0.0, 1.0), (0.0, 0.5)) for m in names})  # r -> r / 2
     checkpoint.extra["reliability_scale"] = halving.to_extra("test")
     save_checkpoint(tmp_path / "scaled", checkpoint)
-    raw = predictor.predict(text="I love it")
     scaled = Predictor(load_checkpoint(tmp_path / "scaled")).predict(text="I love it")
     assert scaled.reliability_scale == "validation"
-    assert scaled.reliability == pytest.approx({m: r / 2 for m, r in raw.reliability.items()})
+    assert scaled.reliability["text"] == pytest.approx(raw.reliability["text"] / 2)
+    assert scaled.reliability["audio"] == scaled.reliability["vision"] == 0.0  # no input: nothing left, on a scale
     assert scaled.sentiment == pytest.approx(raw.sentiment)  # the scale reads r, not the answer
 
 
