@@ -10,19 +10,22 @@ the sources the live checkpoint was trained from:
 - vision: FER2013 faces blurred, darkened, occluded and downscaled at two strengths each, held as the
   live window holds a still face (faces the tracker still finds; `faces_lost` says how many it does not).
 
-Per sample, r_m on the degraded input and the share of the modality's answer that survives, the
-quantity the quality head is trained towards (`qamoe.reliability`):
+Per sample, r_m on the degraded input; per condition, the share of the modality's answer that
+survives the degradation, the fraction of the variance of its clean answers the degraded ones keep:
 
-    survived = clip(1 - (p_m(degraded) - p_m(clean))^2 / Var p_m(clean), 0, 1)
+    retained = clip(1 - mean (p_m(degraded) - p_m(clean))^2 / Var p_m(clean), 0, 1)
 
-with p_m the modality's probe and Var over the split's clean samples of that modality. Every sample
-is also read clean (survived 1) and missing (one zero frame, survived 0). `fit_signal_scale` maps each
-modality's r_m to E[survived | r_m] over the clean and degraded readings (`ReliabilityScale`,
-isotonic): fitted on the validation split, r~_m = 0.7 then means "about 70 % of what this modality
-tells survives" in text, voice and face alike. Missing inputs are left out of the fit: the engine
-reports a modality without input at 0 on this scale (nothing of it survives); read through the map, a
-missing text's r_m (0.21 on the live checkpoint, below every present text on valid) would show the
-map's lowest value, 0.56.
+with p_m the modality's probe (the answer the quality head's training target compares, `qamoe.reliability`)
+and Var over the split's clean samples of that modality: 1 when the answer is untouched, 0 when it is no
+better than the average answer (per sample, that target floors near 0.5 for an answer that collapsed to the
+mean, since clips whose clean answer is near the mean look unharmed; a condition's mean square does not).
+Every sample is also read clean (retained 1) and missing (one zero frame, retained 0). `fit_signal_scale`
+maps each modality's r_m to E[retained | r_m] over the clean and degraded readings (`ReliabilityScale`,
+isotonic), as the simulator's scale maps r_m to E[1 - lambda | r_m]: fitted on the validation split,
+r~_m = 0.7 then means "inputs like this keep about 70 % of what this modality tells" in text, voice and
+face alike. Missing inputs are left out of the fit: the engine reports a modality without input at 0 on
+this scale (nothing of it is left); read through the map, a missing text's r_m (0.21 on the live
+checkpoint, below every present text on valid) would show the map's lowest value.
 """
 
 from __future__ import annotations
@@ -45,18 +48,18 @@ SNRS = (20.0, 10.0, 5.0, 0.0, -5.0)
 FACE_KINDS = ("blur", "dark", "occlude", "downscale")
 FACE_VIEWS = 500  # faces per degraded FER part (`python -m qamoe.extractors.datasets.fer --valid-views 500 --test-views 500`)
 FITTED_ON = ("valid split, each modality alone: words dropped 10-70 %, white noise on the waveform 20 to -5 dB, "
-             "faces blurred / darkened / occluded / downscaled; r_m -> E[share of the modality's answer that survives]")
+             "faces blurred / darkened / occluded / downscaled; r_m -> E[share of the variance of the modality's answer the input keeps]")
 
 
 @dataclass(frozen=True)
 class Readings:
-    """One modality under one condition: r_m (N,) as the model gives it and the share of its answer
-    that survives (N,)."""
+    """One modality under one condition: r_m (N,) as the model gives it, and the share of the
+    modality's answer the condition leaves (`retained`, see the module docstring)."""
 
     modality: str
     condition: str
     r: np.ndarray
-    survived: np.ndarray
+    retained: float
 
 
 @dataclass(frozen=True)
@@ -65,11 +68,11 @@ class SignalReadings:
     faces_lost: dict[str, float]  # face condition -> share of faces the tracker no longer finds (vision missing live)
 
     def of(self, modality: str, *, degraded_only: bool = False, present_only: bool = False) -> tuple[np.ndarray, np.ndarray]:
-        """(r (N,), survived (N,)) of the readings of `modality`: every one, the degraded ones only (no
-        clean, no missing), or the present ones (no missing)."""
+        """(r (N,), retained (N,): each sample's condition's share) of the readings of `modality`: every
+        one, the degraded ones only (no clean, no missing), or the present ones (no missing)."""
         left_out = ("clean", "missing") if degraded_only else ("missing",) if present_only else ()
         chosen = [x for x in self.readings if x.modality == modality and x.condition not in left_out]
-        return np.concatenate([x.r for x in chosen]), np.concatenate([x.survived for x in chosen])
+        return np.concatenate([x.r for x in chosen]), np.concatenate([np.full(len(x.r), x.retained) for x in chosen])
 
     @property
     def modalities(self) -> list[str]:
@@ -102,23 +105,22 @@ class _Reader:
         dim = self.checkpoint.stats[name].mean.shape[0]
         return float(self._encode(name, torch.zeros(1, 1, dim), torch.ones(1, dtype=torch.long))[0][0])
 
-    def add(self, name: str, condition: str, r: np.ndarray, survived: np.ndarray) -> None:
-        self.readings.append(Readings(name, condition, np.asarray(r, np.float64), np.asarray(survived, np.float64)))
+    def add(self, name: str, condition: str, r: np.ndarray, retained: float) -> None:
+        self.readings.append(Readings(name, condition, np.asarray(r, np.float64), float(retained)))
 
     def compare(self, name: str, pairs: dict[str, tuple[ModalityData, ModalityData]], spread: float) -> None:
         """One Readings per condition: pairs maps condition -> (clean, degraded) of the same samples."""
         for condition, (clean, degraded) in pairs.items():
             _, clean_answer = self.run(name, clean)
             r, answer = self.run(name, degraded)
-            survived = np.clip(1 - (answer - clean_answer) ** 2 / max(spread, 1e-8), 0, 1)
-            self.add(name, condition, r, survived)
+            self.add(name, condition, r, np.clip(1 - np.mean((answer - clean_answer) ** 2) / max(spread, 1e-8), 0, 1))
 
     def clean_and_missing(self, name: str, clean: ModalityData) -> float:
-        """Adds every clean sample (survived 1) and as many missing readings (survived 0); returns the
+        """Adds every clean sample (retained 1) and as many missing readings (retained 0); returns the
         variance of the clean answers."""
         r, answer = self.run(name, clean)
-        self.add(name, "clean", r, np.ones(len(r)))
-        self.add(name, "missing", np.full(len(r), self.missing_r(name)), np.zeros(len(r)))
+        self.add(name, "clean", r, 1.0)
+        self.add(name, "missing", np.full(len(r), self.missing_r(name)), 0.0)
         return float(np.var(answer))
 
 
@@ -186,40 +188,40 @@ def _clean_faces(split: str, options: dict) -> int:
 
 
 def fit_signal_scale(readings: SignalReadings) -> ReliabilityScale:
-    """Each modality's r_m -> E[share of its answer that survives | r_m], over its clean and degraded
-    readings (not the missing ones: see the module docstring)."""
+    """Each modality's r_m -> E[retained | r_m], over its clean and degraded readings (not the missing
+    ones: see the module docstring)."""
     pairs = {m: readings.of(m, present_only=True) for m in readings.modalities}
-    return ReliabilityScale.fit({m: r for m, (r, _) in pairs.items()}, {m: 1.0 - s for m, (_, s) in pairs.items()})
+    return ReliabilityScale.fit({m: r for m, (r, _) in pairs.items()}, {m: 1.0 - kept for m, (_, kept) in pairs.items()})
 
 
-def survival_by_bin(readings: SignalReadings, scale: ReliabilityScale | None = None,
+def retained_by_bin(readings: SignalReadings, scale: ReliabilityScale | None = None,
                     edges=(0.0, 0.2, 0.4, 0.6, 0.8, 1.0)) -> dict[str, list[dict]]:
     """modality -> per r bin of the degraded readings (r read through `scale` when given): count, mean
-    r, mean share survived. If r means the same in every modality, the survived share of a bin is the
+    r, mean share retained. If r means the same in every modality, the retained share of a bin is the
     same across modalities, and close to the bin's mean r."""
     out = {}
     for m in readings.modalities:
-        r, survived = readings.of(m, degraded_only=True)
+        r, retained = readings.of(m, degraded_only=True)
         if scale is not None:
             r = scale.apply(m, r)
         index = np.clip(np.digitize(r, edges[1:-1]), 0, len(edges) - 2)
         out[m] = [{"r": [edges[b], edges[b + 1]], "n": int((index == b).sum()),
                    "mean_r": float(r[index == b].mean()) if (index == b).any() else None,
-                   "mean_survived": float(survived[index == b].mean()) if (index == b).any() else None}
+                   "mean_retained": float(retained[index == b].mean()) if (index == b).any() else None}
                   for b in range(len(edges) - 1)]
     return out
 
 
 def calibration_error(readings: SignalReadings, scale: ReliabilityScale | None = None, bins: int = 10) -> dict[str, float]:
-    """modality -> the expected calibration error of r as the survived share over the degraded readings:
-    sum over `bins` equal-width r bins of (share of readings) x |mean r - mean survived| (r through
-    `scale` when given). 0 when r_m reads exactly the share of the answer that survives."""
+    """modality -> the expected calibration error of r as the retained share over the degraded readings:
+    sum over `bins` equal-width r bins of (share of readings) x |mean r - mean retained| (r through
+    `scale` when given). 0 when r_m reads exactly the share of the answer its input keeps."""
     out = {}
     for m in readings.modalities:
-        r, survived = readings.of(m, degraded_only=True)
+        r, retained = readings.of(m, degraded_only=True)
         if scale is not None:
             r = scale.apply(m, r)
         index = np.clip((r * bins).astype(int), 0, bins - 1)
-        out[m] = float(sum(np.sum(index == b) / len(r) * abs(r[index == b].mean() - survived[index == b].mean())
+        out[m] = float(sum(np.sum(index == b) / len(r) * abs(r[index == b].mean() - retained[index == b].mean())
                            for b in range(bins) if (index == b).any()))
     return out
