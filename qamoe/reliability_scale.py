@@ -12,7 +12,8 @@ validation split under the Protocol III mixture (the same draw as `variance_scal
 
 the expected share of the modality left undegraded given what its quality head reads (isotonic
 regression, stored as knots at quantiles of the validation r_m, linear between them). Each
-modality's own ranking is kept; what changes is that 0.8 means the same in text, audio and vision.
+modality's own ranking is kept; what changes is that 0.8 is meant to read the same in text, audio and
+vision (how closely it does, measured on held-out data: docs/reliability-report).
 The model still fuses with its own r_m: the scale changes what is reported and shown (the
 protocols, qamoe-eval, qamoe-predict, the live screen and its JSONL), stored in the checkpoint's
 `extra["reliability_scale"]`. A checkpoint without one reports r_m as it is. The shipped live
@@ -140,7 +141,11 @@ def mixture_levels_of(p) -> dict[str, np.ndarray]:
 
 
 def scaled(p, scale: ReliabilityScale):
-    """`Predictions` with r_m read on the scale (the same object when the scale is not fitted)."""
+    """`Predictions` with r_m read on the scale (the same object when the scale is not fitted).
+
+    Missing inputs pass through the map with the r_m their quality head reads: the protocols measure
+    the head, missing included. (The engine instead shows a modality without input at 0; a map fitted
+    on present inputs only, as the live checkpoint's, reads a missing one as its lowest present value.)"""
     return dataclasses.replace(p, reliability=scale.apply_all(p.reliability)) if scale.fitted else p
 
 

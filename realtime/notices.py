@@ -100,6 +100,7 @@ class LinePrinter:
         if all(s.missing for s in update.modalities.values()):
             self.console.print(f"t {update.t:6.1f}  no input: every modality is missing", highlight=False)
         else:
-            # a missing modality shows the reliability the model used for it, marked missing (as the TUI and qamoe-predict do)
+            # a missing modality shows its reported reliability, marked missing (as the TUI and qamoe-predict do): on a
+            # checkpoint's reliability scale that is 0; without one, the r_m the model used for it
             r = " ".join(f"{m} {s.reliability:.2f}{' missing' if s.missing else ''}" for m, s in update.modalities.items())
             self.console.print(f"t {update.t:6.1f}  {update.sentiment:+.2f} ± {update.std:.2f} {update.label:8s}  r: {r}", highlight=False)

@@ -46,7 +46,7 @@ class Prediction:
     sentiment: float  # -3..+3
     std: float  # calibrated predictive standard deviation (same units)
     label: str  # negative / neutral / positive
-    reliability: dict[str, float]  # r_m per modality of the model (a missing modality still gets one)
+    reliability: dict[str, float]  # r_m per modality as reported (on a reliability scale a missing one reads 0)
     present: dict[str, bool]  # which modalities had usable features
     missing_reason: dict[str, str] = field(default_factory=dict)
     transcript: str | None = None  # the words the text modality read

@@ -26,18 +26,19 @@ class RunStats:
         if not all(status.missing for status in update.modalities.values()):
             self.with_input += 1
             self.sentiment_sum += update.sentiment
-        for name, status in update.modalities.items():
-            self.reliability_sum[name] = self.reliability_sum.get(name, 0.0) + status.reliability
+        for name, status in update.modalities.items():  # r_m averaged over the updates that had the modality
+            self.reliability_sum[name] = self.reliability_sum.get(name, 0.0) + (0.0 if status.missing else status.reliability)
             self.missing_count[name] = self.missing_count.get(name, 0) + int(status.missing)
         self.last = update
 
     def table(self, title: str) -> Table:
         table = Table(title=title, title_justify="left", min_width=len(title))  # the title on one line
         table.add_column("modality")
-        table.add_column("mean r_m", justify="right")
+        table.add_column("mean r_m when present", justify="right")
         table.add_column("missing", justify="right")
         for name, total in self.reliability_sum.items():
-            table.add_row(name, f"{total / self.updates:.3f}", f"{100 * self.missing_count[name] / self.updates:.0f} %")
+            present = self.updates - self.missing_count[name]
+            table.add_row(name, f"{total / present:.3f}" if present else "–", f"{100 * self.missing_count[name] / self.updates:.0f} %")
         return table
 
     def lines(self) -> list[str]:

@@ -12,7 +12,9 @@ from .telemetry import Telemetry
 class ModalityStatus:
     """One modality in one update.
 
-    reliability: r_m from the model (a missing modality still gets one: it should be low).
+    reliability: r_m as reported (`InferenceEngine`): on the checkpoint's reliability scale when it has
+    one, where a missing modality reads 0; without one, the model's r_m (a missing modality still
+    gets one: it should be low).
     missing: True when the window had no usable frame; reason says why ('no face', 'silence',
     'no words', 'camera lost: ...'), empty when present.
     frames: usable frames in the window; top_experts: [(expert, gate weight)] of the router.
@@ -54,6 +56,7 @@ class Update:
     partial: str = ""
     expression: dict[str, float] = field(default_factory=dict)
     telemetry: Telemetry = field(default_factory=Telemetry)
+    reliability_scale: str = "none"  # what the r_m are read on: "validation" (the checkpoint's scale) or "none"
 
     @property
     def top_expression(self) -> tuple[str, float] | None:
@@ -94,4 +97,4 @@ class Update:
         return cls(t=line["t"], seq=line["seq"], sentiment=line["sentiment"], std=line["std"], label=line["label"],
                    modalities=modalities, transcript=line.get("transcript", ""), face=line.get("face"),
                    speech=line.get("speech"), partial=line.get("partial", ""), expression=line.get("expression", {}),
-                   telemetry=telemetry)
+                   telemetry=telemetry, reliability_scale=line.get("reliability_scale", "none"))

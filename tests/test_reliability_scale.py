@@ -86,6 +86,8 @@ def trained():
 
 
 def test_the_engine_and_the_protocol_report_r_on_the_stored_scale(trained, tmp_path):
+    import torch
+
     from qamoe.checkpoint import load_checkpoint, save_checkpoint
     from qamoe.evaluate import predict_mixture, sigma_ref_tensors
     from qamoe.harness import protocols
@@ -107,7 +109,10 @@ def test_the_engine_and_the_protocol_report_r_on_the_stored_scale(trained, tmp_p
     assert alone[first] == pytest.approx(0.25) and all(alone[m] == 0.0 for m in alone if m != first)
     assert all(v == 0.0 for v in engine.infer({}).reliability.values())
     unscaled = InferenceEngine(replace(loaded, extra={})).infer({first: present[first]}).reliability
-    assert all(unscaled[m] > 0.0 for m in unscaled)  # without a scale: r_m as the model gives them, missing too
+    x = torch.from_numpy(loaded.stats[first].normalize(present[first]))[None]  # (1, T, d)
+    with torch.no_grad():
+        model_r = loaded.model({first: x}, {first: torch.tensor([x.shape[1]])}).reliability
+    assert unscaled == pytest.approx({m: float(r[0]) for m, r in model_r.items()})  # without a scale: the model's own, missing too
 
     test = TensorSplit(dataset.splits["test"], loaded.stats)
     result = protocols.reliability(loaded, test, sigma_ref_tensors(loaded.stats))

@@ -3,8 +3,8 @@
 Each modality is read alone (the others missing, as when only that sense has input), on one split of
 the sources the live checkpoint was trained from:
 
-- text: VADER texts with words dropped at rate 0.1 / 0.3 / 0.5 / 0.7 (what a recogniser that misses
-  words does to the transcript's word vectors: a dropped word is a zero vector, as in training);
+- text: VADER texts with words dropped at rate 0.1 / 0.3 / 0.5 / 0.7: left out of the sequence, as
+  a recogniser that misses words leaves them out of the transcript (at least one word stays);
 - audio: RAVDESS voices with white noise on the waveform at 20 / 10 / 5 / 0 / -5 dB (clips in which
   the VAD finds speech in both the clean and the noisy take);
 - vision: FER2013 faces blurred, darkened, occluded and downscaled at two strengths each, held as the
@@ -22,8 +22,10 @@ mean, since clips whose clean answer is near the mean look unharmed; a condition
 Every sample is also read clean (retained 1) and missing (one zero frame, retained 0). `fit_signal_scale`
 maps each modality's r_m to E[retained | r_m] over the clean and degraded readings (`ReliabilityScale`,
 isotonic), as the simulator's scale maps r_m to E[1 - lambda | r_m]: fitted on the validation split,
-r~_m = 0.7 then means "inputs like this keep about 70 % of what this modality tells" in text, voice and
-face alike. Missing inputs are left out of the fit: the engine reports a modality without input at 0 on
+r~_m = 0.7 is meant to read "inputs like this keep about 70 % of what this modality tells" in text,
+voice and face (how closely it does on held-out data: docs/reliability-report). E[kept | r_m] depends on
+the mix of conditions it is fitted on (each condition weighted by its samples, clean ones included);
+conditions with fewer than MIN_PAIRS pairs are left out. Missing inputs are left out of the fit: the engine reports a modality without input at 0 on
 this scale (nothing of it is left); read through the map, a missing text's r_m (0.21 on the live
 checkpoint, below every present text on valid) would show the map's lowest value.
 """
@@ -46,6 +48,7 @@ from qamoe.reliability_scale import ReliabilityScale
 DROP_RATES = (0.1, 0.3, 0.5, 0.7)
 SNRS = (20.0, 10.0, 5.0, 0.0, -5.0)
 FACE_KINDS = ("blur", "dark", "occlude", "downscale")
+MIN_PAIRS = 30  # a condition's kept share from fewer pairs is noise
 FACE_VIEWS = 500  # faces per degraded FER part (`python -m qamoe.extractors.datasets.fer --valid-views 500 --test-views 500`)
 FITTED_ON = ("valid split, each modality alone: words dropped 10-70 %, white noise on the waveform 20 to -5 dB, "
              "faces blurred / darkened / occluded / downscaled; r_m -> E[share of the variance of the modality's answer the input keeps]")
@@ -109,8 +112,11 @@ class _Reader:
         self.readings.append(Readings(name, condition, np.asarray(r, np.float64), float(retained)))
 
     def compare(self, name: str, pairs: dict[str, tuple[ModalityData, ModalityData]], spread: float) -> None:
-        """One Readings per condition: pairs maps condition -> (clean, degraded) of the same samples."""
+        """One Readings per condition with at least MIN_PAIRS pairs: pairs maps condition -> (clean,
+        degraded) of the same samples."""
         for condition, (clean, degraded) in pairs.items():
+            if len(clean.lengths) < MIN_PAIRS:
+                continue
             _, clean_answer = self.run(name, clean)
             r, answer = self.run(name, degraded)
             self.add(name, condition, r, np.clip(1 - np.mean((answer - clean_answer) ** 2) / max(spread, 1e-8), 0, 1))
@@ -137,6 +143,9 @@ def signal_readings(checkpoint: Checkpoint, split: str, *, text_cache, fer_cache
                     face_views: int = FACE_VIEWS, seed: int = 0) -> SignalReadings:
     """The readings of every modality of the live checkpoint on `split` ("valid" or "test")."""
     options = checkpoint.provenance.get("dataset_args", {})
+    if not getattr(checkpoint.model, "unimodal_heads", None):
+        raise ValueError("signal readings need a QA-MoE checkpoint with per-modality probes (reliability_objective "
+                         "'consistency' or 'unimodal')")
     reader = _Reader(checkpoint)
     names = checkpoint.config.modality_names
 
@@ -145,8 +154,14 @@ def signal_readings(checkpoint: Checkpoint, split: str, *, text_cache, fer_cache
         clean = ModalityData.from_sequences(texts, texts[0].shape[1])
         spread = reader.clean_and_missing("text", clean)
         rng = np.random.default_rng(seed)
+
+        def drop(t: np.ndarray, rate: float) -> np.ndarray:
+            kept = rng.random(len(t)) >= rate
+            kept[rng.integers(len(t))] |= not kept.any()  # at least one word stays
+            return t[kept]
+
         reader.compare("text", {f"{rate:.0%} words dropped": (clean, ModalityData.from_sequences(
-            [t * (rng.random(len(t)) >= rate)[:, None] for t in texts], texts[0].shape[1])) for rate in DROP_RATES}, spread)
+            [drop(t, rate) for t in texts], texts[0].shape[1])) for rate in DROP_RATES}, spread)
 
     if "audio" in names:
         views = snr_views(ravdess, split, SNRS, noise_kind="white", folds=options.get("folds"),
@@ -174,7 +189,8 @@ def signal_readings(checkpoint: Checkpoint, split: str, *, text_cache, fer_cache
                 k = np.array([position.get(int(i), -1) for i in part["index"]])
                 both = found & (k >= 0)
                 both[both] &= clean_found[k[both]]  # a face in the clean and in the degraded image
-                faces_lost[f"{kind} {strength}"] = float(1 - found.mean())
+                had = (k >= 0) & clean_found[np.maximum(k, 0)]  # faces the tracker finds in the clean image
+                faces_lost[f"{kind} {strength}"] = float(1 - found[had].mean()) if had.any() else 1.0
                 if both.any():
                     pairs[f"{kind} {strength}"] = (_faces(clean_part["values"][k[both]]), _faces(part["values"][both]))
         reader.compare("vision", pairs, spread)
