@@ -22,8 +22,8 @@ qamoe-eval --checkpoint qamoe/assets/simulator --protocol reliability --out runs
 python -m qamoe.cli.experiment like-for-like --seeds 1111,1112 --epochs 10 --protocols mixture --runs runs/lfl --out runs/lfl-report2
 cp -r runs/lfl-report2 docs/reliability-report/simulator/like-for-like
 # 6. the gating study, on the validation split; and what the trained gate does (gate removed at inference)
-python -m qamoe.cli.experiment gating --seeds 1111,1112 --epochs 10 --protocols mixture --split valid --runs runs/lfl --out runs/gating-valid2
-cp -r runs/gating-valid2 docs/reliability-report/simulator/gating-valid
+python -m qamoe.cli.experiment gating --seeds 1111,1112,1113 --epochs 10 --protocols mixture --split valid --runs runs/lfl --out runs/gating-valid3
+cp -r runs/gating-valid3 docs/reliability-report/simulator/gating-valid
 python benchmarks/gating_probe.py --checkpoint runs/lfl/qamoe/seed1111 --out docs/reliability-report/simulator/gating-probe-seed1111.json
 # 7. the ablations and the clean-trained model under the mixture, paired (10 epochs, seeds 1111 and 1112)
 python -m qamoe.cli.experiment ablations --seeds 1111,1112 --epochs 10 --protocols mixture --runs runs/lfl --out runs/ablations
