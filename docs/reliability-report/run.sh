@@ -19,8 +19,8 @@ python benchmarks/ravdess_baselines.py --seed 0     # the logistic-regression an
 python scripts/fit_reliability_scale.py qamoe/assets/simulator
 qamoe-eval --checkpoint qamoe/assets/simulator --protocol reliability --out runs/sim-rel   # -> simulator/sim30-reliability-one-scale.json
 # 5. like for like: the baselines with QA-MoE's mean+max pooling, QA-MoE with the baselines' mean pooling (10 epochs)
-python -m qamoe.cli.experiment like-for-like --seeds 1111,1112 --epochs 10 --protocols mixture --runs runs/lfl --out runs/lfl-report2
-cp -r runs/lfl-report2 docs/reliability-report/simulator/like-for-like
+python -m qamoe.cli.experiment like-for-like --seeds 1111,1112,1113,1114,1115 --epochs 10 --protocols mixture --runs runs/lfl --out runs/lfl-report5
+cp -r runs/lfl-report5 docs/reliability-report/simulator/like-for-like
 # 6. the gating study, on the validation split; and what the trained gate does (gate removed at inference)
 python -m qamoe.cli.experiment gating --seeds 1111,1112,1113 --epochs 10 --protocols mixture --split valid --runs runs/lfl --out runs/gating-valid3
 cp -r runs/gating-valid3 docs/reliability-report/simulator/gating-valid
