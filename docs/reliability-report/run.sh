@@ -47,3 +47,8 @@ python -m qamoe.extractors.datasets.fer --train 6000 --valid 1500 --test 1500 --
 python scripts/fit_reliability_scale.py qamoe/assets/live --live-mix runs/live/text_cache
 python benchmarks/live_reliability_meaning.py --checkpoint qamoe/assets/live --out docs/reliability-report/live/meaning-test.json
 python benchmarks/live_reliability_meaning.py --checkpoint qamoe/assets/live --split valid --out docs/reliability-report/live/meaning-valid.json
+# 12. Protocols I, II and the grid on the like-for-like checkpoints (QA-MoE and the baselines as designed, 5 seeds)
+python scripts/fit_reliability_scale.py runs/lfl/qamoe/seed1111    # trained before the scale existed: every seed on one scale
+python -m qamoe.cli.experiment baselines --models qamoe,late-fusion,mult,topk-moe --seeds 1111,1112,1113,1114,1115 --epochs 10 --protocols subsets,missing,noise,mixture --runs runs/lfl --out runs/baselines5 --eval-only
+python -m qamoe.cli.experiment baselines --models qamoe,late-fusion,topk-moe --seeds 1111,1112,1113,1114,1115 --epochs 10 --protocols grid,reliability --runs runs/lfl --out runs/grid5a --eval-only
+python -m qamoe.cli.experiment baselines --models mult --seeds 1111,1112,1113,1114,1115 --epochs 10 --protocols grid,reliability --runs runs/lfl --out runs/grid5b --eval-only
