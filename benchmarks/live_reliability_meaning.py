@@ -39,6 +39,7 @@ def main(argv=None):
     from rich.table import Table
 
     from qamoe.checkpoint import load_checkpoint
+    from qamoe.dataset import DataError
     from qamoe.files import atomic_write_json
     from qamoe.harness.signal_reliability import calibration_error, signal_readings, retained_by_bin
     from qamoe.reliability_scale import ReliabilityScale
@@ -47,7 +48,10 @@ def main(argv=None):
     path = args.checkpoint or str(shipped_checkpoint(LIVE))
     checkpoint = load_checkpoint(path)
     scale = ReliabilityScale.from_extra(checkpoint.extra)
-    readings = signal_readings(checkpoint, args.split, text_cache=args.text_cache, fer_cache=args.fer_cache, seed=args.seed)
+    try:
+        readings = signal_readings(checkpoint, args.split, text_cache=args.text_cache, fer_cache=args.fer_cache, seed=args.seed)
+    except (ValueError, DataError) as err:
+        raise SystemExit(f"{path}: {err}") from None
     conditions = [{"modality": x.modality, "condition": x.condition, "n": int(len(x.r)), "mean_r": float(np.mean(x.r)),
                    # as the engine reports them: a modality without input reads 0 on the scale
                    "mean_r_on_scale": (0.0 if x.condition == "missing" else float(np.mean(scale.apply(x.modality, x.r))))

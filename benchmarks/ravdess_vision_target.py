@@ -13,8 +13,8 @@ protocol; nothing missing) and this measures, against lambda:
 
 How far a quality head fitted to the target could rank noisy faces by lambda is bounded by how the
 target itself ranks them; how closely the trained head follows the target is rho(r, r*). The target is
-normalised here by the spread of the clean answers over the present faces of the split (training uses
-a running spread over its batches).
+`qamoe.reliability.ConsistencyTargets` on the split as one batch (training keeps a running spread over
+its batches of 16 instead).
 
     python benchmarks/ravdess_vision_target.py --checkpoint runs/ravdess-1111 [--split test] [--seed 0] \
         [--out docs/reliability-report/ravdess/vision-target-seed1111.json]
@@ -50,6 +50,7 @@ def main(argv=None):
     from qamoe.degradation import degrade
     from qamoe.evaluate import sigma_ref_tensors
     from qamoe.files import atomic_write_json
+    from qamoe.reliability import ConsistencyTargets
     from qamoe.tensors import TensorSplit
 
     checkpoint = load_checkpoint(args.checkpoint)
@@ -75,8 +76,8 @@ def main(argv=None):
     if clean_answer.ndim > 1:  # class logits: compare probabilities, as the target does
         raise SystemExit("a classification checkpoint: this diagnosis reads a sentiment regression")
     keep = torch.as_tensor(present)
-    spread = float(clean_answer[keep].var(unbiased=False))
-    target = (1 - (noisy_answer - clean_answer) ** 2 / max(spread, 1e-8)).clamp(0, 1)  # r*_vision, (N,)
+    # r*_vision as training computes it (the split as one batch: the spread of its clean answers), (N,)
+    target = ConsistencyTargets()(model, (batch.features, batch.lengths), (noisy.features, noisy.lengths), noisy.missing)["vision"]
     r = noisy_enc["vision"].reliability
     train = TensorSplit(dataset.splits["train"], checkpoint.stats).features["vision"][:, 0]  # (N_train, 35)
     train = train[torch.as_tensor(np.asarray(dataset.present["train"]["vision"], bool))]

@@ -114,7 +114,7 @@ def evaluate_condition(args: argparse.Namespace, console: Console) -> None:
         "metrics": metrics,
         "mean_reliability": reliability,
         # which scale r_m is read on: "validation" (the checkpoint's one reliability scale) or "none" (raw)
-        "reliability_scale": "validation" if ReliabilityScale.from_extra(checkpoint.extra).fitted else "none",
+        "reliability_scale": ReliabilityScale.from_extra(checkpoint.extra).label,
         "mean_std": float(np.mean(VarianceScale.from_extra(checkpoint.extra).std(predictions.log_variance))),
     }
     if getattr(dataset, "options", None):

@@ -50,6 +50,12 @@ class ReliabilityScale:
     def fitted(self) -> bool:
         return bool(self.knots)
 
+    @property
+    def label(self) -> str:
+        """What r_m read through this scale are on, as every output names it: "validation" (a fitted
+        scale) or "none" (r_m as the model gives them)."""
+        return "validation" if self.fitted else "none"
+
     def apply(self, name: str, r: np.ndarray | float) -> np.ndarray:
         """r_m -> r~_m for one modality; a modality without knots is returned as it is."""
         r = np.asarray(r, dtype=np.float64)

@@ -168,7 +168,7 @@ class Pipeline:
             face=presence["face"],
             speech=presence["speech"],
             expression=self._expression(now),
-            reliability_scale="validation" if self.engine.reliability_scale.fitted else "none",
+            reliability_scale=self.engine.reliability_scale.label,
             telemetry=self.monitor.telemetry(now, times, dropped=self.stage.dropped(), sources={
                 **self.board.states(now),
                 **{f"extractor {name}": f"error: {message}" for name, message in self.stage.errors.copy().items()}}),

@@ -226,7 +226,7 @@ class Predictor:
             present={name: name in present for name in self.dims},
             missing_reason={k: v for k, v in reasons.items() if k not in present},
             transcript=transcript, raw_std=raw_std, warnings=list(warnings or []),
-            reliability_scale="validation" if self.engine.reliability_scale.fitted else "none",
+            reliability_scale=self.engine.reliability_scale.label,
         )
 
     def predict(self, text: str | None = None, audio=None, sample_rate: int = 16000, video=None, image=None,

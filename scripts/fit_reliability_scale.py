@@ -52,7 +52,12 @@ def main(argv=None) -> None:
     if args.live_mix:
         from qamoe.harness.signal_reliability import FITTED_ON, fit_signal_scale, signal_readings
 
-        scale, fitted_on = fit_signal_scale(signal_readings(checkpoint, "valid", text_cache=args.live_mix)), FITTED_ON
+        from qamoe.dataset import DataError
+
+        try:
+            scale, fitted_on = fit_signal_scale(signal_readings(checkpoint, "valid", text_cache=args.live_mix)), FITTED_ON
+        except (ValueError, DataError) as err:
+            raise SystemExit(f"{args.checkpoint}: {err}") from None
     else:
         valid, present, fitted_on = valid_split(checkpoint)
         scale = fit_on_validation(checkpoint, valid, present=present)

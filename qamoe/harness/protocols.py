@@ -55,11 +55,6 @@ def _scale(checkpoint) -> ReliabilityScale:
     return ReliabilityScale.from_extra(getattr(checkpoint, "extra", None))
 
 
-def _scale_name(checkpoint) -> str:
-    """What the protocols' r_m are read on: "validation" (the checkpoint's one scale) or "none"."""
-    return "validation" if _scale(checkpoint).fitted else "none"
-
-
 def _predict(checkpoint, split: TensorSplit, sigma_ref, **kwargs) -> Predictions:
     return scaled(predict_split(checkpoint.model, split, sigma_ref=sigma_ref, **kwargs), _scale(checkpoint))
 
@@ -74,7 +69,7 @@ def subsets(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> Prot
             p = _predict(checkpoint, split, sigma_ref, drop=drop, seed=seed)
             rows["{" + ",".join(m[0] for m in available) + "}"] = SubsetCondition(
                 list(available), _metrics(p, checkpoint.config), _mean_reliability(p))
-    return ProtocolISubsetsResult(seed, rows, scale=_scale_name(checkpoint))
+    return ProtocolISubsetsResult(seed, rows, scale=_scale(checkpoint).label)
 
 
 def missing(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> ProtocolIMissingResult:
@@ -84,7 +79,7 @@ def missing(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=
     for eta in levels:
         p = _predict(checkpoint, split, sigma_ref, missing_rate=float(eta), seed=seed)
         rows[f"{eta:.1f}"] = MissingCondition(float(eta), _metrics(p, checkpoint.config), _mean_reliability(p))
-    return ProtocolIMissingResult(seed, False, rows, scale=_scale_name(checkpoint))
+    return ProtocolIMissingResult(seed, False, rows, scale=_scale(checkpoint).label)
 
 
 def noise(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LEVELS) -> ProtocolIIResult:
@@ -93,7 +88,7 @@ def noise(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0, levels=LE
     for lam in levels:
         p = _predict(checkpoint, split, sigma_ref, noise=float(lam), seed=seed)
         rows[f"{lam:.1f}"] = NoiseCondition(float(lam), _metrics(p, checkpoint.config), _mean_reliability(p))
-    return ProtocolIIResult(seed, rows, scale=_scale_name(checkpoint))
+    return ProtocolIIResult(seed, rows, scale=_scale(checkpoint).label)
 
 
 def mixture(checkpoint, split: TensorSplit, sigma_ref, *, seed: int = 0) -> ProtocolIIIResult:

@@ -143,6 +143,9 @@ def signal_readings(checkpoint: Checkpoint, split: str, *, text_cache, fer_cache
                     face_views: int = FACE_VIEWS, seed: int = 0) -> SignalReadings:
     """The readings of every modality of the live checkpoint on `split` ("valid" or "test")."""
     options = checkpoint.provenance.get("dataset_args", {})
+    if checkpoint.provenance.get("dataset") != "live-mix":
+        raise ValueError(f"signal readings read the live checkpoint's sources; this checkpoint was trained on "
+                         f"{checkpoint.provenance.get('dataset', 'unknown data')!r}, not 'live-mix'")
     if not getattr(checkpoint.model, "unimodal_heads", None):
         raise ValueError("signal readings need a QA-MoE checkpoint with per-modality probes (reliability_objective "
                          "'consistency' or 'unimodal')")

@@ -79,3 +79,13 @@ def test_the_kept_share_is_one_for_an_untouched_answer_and_zero_for_one_no_bette
     kept = {x.condition: x.retained for x in reader.readings}
     assert kept["clean"] == 1.0 and kept["missing"] == 0.0 and kept["untouched"] == pytest.approx(1.0)
     assert kept["average"] < 0.2  # the same answer for every clip keeps (almost) none of the spread
+
+
+def test_signal_readings_refuse_a_checkpoint_not_trained_on_the_live_sources(small_config):
+    from qamoe.checkpoint import Checkpoint
+    from qamoe.harness.signal_reliability import signal_readings
+    from qamoe.model import QAMoE
+
+    checkpoint = Checkpoint(QAMoE(small_config), {}, provenance={"dataset": "synthetic-0"})
+    with pytest.raises(ValueError, match="'synthetic-0', not 'live-mix'"):
+        signal_readings(checkpoint, "valid", text_cache="nowhere")
